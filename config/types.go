@@ -1,0 +1,88 @@
+// Package config is the model of webhook definitions and workflow rules (CONTRACT.md section 4):
+// their types, defaults, parsing from YAML or JSON, and validation of a whole document, all or
+// nothing. It knows nothing of NATS or of the store.
+package config
+
+import (
+	"time"
+)
+
+// Logging values of a definition.
+const (
+	LoggingAll          = "all"
+	LoggingRejectedOnly = "rejected_only"
+)
+
+// Defaults of section 4.
+const (
+	DefaultMethod          = "POST"
+	DefaultTimeout         = 10 * time.Second
+	DefaultMaxAttempts     = 6
+	DefaultInitialInterval = time.Second
+	DefaultMaxInterval     = 10 * time.Minute
+	DefaultMultiplier      = 2.0
+	DefaultMaxInFlight     = 32
+	DefaultDisableAfter    = 72 * time.Hour
+)
+
+// RetryPolicy is a definition's backoff schedule.
+type RetryPolicy struct {
+	MaxAttempts     int      `json:"max_attempts" yaml:"max_attempts" bson:"max_attempts"`
+	InitialInterval Duration `json:"initial_interval" yaml:"initial_interval" bson:"initial_interval"`
+	MaxInterval     Duration `json:"max_interval" yaml:"max_interval" bson:"max_interval"`
+	Multiplier      float64  `json:"multiplier" yaml:"multiplier" bson:"multiplier"`
+}
+
+// FieldsSet projects an event's data onto dot paths.
+type FieldsSet struct {
+	Name   string   `json:"name" yaml:"name" bson:"name"`
+	Fields []string `json:"fields" yaml:"fields" bson:"fields"`
+}
+
+// Definition is a webhook definition: where and how to send.
+// Decoding (JSON or YAML) starts from the section 4 defaults, so a field left out takes its default
+// and a field given as zero stays zero.
+type Definition struct {
+	ID           string            `json:"id" yaml:"id" bson:"id"`
+	Name         string            `json:"name" yaml:"name" bson:"name"`
+	URL          string            `json:"url" yaml:"url" bson:"url"`
+	Method       string            `json:"method" yaml:"method" bson:"method"`
+	SecretKey    string            `json:"secret_key" yaml:"secret_key" bson:"secret_key"`
+	Headers      map[string]string `json:"headers,omitempty" yaml:"headers,omitempty" bson:"headers,omitempty"`
+	FieldsSet    *FieldsSet        `json:"fields_set,omitempty" yaml:"fields_set,omitempty" bson:"fields_set,omitempty"`
+	Logging      string            `json:"logging" yaml:"logging" bson:"logging"`
+	Timeout      Duration          `json:"timeout" yaml:"timeout" bson:"timeout"`
+	Retry        RetryPolicy       `json:"retry" yaml:"retry" bson:"retry"`
+	MaxInFlight  int               `json:"max_in_flight" yaml:"max_in_flight" bson:"max_in_flight"`
+	RateLimit    float64           `json:"rate_limit" yaml:"rate_limit" bson:"rate_limit"`
+	DisableAfter Duration          `json:"disable_after" yaml:"disable_after" bson:"disable_after"`
+	Active       bool              `json:"active" yaml:"active" bson:"active"`
+
+	// Set by webhookd when it deactivates the definition (endpoint health); cleared by an apply.
+	DisabledReason string     `json:"disabled_reason,omitempty" yaml:"disabled_reason,omitempty" bson:"disabled_reason,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty" yaml:"disabled_at,omitempty" bson:"disabled_at,omitempty"`
+
+	// Who changed it last; set by the store on upsert.
+	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-" bson:"updated_at"`
+	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-" bson:"updated_by"`
+}
+
+// Rule is a workflow rule: which events fire which definitions.
+type Rule struct {
+	ID                 string   `json:"id" yaml:"id" bson:"id"`
+	Name               string   `json:"name" yaml:"name" bson:"name"`
+	Entity             string   `json:"entity" yaml:"entity" bson:"entity"`
+	Actions            []string `json:"actions" yaml:"actions" bson:"actions"`
+	Condition          string   `json:"condition,omitempty" yaml:"condition,omitempty" bson:"condition,omitempty"`
+	WebhookDefinitions []string `json:"webhook_definitions" yaml:"webhook_definitions" bson:"webhook_definitions"`
+	Active             bool     `json:"active" yaml:"active" bson:"active"`
+
+	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-" bson:"updated_at"`
+	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-" bson:"updated_by"`
+}
+
+// Document is what --config, webhookctl apply and config.apply carry.
+type Document struct {
+	WebhookDefinitions []Definition `json:"webhook_definitions" yaml:"webhook_definitions"`
+	WorkflowRules      []Rule       `json:"workflow_rules" yaml:"workflow_rules"`
+}
