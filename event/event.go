@@ -145,7 +145,7 @@ func (e *Event) Validate() error {
 	if _, err := time.Parse(time.RFC3339, e.OccurredAt); err != nil {
 		return invalid("field \"occurred_at\" %q is not an RFC 3339 time", e.OccurredAt)
 	}
-	if len(e.Data) == 0 || bytes.TrimSpace(e.Data)[0] != '{' {
+	if d := bytes.TrimSpace(e.Data); len(d) == 0 || d[0] != '{' {
 		return invalid("field \"data\" is required and must be a JSON object")
 	}
 	return nil
