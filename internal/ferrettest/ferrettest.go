@@ -143,7 +143,9 @@ func (l *testLogger) stop() {
 	l.shared.mu.Unlock()
 }
 
-func (l *testLogger) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelError }
+func (l *testLogger) Enabled(_ context.Context, level slog.Level) bool {
+	return level >= slog.LevelError
+}
 
 func (l *testLogger) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
