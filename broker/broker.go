@@ -1,0 +1,102 @@
+// Package broker connects to NATS: to a cluster named by URL with its credentials and TLS, or,
+// in standalone mode, to a NATS server with JetStream embedded in the process. webhookd and
+// webhookctl share it so their connection flags mean the same thing.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Options are the NATS connection settings of CONTRACT.md section 1.
+type Options struct {
+	URL      string
+	Creds    string // credentials file (JWT + nkey seed)
+	NKey     string // nkey seed file
+	User     string
+	Password string
+	TLSCA    string
+	TLSCert  string
+	TLSKey   string
+	Name     string // connection name shown by the server
+}
+
+// Connect dials NATS and keeps reconnecting forever: a worker that gives up on its broker is
+// worse than one that waits for it. The first connection must succeed within ctx.
+func Connect(ctx context.Context, o Options, log *slog.Logger) (*nats.Conn, error) {
+	if o.URL == "" {
+		return nil, errors.New("connect to NATS: no URL")
+	}
+	opts := []nats.Option{
+		nats.Name(o.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("NATS disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subj := ""
+			if sub != nil {
+				subj = sub.Subject
+			}
+			log.Error("NATS async error", "subject", subj, "error", err)
+		}),
+	}
+	if o.Creds != "" {
+		opts = append(opts, nats.UserCredentials(o.Creds))
+	}
+	if o.NKey != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("load NATS nkey seed file %q: %w", o.NKey, err)
+		}
+		opts = append(opts, opt)
+	}
+	if o.User != "" {
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(o.TLSCA))
+	}
+	if o.TLSCert != "" || o.TLSKey != "" {
+		if o.TLSCert == "" || o.TLSKey == "" {
+			return nil, errors.New("connect to NATS: a TLS client certificate needs both --nats-tls-cert and --nats-tls-key")
+		}
+		opts = append(opts, nats.ClientCert(o.TLSCert, o.TLSKey))
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		opts = append(opts, nats.Timeout(time.Until(deadline)))
+	}
+	type result struct {
+		nc  *nats.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		nc, err := nats.Connect(o.URL, opts...)
+		ch <- result{nc, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return nil, fmt.Errorf("connect to NATS at %s: %w", redact(o.URL), r.err)
+		}
+		return r.nc, nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-ch; r.nc != nil {
+				r.nc.Close()
+			}
+		}()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redact(o.URL), ctx.Err())
+	}
+}

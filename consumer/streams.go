@@ -1,0 +1,131 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/event"
+)
+
+// Names of webhookd's own stream and consumers.
+const (
+	EventsConsumer          = "webhookd-events"
+	DeliveriesStream        = "WEBHOOKD_DELIVERIES"
+	DeliveriesSubjectPrefix = "webhookd.deliveries."
+	deliveriesConsumerPfx   = "deliveries-"
+)
+
+// DeliverySubject is where a definition's deliveries are queued.
+func DeliverySubject(definitionID string) string { return DeliveriesSubjectPrefix + definitionID }
+
+// DeliveryConsumerName is the durable consumer of a definition's deliveries.
+func DeliveryConsumerName(definitionID string) string { return deliveriesConsumerPfx + definitionID }
+
+// EnsureEventsStream binds to CRM_EVENTS, creating it (file storage) when it does not exist.
+// An existing stream is used as its owner configured it.
+func EnsureEventsStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, jetstream.StreamConfig{
+		Name:       event.StreamName,
+		Subjects:   []string{event.StreamSubjects},
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Duplicates: 2 * time.Minute,
+	}, false)
+}
+
+// EnsureDeliveriesStream creates or updates webhookd's work queue of deliveries.
+func EnsureDeliveriesStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
+	return ensureStream(ctx, js, jetstream.StreamConfig{
+		Name:        DeliveriesStream,
+		Description: "webhookd deliveries waiting for an attempt, one subject per webhook definition",
+		Subjects:    []string{DeliveriesSubjectPrefix + "*"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.WorkQueuePolicy,
+		// A re-published fan-out (an event redelivered after a crash) is stored once.
+		Duplicates: time.Hour,
+	}, true)
+}
+
+func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, ours bool) (jetstream.Stream, error) {
+	if ours {
+		s, err := js.CreateOrUpdateStream(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
+		}
+		return s, nil
+	}
+	s, err := js.Stream(ctx, cfg.Name)
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("look up stream %s: %w", cfg.Name, err)
+	}
+	s, err = js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		// Another replica created it first.
+		s, err = js.Stream(ctx, cfg.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}
+
+// EnsureEventsConsumer creates or updates the durable consumer all replicas share.
+func EnsureEventsConsumer(ctx context.Context, s jetstream.Stream, maxAckPending int) (jetstream.Consumer, error) {
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       EventsConsumer,
+		Description:   "webhookd: matches events to workflow rules and queues their deliveries",
+		FilterSubject: event.StreamSubjects,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: maxAckPending,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s on %s: %w", EventsConsumer, event.StreamName, err)
+	}
+	return c, nil
+}
+
+// EnsureDeliveryConsumer creates or updates a definition's durable consumer. ackWait must cover
+// one attempt; longer waits (rate limiting) are covered by InProgress.
+func EnsureDeliveryConsumer(ctx context.Context, s jetstream.Stream, definitionID string, ackWait time.Duration, maxAckPending int) (jetstream.Consumer, error) {
+	name := DeliveryConsumerName(definitionID)
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "webhookd: deliveries of webhook definition " + definitionID,
+		FilterSubject: DeliverySubject(definitionID),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxDeliver:    -1,
+		MaxAckPending: maxAckPending,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %s on %s: %w", name, DeliveriesStream, err)
+	}
+	return c, nil
+}
+
+// DeliveryConsumerDefinitions lists the definition ids that have a delivery consumer, including
+// those of definitions deleted since, whose queued deliveries still have to be finished.
+func DeliveryConsumerDefinitions(ctx context.Context, s jetstream.Stream) ([]string, error) {
+	names := s.ConsumerNames(ctx)
+	var ids []string
+	for n := range names.Name() {
+		if len(n) > len(deliveriesConsumerPfx) && n[:len(deliveriesConsumerPfx)] == deliveriesConsumerPfx {
+			ids = append(ids, n[len(deliveriesConsumerPfx):])
+		}
+	}
+	if err := names.Err(); err != nil {
+		return nil, fmt.Errorf("list consumers of %s: %w", DeliveriesStream, err)
+	}
+	return ids, nil
+}

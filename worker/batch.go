@@ -1,0 +1,120 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// errBatcherStopped: the batcher has stopped; the caller hands its message back.
+var errBatcherStopped = errors.New("batch writer stopped")
+
+// batcher groups writes from many goroutines into one store call. A caller's Add returns only
+// once its item is stored (or failed), so the caller can acknowledge its message after that:
+// batching adds at most maxDelay to an acknowledgement, and cuts store round trips by up to maxSize.
+type batcher[T any] struct {
+	flush    func(ctx context.Context, items []T) error
+	maxSize  int
+	maxDelay time.Duration
+
+	in       chan pending[T]
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+type pending[T any] struct {
+	item T
+	res  chan error
+}
+
+func newBatcher[T any](maxSize int, maxDelay time.Duration, flush func(context.Context, []T) error) *batcher[T] {
+	return &batcher[T]{
+		flush: flush, maxSize: maxSize, maxDelay: maxDelay,
+		in: make(chan pending[T]), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+}
+
+// Add queues item and waits until it is written.
+func (b *batcher[T]) Add(ctx context.Context, item T) error {
+	p := pending[T]{item: item, res: make(chan error, 1)}
+	select {
+	case b.in <- p:
+	case <-b.stop:
+		return errBatcherStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write happens whatever ctx says: wait for its result so the caller never
+	// acknowledges (or hands back) a message whose document is half way to the store.
+	return <-p.res
+}
+
+// run collects and flushes batches until Stop; it flushes what it holds before returning.
+func (b *batcher[T]) run() {
+	defer close(b.done)
+	var (
+		batch []pending[T]
+		timer *time.Timer
+		fire  <-chan time.Time
+	)
+	write := func() {
+		if len(batch) == 0 {
+			return
+		}
+		items := make([]T, len(batch))
+		for i, p := range batch {
+			items[i] = p.item
+		}
+		// The final writes of a shutdown must not be cut by the caller's cancellation.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := b.flush(ctx, items)
+		cancel()
+		for _, p := range batch {
+			p.res <- err
+		}
+		batch = batch[:0]
+		fire = nil
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	for {
+		select {
+		case p := <-b.in:
+			batch = append(batch, p)
+			if len(batch) >= b.maxSize {
+				write()
+			} else if fire == nil {
+				if timer == nil {
+					timer = time.NewTimer(b.maxDelay)
+				} else {
+					timer.Reset(b.maxDelay)
+				}
+				fire = timer.C
+			}
+		case <-fire:
+			write()
+		case <-b.stop:
+			// Take what is still being handed in without blocking, then write it all.
+			for {
+				select {
+				case p := <-b.in:
+					batch = append(batch, p)
+					continue
+				default:
+				}
+				break
+			}
+			write()
+			return
+		}
+	}
+}
+
+// Stop writes what is queued and stops. Adds after Stop fail with errBatcherStopped.
+func (b *batcher[T]) Stop() {
+	b.stopOnce.Do(func() { close(b.stop) })
+	<-b.done
+}

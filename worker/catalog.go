@@ -1,0 +1,135 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/rules"
+)
+
+// Snapshot is one consistent view of the definitions and rules. It is immutable: a change in the
+// store produces a new Snapshot, swapped in atomically, so an event is matched against one
+// version of the configuration from start to end.
+type Snapshot struct {
+	Version     int64
+	Index       *rules.Index
+	Definitions map[string]*config.Definition
+}
+
+// Definition returns the definition with id, or nil.
+func (s *Snapshot) Definition(id string) *config.Definition { return s.Definitions[id] }
+
+// Catalog keeps the current Snapshot and reloads it when the store's config version changes.
+type Catalog struct {
+	store   Store
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	cur     atomic.Pointer[Snapshot]
+	changed chan struct{} // a nudge to reload now (a local change), without waiting for the poll
+}
+
+// NewCatalog returns an empty catalog; Load fills it.
+func NewCatalog(store Store, m *metrics.Metrics, log *slog.Logger) *Catalog {
+	c := &Catalog{store: store, metrics: m, log: log, changed: make(chan struct{}, 1)}
+	c.cur.Store(&Snapshot{Version: -1, Index: mustEmptyIndex(), Definitions: map[string]*config.Definition{}})
+	return c
+}
+
+func mustEmptyIndex() *rules.Index {
+	ix, err := rules.New(nil, nil)
+	if err != nil {
+		panic(fmt.Sprintf("build an empty rule index: %v", err)) // cannot happen: nothing to compile
+	}
+	return ix
+}
+
+// Current returns the snapshot in force.
+func (c *Catalog) Current() *Snapshot { return c.cur.Load() }
+
+// Nudge asks for a reload as soon as possible.
+func (c *Catalog) Nudge() {
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Load reads definitions and rules and swaps in a new snapshot if the version moved. It reports
+// whether it did.
+func (c *Catalog) Load(ctx context.Context) (bool, error) {
+	v, err := c.store.ConfigVersion(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read config version: %w", err)
+	}
+	if v == c.cur.Load().Version {
+		return false, nil
+	}
+	defs, err := c.store.ListDefinitions(ctx)
+	if err != nil {
+		return false, fmt.Errorf("load webhook definitions: %w", err)
+	}
+	rls, err := c.store.ListRules(ctx)
+	if err != nil {
+		return false, fmt.Errorf("load workflow rules: %w", err)
+	}
+	ix, err := rules.New(rls, defs)
+	if err != nil {
+		c.metrics.ConfigReloads.WithLabelValues(metrics.ResultError).Inc()
+		return false, fmt.Errorf("build rule index (version %d): %w", v, err)
+	}
+	snap := &Snapshot{Version: v, Index: ix, Definitions: make(map[string]*config.Definition, len(defs))}
+	activeDefs, activeRules := 0, 0
+	for i := range defs {
+		d := &defs[i]
+		snap.Definitions[d.ID] = d
+		c.metrics.InitDefinition(d.ID)
+		if d.Active {
+			activeDefs++
+		}
+	}
+	for _, r := range rls {
+		if r.Active {
+			activeRules++
+		}
+	}
+	old := c.cur.Swap(snap)
+	for id := range old.Definitions {
+		if _, ok := snap.Definitions[id]; !ok {
+			c.metrics.ForgetDefinition(id)
+		}
+	}
+	c.metrics.ActiveDefinitions.Set(float64(activeDefs))
+	c.metrics.ActiveRules.Set(float64(activeRules))
+	c.metrics.ConfigReloads.WithLabelValues(metrics.ResultOK).Inc()
+	c.log.Info("configuration loaded", "version", v, "webhook_definitions", len(defs), "workflow_rules", len(rls))
+	return true, nil
+}
+
+// Watch reloads on every poll tick or nudge until ctx ends, calling onChange with each new snapshot.
+func (c *Catalog) Watch(ctx context.Context, every time.Duration, onChange func(*Snapshot)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.changed:
+		}
+		changed, err := c.Load(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("reload configuration", "error", err)
+			}
+			continue
+		}
+		if changed {
+			onChange(c.Current())
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/webhook"
+)
+
+// Error codes of deliveries that were not attempted.
+const (
+	CodeDefinitionNotFound = "DEFINITION_NOT_FOUND"
+	CodeDefinitionInactive = "DEFINITION_INACTIVE"
+)
+
+// Sender makes one HTTP attempt; *delivery.Client is the real one.
+type Sender interface {
+	Send(ctx context.Context, a delivery.Attempt) delivery.Result
+}
+
+// deliverer is the second stage: one attempt per task, then the outcome.
+type deliverer struct {
+	js       jetstream.JetStream
+	catalog  *Catalog
+	sender   Sender
+	recorder *Recorder
+	health   *health
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu       sync.Mutex
+	limiters map[string]*limiter // by definition id
+}
+
+type limiter struct {
+	perSecond float64
+	lim       *rate.Limiter
+}
+
+// limiterFor returns the definition's rate limiter, or nil when it has no limit.
+func (d *deliverer) limiterFor(def *config.Definition) *rate.Limiter {
+	if def.RateLimit <= 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.limiters == nil {
+		d.limiters = make(map[string]*limiter)
+	}
+	l := d.limiters[def.ID]
+	if l == nil || l.perSecond != def.RateLimit {
+		burst := max(int(def.RateLimit), 1)
+		l = &limiter{perSecond: def.RateLimit, lim: rate.NewLimiter(rate.Limit(def.RateLimit), burst)}
+		d.limiters[def.ID] = l
+	}
+	return l.lim
+}
+
+// handle is a definition consumer's handler.
+func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
+	t, err := decodeTask(msg.Data())
+	if err != nil {
+		// Only webhookd writes these messages; one it cannot read is a bug, never retried.
+		d.log.Error("drop unreadable delivery task", "subject", msg.Subject(), "error", err)
+		return consumer.Decision{Action: consumer.Term, Reason: "unreadable delivery task"}
+	}
+	if wait := t.NotBefore.Sub(d.now()); wait > 0 {
+		// Parked until its retry is due: held by this definition's consumer only.
+		return consumer.Decision{Action: consumer.Retry, Delay: wait}
+	}
+	def := d.catalog.Current().Definition(t.DefinitionID)
+	switch {
+	case def == nil:
+		return d.finishUnattempted(ctx, t, nil, CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
+	case !def.Active:
+		return d.finishUnattempted(ctx, t, def, CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
+	}
+
+	stopKeepAlive := keepAlive(ctx, msg, def.Timeout.D())
+	defer stopKeepAlive()
+	if lim := d.limiterFor(def); lim != nil {
+		if err := lim.Wait(ctx); err != nil {
+			return consumer.Decision{Action: consumer.HandBack}
+		}
+	}
+
+	inFlight := d.metrics.DeliveriesInFlight.WithLabelValues(def.ID)
+	inFlight.Inc()
+	res := d.sender.Send(ctx, delivery.Attempt{
+		WebhookID: t.WebhookID,
+		Method:    def.Method,
+		URL:       def.URL,
+		Headers:   def.Headers,
+		SecretKey: def.SecretKey,
+		Body:      t.Body,
+		Timeout:   def.Timeout.D(),
+	})
+	inFlight.Dec()
+	if ctx.Err() != nil {
+		// Shutdown cut the attempt short: it is not the receiver's failure. Hand it back.
+		return consumer.Decision{Action: consumer.HandBack}
+	}
+	attempts := t.Attempts + 1
+	d.metrics.DeliveryDuration.WithLabelValues(def.ID).Observe(res.Duration.Seconds())
+	d.health.observe(def, res.Outcome == delivery.Success, res.Response != nil && res.Response.Status == http.StatusGone)
+
+	switch {
+	case res.Outcome == delivery.Success:
+		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeSuccess).Inc()
+		if def.Logging == config.LoggingRejectedOnly {
+			return consumer.Decision{Action: consumer.Ack}
+		}
+		return d.record(ctx, d.request(t, def, attempts, storage.StateSuccessful, &res))
+	case res.Outcome == delivery.Retry && attempts < def.Retry.MaxAttempts:
+		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRetry).Inc()
+		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
+		return d.scheduleRetry(ctx, t, def, attempts, res)
+	default:
+		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRejected).Inc()
+		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
+		return d.record(ctx, d.request(t, def, attempts, storage.StateRejected, &res))
+	}
+}
+
+// scheduleRetry queues the next attempt as a new task with its not-before time, then lets this
+// one go. The next task is deduplicated by (webhook-id, attempt), so a crash between the two
+// steps re-publishes nothing new.
+func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Definition, attempts int, res delivery.Result) consumer.Decision {
+	delay := delivery.Backoff(def.Retry, attempts, res.RetryAfter, rand.Float64)
+	next := *t
+	next.Attempts = attempts
+	next.NotBefore = d.now().Add(delay).UTC()
+	fut, err := publishTask(d.js, &next)
+	if err == nil {
+		select {
+		case <-fut.Ok():
+		case err = <-fut.Err():
+		case <-ctx.Done():
+			return consumer.Decision{Action: consumer.HandBack}
+		}
+	}
+	if err != nil {
+		d.log.Warn("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
+		// The attempt is repeated when this message comes back; receivers deduplicate by webhook-id.
+		return consumer.Decision{Action: consumer.Retry, Delay: delay}
+	}
+	d.metrics.RetriesScheduled.WithLabelValues(def.ID).Inc()
+	d.log.Debug("retry scheduled", "webhook_id", t.WebhookID, "webhook_definition", def.ID,
+		"attempts", attempts, "delay", delay, "error_code", res.ErrorCode)
+	return consumer.Decision{Action: consumer.Ack}
+}
+
+// finishUnattempted rejects a task whose definition is gone or inactive, without an attempt.
+func (d *deliverer) finishUnattempted(ctx context.Context, t *task, def *config.Definition, code, desc string) consumer.Decision {
+	now := d.now().UTC()
+	res := delivery.Result{
+		Outcome:          delivery.Reject,
+		ErrorCode:        code,
+		ErrorDescription: desc,
+		Request:          storage.RequestInfo{Method: config.DefaultMethod, Headers: map[string]string{}, Body: string(t.Body), SentAt: now},
+	}
+	if def == nil {
+		def = &config.Definition{ID: t.DefinitionID, Method: config.DefaultMethod}
+	} else {
+		res.Request.Method, res.Request.URL = def.Method, def.URL
+	}
+	return d.record(ctx, d.request(t, def, t.Attempts, storage.StateRejected, &res))
+}
+
+func (d *deliverer) request(t *task, def *config.Definition, attempts int, state string, res *delivery.Result) *storage.WebhookRequest {
+	now := d.now().UTC()
+	req := &storage.WebhookRequest{
+		WebhookID:         t.WebhookID,
+		State:             state,
+		Entity:            t.Entity,
+		EntityID:          t.EntityID,
+		EventID:           t.EventID,
+		URL:               res.Request.URL,
+		SecretKey:         webhook.MaskSecret(def.SecretKey),
+		FieldsSet:         t.FieldsSet,
+		Request:           res.Request,
+		Response:          res.Response,
+		WebhookDefinition: storage.Ref{ID: def.ID, Name: def.Name},
+		WorkflowRule:      t.Rule,
+		Attempts:          attempts,
+		Log:               storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
+	}
+	if req.URL == "" {
+		req.URL = def.URL
+	}
+	if state == storage.StateRejected {
+		req.ErrorCode, req.ErrorDescription = res.ErrorCode, res.ErrorDescription
+	}
+	return req
+}
+
+// record stores the webhook request; the message is acknowledged only once it is stored.
+func (d *deliverer) record(ctx context.Context, req *storage.WebhookRequest) consumer.Decision {
+	if err := d.recorder.Record(ctx, req); err != nil {
+		if ctx.Err() != nil {
+			return consumer.Decision{Action: consumer.HandBack}
+		}
+		d.log.Warn("store webhook request", "webhook_id", req.WebhookID, "error", err)
+		// The attempt is repeated when the message comes back; the write is idempotent.
+		return consumer.Decision{Action: consumer.Retry, Delay: 5 * time.Second}
+	}
+	return consumer.Decision{Action: consumer.Ack}
+}
+
+// keepAlive tells JetStream the message is still being worked on, so a long rate-limit wait or
+// a slow receiver does not get it redelivered to another replica meanwhile.
+func keepAlive(ctx context.Context, msg jetstream.Msg, attemptTimeout time.Duration) (stop func()) {
+	every := (attemptTimeout + ackWaitMargin) / 3
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = msg.InProgress()
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// ackWaitMargin is added to a definition's attempt timeout to make its consumer's AckWait.
+const ackWaitMargin = 30 * time.Second

@@ -1,0 +1,143 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/event"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/webhook"
+)
+
+// fanout turns an event into delivery tasks: the first stage of the pipeline.
+type fanout struct {
+	js       jetstream.JetStream
+	catalog  *Catalog
+	recorder *Recorder
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// handle is the events consumer's handler.
+func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
+	ev, err := event.Parse(msg.Subject(), msg.Data())
+	if err != nil {
+		return f.invalid(ctx, msg, err)
+	}
+	snap := f.catalog.Current()
+	matches, err := snap.Index.Match(ev)
+	if err != nil {
+		// Condition errors count as false (CONTRACT.md section 4); the index reports them here.
+		f.log.Debug("rule condition failed", "event_id", ev.ID, "error", err)
+	}
+	if len(matches) == 0 {
+		f.metrics.Events.WithLabelValues(metrics.EventUnmatched).Inc()
+		return consumer.Decision{Action: consumer.Ack}
+	}
+
+	futures := make([]jetstream.PubAckFuture, 0, len(matches))
+	for _, m := range matches {
+		var fields []string
+		if m.Definition.FieldsSet != nil {
+			fields = m.Definition.FieldsSet.Fields
+		}
+		body, err := webhook.BuildBody(ev, m.Rule.ID, m.Definition.ID, fields)
+		if err != nil {
+			// The event passed validation, so this is our bug; keep the event for a retry
+			// rather than lose its deliveries.
+			f.log.Error("build webhook body", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
+			return consumer.Decision{Action: consumer.Retry, Delay: 30 * time.Second}
+		}
+		t := task{
+			WebhookID:    webhook.NewWebhookID(ev.ID, m.Rule.ID, m.Definition.ID),
+			EventID:      ev.ID,
+			Entity:       ev.Entity,
+			EntityID:     ev.EntityID,
+			Action:       ev.Action,
+			Rule:         storage.Ref{ID: m.Rule.ID, Name: m.Rule.Name},
+			DefinitionID: m.Definition.ID,
+			FieldsSet:    m.Definition.FieldsSet,
+			Body:         body,
+			CreatedAt:    f.now().UTC(),
+		}
+		fut, err := publishTask(f.js, &t)
+		if err != nil {
+			f.log.Warn("queue delivery", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
+			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
+		}
+		futures = append(futures, fut)
+	}
+	for _, fut := range futures {
+		select {
+		case <-fut.Ok():
+		case err := <-fut.Err():
+			f.log.Warn("queue delivery", "event_id", ev.ID, "error", err)
+			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
+		case <-ctx.Done():
+			return consumer.Decision{Action: consumer.HandBack}
+		}
+	}
+	for _, m := range matches {
+		f.metrics.DeliveriesScheduled.WithLabelValues(m.Definition.ID).Inc()
+	}
+	f.metrics.Events.WithLabelValues(metrics.EventMatched).Inc()
+	return consumer.Decision{Action: consumer.Ack}
+}
+
+func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {
+	md, err := msg.Metadata()
+	if err != nil {
+		f.log.Error("read message metadata", "subject", msg.Subject(), "error", err)
+		return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
+	}
+	body := msg.Data()
+	if len(body) > storage.MaxInvalidBody {
+		body = body[:storage.MaxInvalidBody]
+	}
+	reason := cause.Error()
+	if ie, ok := cause.(*event.InvalidError); ok {
+		reason = ie.Reason
+	}
+	err = f.recorder.RecordInvalid(ctx, storage.InvalidEvent{
+		Subject:    msg.Subject(),
+		Body:       string(body),
+		Reason:     reason,
+		ReceivedAt: f.now().UTC(),
+		MsgID:      fmt.Sprintf("%s:%d", md.Stream, md.Sequence.Stream),
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return consumer.Decision{Action: consumer.HandBack}
+		}
+		f.log.Warn("store invalid event", "subject", msg.Subject(), "error", err)
+		return consumer.Decision{Action: consumer.Retry, Delay: 2 * time.Second}
+	}
+	f.log.Info("invalid event stored", "subject", msg.Subject(), "reason", reason)
+	f.metrics.Events.WithLabelValues(metrics.EventInvalid).Inc()
+	return consumer.Decision{Action: consumer.Ack}
+}
+
+// publishTask queues a task on its definition's subject, deduplicated by its message id.
+func publishTask(js jetstream.JetStream, t *task) (jetstream.PubAckFuture, error) {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode delivery task %s: %w", t.WebhookID, err)
+	}
+	msg := nats.NewMsg(consumer.DeliverySubject(t.DefinitionID))
+	msg.Data = data
+	msg.Header.Set(jetstream.MsgIDHeader, t.msgID())
+	fut, err := js.PublishMsgAsync(msg)
+	if err != nil {
+		return nil, fmt.Errorf("publish delivery task %s: %w", t.WebhookID, err)
+	}
+	return fut, nil
+}

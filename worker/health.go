@@ -1,0 +1,152 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/metrics"
+)
+
+// NoticeDefinitionDisabled is where a deactivation is announced.
+const NoticeDefinitionDisabled = "crm.webhooks.notices.definition_disabled"
+
+// minFailuresToDisable: a definition is deactivated for failing only after this many attempts
+// in its disable_after window, so one failure after a quiet weekend does not switch it off.
+const minFailuresToDisable = 20
+
+// DisabledNotice is the JSON published on NoticeDefinitionDisabled.
+type DisabledNotice struct {
+	ID     string    `json:"id"`
+	Name   string    `json:"name"`
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+}
+
+// health tracks endpoint health (CONTRACT.md section 3). Failures are counted in memory and
+// written to the store every flush, so the store sees a few writes per definition per minute
+// however many deliveries fail; the window survives restarts and is shared by replicas.
+type health struct {
+	store   Store
+	nc      *nats.Conn
+	catalog *Catalog
+	metrics *metrics.Metrics
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu      sync.Mutex
+	pending map[string]*failures // failures not yet written, by definition id
+	cleared map[string]bool      // definitions that succeeded since the last flush
+	gone    map[string]bool      // definitions that answered 410, to deactivate now
+	kick    chan struct{}
+}
+
+type failures struct {
+	n     int64
+	first time.Time
+}
+
+func newHealth(store Store, nc *nats.Conn, catalog *Catalog, m *metrics.Metrics, log *slog.Logger, now func() time.Time) *health {
+	return &health{store: store, nc: nc, catalog: catalog, metrics: m, log: log, now: now,
+		pending: map[string]*failures{}, cleared: map[string]bool{}, gone: map[string]bool{}, kick: make(chan struct{}, 1)}
+}
+
+// observe records one attempt's outcome.
+func (h *health) observe(def *config.Definition, success, gone bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case gone:
+		h.gone[def.ID] = true
+		select {
+		case h.kick <- struct{}{}:
+		default:
+		}
+	case success:
+		delete(h.pending, def.ID)
+		h.cleared[def.ID] = true
+	default:
+		f := h.pending[def.ID]
+		if f == nil {
+			f = &failures{first: h.now()}
+			h.pending[def.ID] = f
+		}
+		f.n++
+		delete(h.cleared, def.ID)
+	}
+}
+
+// run flushes every interval (and at once after a 410) until ctx ends, then flushes once more.
+func (h *health) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			h.flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+		case <-h.kick:
+		}
+		h.flush(ctx)
+	}
+}
+
+func (h *health) flush(ctx context.Context) {
+	h.mu.Lock()
+	pending, cleared, gone := h.pending, h.cleared, h.gone
+	h.pending, h.cleared, h.gone = map[string]*failures{}, map[string]bool{}, map[string]bool{}
+	h.mu.Unlock()
+
+	snap := h.catalog.Current()
+	for id := range gone {
+		if def := snap.Definition(id); def != nil {
+			h.disable(ctx, def, "the receiver answered 410 Gone")
+		}
+	}
+	for id := range cleared {
+		if err := h.store.ClearFailures(ctx, id); err != nil {
+			h.log.Warn("clear endpoint health", "webhook_definition", id, "error", err)
+		}
+	}
+	for id, f := range pending {
+		hl, err := h.store.RecordFailures(ctx, id, f.n, f.first)
+		if err != nil {
+			h.log.Warn("record endpoint failures", "webhook_definition", id, "error", err)
+			continue
+		}
+		def := snap.Definition(id)
+		if def == nil || !def.Active || def.DisableAfter <= 0 || hl.FailingSince.IsZero() {
+			continue
+		}
+		if hl.Failures >= minFailuresToDisable && h.now().Sub(hl.FailingSince) >= def.DisableAfter.D() {
+			h.disable(ctx, def, "every attempt failed for "+def.DisableAfter.String())
+		}
+	}
+}
+
+func (h *health) disable(ctx context.Context, def *config.Definition, reason string) {
+	at := h.now().UTC()
+	changed, err := h.store.DisableDefinition(ctx, def.ID, reason, at)
+	if err != nil {
+		h.log.Error("deactivate webhook definition", "webhook_definition", def.ID, "error", err)
+		return
+	}
+	if !changed {
+		return // already inactive, or another replica got there first
+	}
+	h.metrics.DefinitionsDisabled.WithLabelValues(def.ID).Inc()
+	h.log.Warn("webhook definition deactivated", "webhook_definition", def.ID, "reason", reason)
+	b, _ := json.Marshal(DisabledNotice{ID: def.ID, Name: def.Name, Reason: reason, Time: at})
+	if err := h.nc.Publish(NoticeDefinitionDisabled, b); err != nil {
+		h.log.Warn("announce deactivated definition", "webhook_definition", def.ID, "error", err)
+	}
+	h.catalog.Nudge()
+}

@@ -1,0 +1,71 @@
+package worker
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/webhookd/webhookd/broker"
+)
+
+// Options configure a worker; cmd/webhookd fills them from flags and WEBHOOKD_* variables.
+type Options struct {
+	NATS               broker.Options // empty URL: standalone, embedded NATS server
+	EmbeddedNATSListen string
+	MongoURI           string // empty: standalone store (SQLite under DataDir)
+	MongoDatabase      string
+	DataDir            string
+	ConfigFile         string // a section 4 YAML document applied at start
+	HTTPAddr           string
+	AllowPrivateNets   bool
+
+	Version  string
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // nil: a new one
+
+	// Tuning; zero values take the defaults below.
+	EventConcurrency int           // events handled at once per replica (default 64)
+	ShutdownTimeout  time.Duration // bound on finishing in-flight work (default 25s)
+	ConfigPoll       time.Duration // how often the config version is polled (default 1s)
+	HealthFlush      time.Duration // how often endpoint health is written (default 10s)
+}
+
+func (o *Options) setDefaults() {
+	if o.EmbeddedNATSListen == "" {
+		o.EmbeddedNATSListen = "127.0.0.1:4222"
+	}
+	if o.MongoDatabase == "" {
+		o.MongoDatabase = "webhookd"
+	}
+	if o.DataDir == "" {
+		o.DataDir = "./data"
+	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = ":8080"
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.EventConcurrency <= 0 {
+		o.EventConcurrency = 64
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 25 * time.Second
+	}
+	if o.ConfigPoll <= 0 {
+		o.ConfigPoll = time.Second
+	}
+	if o.HealthFlush <= 0 {
+		o.HealthFlush = 10 * time.Second
+	}
+	if o.NATS.Name == "" {
+		o.NATS.Name = "webhookd"
+	}
+}

@@ -1,0 +1,128 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/consumer"
+)
+
+// deliveryMaxAckPending bounds the deliveries one definition's consumer holds at once: in flight
+// plus parked until their retry is due. It is per definition, so a definition with this many
+// retries parked stalls only its own new deliveries, never another definition's.
+const deliveryMaxAckPending = 20000
+
+// pools runs one consumer.Pool per webhook definition and reconciles them with each snapshot.
+type pools struct {
+	stream  jetstream.Stream
+	handler consumer.Handler
+	log     *slog.Logger
+	workCtx context.Context
+
+	mu      sync.Mutex
+	running map[string]*runningPool
+	wg      sync.WaitGroup
+	stopped bool
+}
+
+type runningPool struct {
+	settings poolSettings
+	cancel   context.CancelFunc
+}
+
+type poolSettings struct {
+	maxInFlight int
+	ackWait     time.Duration
+}
+
+func settingsOf(def *config.Definition) poolSettings {
+	if def == nil {
+		// A deleted definition whose queued deliveries still have to be finished (rejected).
+		return poolSettings{maxInFlight: 4, ackWait: ackWaitMargin}
+	}
+	return poolSettings{maxInFlight: max(def.MaxInFlight, 1), ackWait: def.Timeout.D() + ackWaitMargin}
+}
+
+// reconcile starts pools for new definitions, restarts those whose settings changed, and keeps
+// pools for consumers whose definition is gone until their queue is empty.
+func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
+	want := make(map[string]poolSettings, len(snap.Definitions))
+	for id, def := range snap.Definitions {
+		want[id] = settingsOf(def)
+	}
+	existing, err := consumer.DeliveryConsumerDefinitions(ctx, p.stream)
+	if err != nil {
+		p.log.Warn("list delivery consumers", "error", err)
+	}
+	for _, id := range existing {
+		if _, ok := want[id]; ok {
+			continue
+		}
+		if p.drained(ctx, id) {
+			if err := p.stream.DeleteConsumer(ctx, consumer.DeliveryConsumerName(id)); err != nil {
+				p.log.Warn("delete drained delivery consumer", "webhook_definition", id, "error", err)
+			}
+			continue
+		}
+		want[id] = settingsOf(nil)
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return
+	}
+	for id, rp := range p.running {
+		if s, ok := want[id]; !ok || s != rp.settings {
+			rp.cancel()
+			delete(p.running, id)
+		}
+	}
+	for id, s := range want {
+		if _, ok := p.running[id]; ok {
+			continue
+		}
+		cons, err := consumer.EnsureDeliveryConsumer(ctx, p.stream, id, s.ackWait, deliveryMaxAckPending)
+		if err != nil {
+			p.log.Error("bind delivery consumer", "webhook_definition", id, "error", err)
+			continue
+		}
+		fetchCtx, cancel := context.WithCancel(ctx)
+		p.running[id] = &runningPool{settings: s, cancel: cancel}
+		pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler,
+			Log: p.log.With("webhook_definition", id)}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			if err := pool.Run(fetchCtx, p.workCtx); err != nil {
+				p.log.Error("delivery consumer stopped", "webhook_definition", id, "error", err)
+			}
+		}()
+	}
+}
+
+func (p *pools) drained(ctx context.Context, id string) bool {
+	c, err := p.stream.Consumer(ctx, consumer.DeliveryConsumerName(id))
+	if err != nil {
+		return false
+	}
+	info, err := c.Info(ctx)
+	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+}
+
+// stop stops fetching on every pool and waits for their in-flight work (bounded by workCtx).
+func (p *pools) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	for id, rp := range p.running {
+		rp.cancel()
+		delete(p.running, id)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}

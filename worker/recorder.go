@@ -1,0 +1,113 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
+)
+
+// numberBlock is how many request numbers a replica reserves per round trip to the counter.
+const numberBlock = 500
+
+// Recorder writes webhook requests and invalid events in batches. Numbers are taken from blocks
+// reserved from the store's counter, so numbering costs one round trip per numberBlock requests
+// and numbers increase in time within a replica.
+type Recorder struct {
+	store   Store
+	metrics *metrics.Metrics
+
+	mu      sync.Mutex // guards next and limit
+	next    int64
+	limit   int64
+	reqs    *batcher[*storage.WebhookRequest]
+	invalid *batcher[storage.InvalidEvent]
+	wg      sync.WaitGroup
+}
+
+// NewRecorder starts the batch writers; Stop flushes and stops them.
+func NewRecorder(store Store, m *metrics.Metrics) *Recorder {
+	r := &Recorder{store: store, metrics: m}
+	r.reqs = newBatcher(200, 5*time.Millisecond, r.writeRequests)
+	r.invalid = newBatcher(100, 5*time.Millisecond, r.writeInvalid)
+	r.wg.Add(2)
+	go func() { defer r.wg.Done(); r.reqs.run() }()
+	go func() { defer r.wg.Done(); r.invalid.run() }()
+	return r
+}
+
+// Stop writes what is queued and stops the writers.
+func (r *Recorder) Stop() {
+	r.reqs.Stop()
+	r.invalid.Stop()
+	r.wg.Wait()
+}
+
+// Record stores a webhook request, numbering it, and returns once it is stored. Its Number is
+// set when it returns nil. A request whose delivery was already logged is not written twice.
+func (r *Recorder) Record(ctx context.Context, req *storage.WebhookRequest) error {
+	return r.reqs.Add(ctx, req)
+}
+
+// RecordInvalid stores an invalid event and returns once it is stored.
+func (r *Recorder) RecordInvalid(ctx context.Context, ev storage.InvalidEvent) error {
+	return r.invalid.Add(ctx, ev)
+}
+
+// Number allocates the next request number (for writes that do not go through Record, such as
+// a resend's replacement).
+func (r *Recorder) Number(ctx context.Context) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next >= r.limit {
+		first, err := r.store.ReserveNumbers(ctx, numberBlock)
+		if err != nil {
+			return 0, fmt.Errorf("reserve %d webhook request numbers: %w", numberBlock, err)
+		}
+		r.next, r.limit = first, first+numberBlock
+	}
+	n := r.next
+	r.next++
+	return n, nil
+}
+
+func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookRequest) error {
+	for _, req := range reqs {
+		if req.Number != "" {
+			continue
+		}
+		seq, err := r.Number(ctx)
+		if err != nil {
+			return err
+		}
+		req.Seq, req.Number = seq, storage.FormatNumber(seq)
+	}
+	start := time.Now()
+	_, err := r.store.InsertRequests(ctx, reqs)
+	r.metrics.StorageWriteSeconds.WithLabelValues("webhook_requests").Observe(time.Since(start).Seconds())
+	r.metrics.StorageBatchSize.WithLabelValues("webhook_requests").Observe(float64(len(reqs)))
+	if err != nil {
+		r.metrics.StorageErrors.WithLabelValues("webhook_requests").Inc()
+		// Numbers already given stay with their requests: a retry of this write reuses them.
+		return fmt.Errorf("write %d webhook requests: %w", len(reqs), err)
+	}
+	for _, req := range reqs {
+		r.metrics.RequestsLogged.WithLabelValues(req.State).Inc()
+	}
+	return nil
+}
+
+func (r *Recorder) writeInvalid(ctx context.Context, evs []storage.InvalidEvent) error {
+	start := time.Now()
+	err := r.store.InsertInvalidEvents(ctx, evs)
+	r.metrics.StorageWriteSeconds.WithLabelValues("invalid_events").Observe(time.Since(start).Seconds())
+	r.metrics.StorageBatchSize.WithLabelValues("invalid_events").Observe(float64(len(evs)))
+	if err != nil {
+		r.metrics.StorageErrors.WithLabelValues("invalid_events").Inc()
+		return fmt.Errorf("write %d invalid events: %w", len(evs), err)
+	}
+	return nil
+}

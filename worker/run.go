@@ -1,0 +1,352 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/webhookd/webhookd/broker"
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage/mongo"
+	"github.com/webhookd/webhookd/storage/sqlite"
+)
+
+// Run starts a worker and stops it gracefully when ctx ends.
+func Run(ctx context.Context, opts Options) error {
+	w, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return w.Stop()
+}
+
+// Worker is a running webhookd worker.
+type Worker struct {
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	embedded *broker.Embedded
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	store    Store
+	catalog  *Catalog
+	recorder *Recorder
+	health   *health
+	http     *http.Server
+	httpLn   net.Listener
+	ready    chan struct{} // closed once consumers are bound
+
+	cancelFetch context.CancelFunc // stops fetching (phase 1 of shutdown)
+	cancelWork  context.CancelFunc // cuts in-flight work short (phase 2, after the grace period)
+	events      sync.WaitGroup     // the events pool
+	background  sync.WaitGroup     // catalog watch, health, gauges
+	pools       *pools
+	stopOnce    sync.Once
+	stopErr     error
+}
+
+// Start brings up a worker: NATS, the store, the configuration, the consumers and the HTTP
+// endpoints. On error everything already started is stopped again.
+func Start(ctx context.Context, opts Options) (w *Worker, err error) {
+	opts.setDefaults()
+	w = &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			w.closeResources()
+		}
+	}()
+	w.metrics = metrics.New(opts.Registry, opts.Version)
+	_ = opts.Registry.Register(collectors.NewGoCollector())
+	_ = opts.Registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil && (opts.NATS.URL == "" || opts.MongoURI == "") {
+		return nil, fmt.Errorf("create data dir %q: %w", opts.DataDir, err)
+	}
+
+	// Endpoints first, so /healthz answers while we connect and /readyz says why we are not ready.
+	if err := w.startHTTP(); err != nil {
+		return nil, err
+	}
+
+	natsOpts := opts.NATS
+	if natsOpts.URL == "" {
+		w.embedded, err = broker.StartEmbedded(ctx, opts.DataDir, opts.EmbeddedNATSListen, w.log)
+		if err != nil {
+			return nil, err
+		}
+		natsOpts = broker.Options{URL: w.embedded.ClientURL(), Name: opts.NATS.Name}
+	}
+	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	w.nc, err = broker.Connect(connectCtx, natsOpts, w.log)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	w.js, err = jetstream.New(w.nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return nil, fmt.Errorf("open JetStream: %w", err)
+	}
+
+	if opts.MongoURI != "" {
+		w.store, err = mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase)
+	} else {
+		w.store, err = sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	if opts.ConfigFile != "" {
+		if err := applyConfigFile(ctx, w.store, opts.ConfigFile); err != nil {
+			return nil, err
+		}
+	}
+	w.catalog = NewCatalog(w.store, w.metrics, w.log)
+	if _, err := w.catalog.Load(ctx); err != nil {
+		return nil, err
+	}
+
+	eventsStream, err := consumer.EnsureEventsStream(ctx, w.js)
+	if err != nil {
+		return nil, err
+	}
+	deliveriesStream, err := consumer.EnsureDeliveriesStream(ctx, w.js)
+	if err != nil {
+		return nil, err
+	}
+	eventsCons, err := consumer.EnsureEventsConsumer(ctx, eventsStream, 4*opts.EventConcurrency)
+	if err != nil {
+		return nil, err
+	}
+
+	// Fetching stops when Stop is called; in-flight work runs on until the grace period is over.
+	fetchCtx, cancelFetch := context.WithCancel(context.WithoutCancel(ctx))
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancelFetch, w.cancelWork = cancelFetch, cancelWork
+
+	w.recorder = NewRecorder(w.store, w.metrics)
+	now := time.Now
+	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
+	sender := delivery.NewClient(delivery.Options{
+		AllowPrivateNetworks: opts.AllowPrivateNets,
+		UserAgent:            "webhookd/" + opts.Version,
+	})
+	dl := &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
+		metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
+	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, metrics: w.metrics,
+		log: w.log.With("stage", "fanout"), now: now}
+
+	w.pools = &pools{stream: deliveriesStream, handler: dl.handle, log: w.log.With("stage", "deliver"),
+		workCtx: workCtx, running: map[string]*runningPool{}}
+	w.pools.reconcile(fetchCtx, w.catalog.Current())
+
+	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle,
+		Log: w.log.With("stage", "fanout")}
+	w.events.Add(1)
+	go func() {
+		defer w.events.Done()
+		if err := eventsPool.Run(fetchCtx, workCtx); err != nil {
+			w.log.Error("events consumer stopped", "error", err)
+		}
+	}()
+
+	w.background.Add(3)
+	go func() {
+		defer w.background.Done()
+		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) { w.pools.reconcile(fetchCtx, s) })
+	}()
+	go func() {
+		defer w.background.Done()
+		w.health.run(fetchCtx, opts.HealthFlush)
+	}()
+	go func() {
+		defer w.background.Done()
+		w.watchGauges(fetchCtx, eventsStream, deliveriesStream)
+	}()
+	close(w.ready)
+	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
+		"store", storeKind(opts), "http", w.httpLn.Addr().String())
+	return w, nil
+}
+
+func storeKind(o Options) string {
+	if o.MongoURI != "" {
+		return "mongodb"
+	}
+	return "sqlite"
+}
+
+// NATSURL is the URL of the NATS server the worker uses (the embedded one in standalone mode).
+func (w *Worker) NATSURL() string { return w.nc.ConnectedUrl() }
+
+// HTTPAddr is the address the HTTP endpoints listen on.
+func (w *Worker) HTTPAddr() string { return w.httpLn.Addr().String() }
+
+// Stop shuts down in two phases: stop fetching, then let in-flight deliveries finish within
+// ShutdownTimeout (after which they are cut short and handed back, never acknowledged), then
+// flush the last writes and close everything.
+func (w *Worker) Stop() error {
+	w.stopOnce.Do(func() {
+		w.log.Info("webhookd stopping: no new work is fetched")
+		w.cancelFetch()
+		done := make(chan struct{})
+		go func() {
+			w.events.Wait()
+			w.pools.stop()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(w.opts.ShutdownTimeout):
+			w.log.Warn("shutdown grace period over: handing back in-flight work", "timeout", w.opts.ShutdownTimeout)
+			w.cancelWork()
+			<-done
+		}
+		w.cancelWork()
+		w.background.Wait()
+		w.recorder.Stop()
+		w.stopErr = w.closeResources()
+		w.log.Info("webhookd stopped")
+	})
+	return w.stopErr
+}
+
+func (w *Worker) closeResources() error {
+	var errs []error
+	if w.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, w.http.Shutdown(ctx))
+		cancel()
+	}
+	if w.nc != nil {
+		// Drain flushes acknowledgements still in the connection's buffer before closing it.
+		closed := make(chan struct{})
+		w.nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+		if err := w.nc.Drain(); err == nil {
+			select {
+			case <-closed:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		w.nc.Close()
+	}
+	if w.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, w.store.Close(ctx))
+		cancel()
+	}
+	if w.embedded != nil {
+		w.embedded.Shutdown()
+	}
+	return errors.Join(errs...)
+}
+
+func applyConfigFile(ctx context.Context, store Store, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read --config %q: %w", path, err)
+	}
+	doc, err := config.ParseYAML(b)
+	if err != nil {
+		return fmt.Errorf("--config %q: %w", path, err)
+	}
+	defs, err := store.ListDefinitions(ctx)
+	if err != nil {
+		return fmt.Errorf("apply --config %q: %w", path, err)
+	}
+	known := make(map[string]bool, len(defs))
+	for _, d := range defs {
+		known[d.ID] = true
+	}
+	if err := doc.Validate(func(id string) bool { return known[id] }); err != nil {
+		return fmt.Errorf("--config %q: %w", path, err)
+	}
+	if err := store.ApplyConfig(ctx, doc.WebhookDefinitions, doc.WorkflowRules, storageSystemUser, time.Now().UTC()); err != nil {
+		return fmt.Errorf("apply --config %q: %w", path, err)
+	}
+	return nil
+}
+
+const storageSystemUser = "system"
+
+// watchGauges samples consumer lag and connection state for the metrics.
+func (w *Worker) watchGauges(ctx context.Context, events, deliveries jetstream.Stream) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		w.sampleGauges(ctx, events, deliveries)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) sampleGauges(ctx context.Context, events, deliveries jetstream.Stream) {
+	if w.nc.IsConnected() {
+		w.metrics.NATSConnected.Set(1)
+	} else {
+		w.metrics.NATSConnected.Set(0)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := w.store.Ping(pctx); err != nil {
+		w.metrics.StoreUp.Set(0)
+	} else {
+		w.metrics.StoreUp.Set(1)
+	}
+	for _, s := range []jetstream.Stream{events, deliveries} {
+		lister := s.ListConsumers(pctx)
+		for info := range lister.Info() {
+			if s == deliveries && !isDeliveryConsumer(info.Name) {
+				continue
+			}
+			if s == events && info.Name != consumer.EventsConsumer {
+				continue
+			}
+			w.metrics.ConsumerPending.WithLabelValues(info.Name).Set(float64(info.NumPending))
+			w.metrics.ConsumerAckPending.WithLabelValues(info.Name).Set(float64(info.NumAckPending))
+		}
+	}
+}
+
+func isDeliveryConsumer(name string) bool {
+	return len(name) > len("deliveries-") && name[:len("deliveries-")] == "deliveries-"
+}
+
+// readyCheck says what keeps the worker from being ready, or nil.
+func (w *Worker) readyCheck(ctx context.Context) error {
+	select {
+	case <-w.ready:
+	default:
+		return errors.New("starting: consumers not bound yet")
+	}
+	if !w.nc.IsConnected() {
+		return errors.New("NATS: not connected")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := w.store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+var _ prometheus.Gatherer = (*prometheus.Registry)(nil)

@@ -1,0 +1,49 @@
+package worker
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/storage"
+)
+
+// task is one delivery (event, rule, definition) waiting for its next attempt: the message on
+// webhookd.deliveries.<definition id>. Its body is built once, at fan-out, so every retry and
+// every resend sends the same bytes under the same webhook-id.
+type task struct {
+	WebhookID    string            `json:"webhook_id"`
+	Attempts     int               `json:"attempts"`             // attempts already made
+	NotBefore    time.Time         `json:"not_before,omitzero"` // the next attempt's earliest time
+	EventID      string            `json:"event_id"`
+	Entity       string            `json:"entity"`
+	EntityID     string            `json:"entity_id"`
+	Action       string            `json:"action"`
+	Rule         storage.Ref       `json:"workflow_rule"`
+	DefinitionID string            `json:"webhook_definition"`
+	FieldsSet    *config.FieldsSet `json:"fields_set,omitempty"`
+	Body         json.RawMessage   `json:"body"`
+	CreatedAt    time.Time         `json:"created_at"`
+}
+
+// msgID deduplicates the task's publication: the first attempt's task by its webhook-id, each
+// retry's by webhook-id and attempt, so a re-published fan-out or retry is stored once.
+func (t *task) msgID() string {
+	if t.Attempts == 0 {
+		return t.WebhookID
+	}
+	return t.WebhookID + "." + strconv.Itoa(t.Attempts)
+}
+
+func decodeTask(b []byte) (*task, error) {
+	var t task
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("decode delivery task: %w", err)
+	}
+	if t.WebhookID == "" || t.DefinitionID == "" || len(t.Body) == 0 {
+		return nil, fmt.Errorf("decode delivery task: webhook_id, webhook_definition and body are required")
+	}
+	return &t, nil
+}
