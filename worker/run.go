@@ -179,6 +179,9 @@ func Start(ctx context.Context, opts Options) (w *Worker, err error) {
 		defer w.background.Done()
 		w.watchGauges(fetchCtx, eventsStream, deliveriesStream)
 	}()
+	if err := w.startControl(ctx, sender); err != nil {
+		return nil, err
+	}
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String())
@@ -219,6 +222,7 @@ func (w *Worker) Stop() error {
 			<-done
 		}
 		w.cancelWork()
+		w.stopControl()
 		w.background.Wait()
 		w.recorder.Stop()
 		w.stopErr = w.closeResources()

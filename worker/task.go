@@ -15,7 +15,7 @@ import (
 // every resend sends the same bytes under the same webhook-id.
 type task struct {
 	WebhookID    string            `json:"webhook_id"`
-	Attempts     int               `json:"attempts"`             // attempts already made
+	Attempts     int               `json:"attempts"`            // attempts already made
 	NotBefore    time.Time         `json:"not_before,omitzero"` // the next attempt's earliest time
 	EventID      string            `json:"event_id"`
 	Entity       string            `json:"entity"`
