@@ -35,10 +35,14 @@ func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // UnmarshalYAML reads a duration string.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on and report the document's other faults too.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: duration must be a string such as \"10s\"", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: duration must be a string such as \"10s\"", n.Line)}}
 	}
-	return d.parse(n.Value)
+	if err := d.parse(n.Value); err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
+	return nil
 }
 
 // MarshalBSONValue stores the duration string.

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Mask is what replaces the hidden part of a secret.
+const Mask = "…"
+
+// MaskSecret returns key as replies and webhook requests show it: "whsec_…" and its last four
+// characters (section 5: "whsec_…LaSw"). A key too short for that to hide most of it shows none.
+func MaskSecret(key string) string {
+	if key == "" {
+		return ""
+	}
+	if len(key) < 16 {
+		return SecretPrefix + Mask
+	}
+	return SecretPrefix + Mask + key[len(key)-4:]
+}
+
+// sensitiveHeader reports whether a header's value is likely a credential, by its name.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	if n == "authorization" || n == "cookie" {
+		return true
+	}
+	for _, w := range []string{"auth", "token", "secret", "password", "passwd", "key", "signature", "credential", "session"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaskHeaderValue hides a header value like MaskSecret does, without the prefix.
+func MaskHeaderValue(v string) string {
+	if len(v) < 16 {
+		return Mask
+	}
+	return Mask + v[len(v)-4:]
+}
+
+// MaskSecrets returns a copy of d, sharing nothing with it, whose secret key and credential-like
+// header values (Authorization, X-Api-Key, anything naming a token, key, secret or password) are
+// masked. Validate refuses masked values, so a masked copy applied back is refused rather than
+// stored.
+func (d Definition) MaskSecrets() Definition {
+	c := d.clone()
+	c.SecretKey = MaskSecret(c.SecretKey)
+	for name, v := range c.Headers {
+		if sensitiveHeader(name) {
+			c.Headers[name] = MaskHeaderValue(v)
+		}
+	}
+	return c
+}
+
+// MaskSecrets returns a copy of the document, sharing nothing with it, with every definition's
+// secrets masked (see Definition.MaskSecrets).
+func (doc *Document) MaskSecrets() *Document {
+	if doc == nil {
+		return nil
+	}
+	c := &Document{}
+	if doc.WebhookDefinitions != nil {
+		c.WebhookDefinitions = make([]Definition, len(doc.WebhookDefinitions))
+		for i, d := range doc.WebhookDefinitions {
+			c.WebhookDefinitions[i] = d.MaskSecrets()
+		}
+	}
+	if doc.WorkflowRules != nil {
+		c.WorkflowRules = make([]Rule, len(doc.WorkflowRules))
+		for i, r := range doc.WorkflowRules {
+			c.WorkflowRules[i] = r.clone()
+		}
+	}
+	return c
+}
+
+func (d Definition) clone() Definition {
+	d.Headers = maps.Clone(d.Headers)
+	if d.FieldsSet != nil {
+		fs := *d.FieldsSet
+		fs.Fields = slices.Clone(fs.Fields)
+		d.FieldsSet = &fs
+	}
+	if d.DisabledAt != nil {
+		t := *d.DisabledAt
+		d.DisabledAt = &t
+	}
+	return d
+}
+
+func (r Rule) clone() Rule {
+	r.Actions = slices.Clone(r.Actions)
+	r.WebhookDefinitions = slices.Clone(r.WebhookDefinitions)
+	return r
+}
