@@ -1,0 +1,98 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/webhookd/webhookd/storage"
+)
+
+// InsertInvalidEvents stores invalid events in one transaction, skipping known message ids.
+// Bodies are cut to storage.MaxInvalidBody; invalid UTF-8 becomes U+FFFD.
+func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for i := range evs {
+		if evs[i].MsgID == "" {
+			return fmt.Errorf("insert invalid events: event %d (subject %q) has no msg_id", i, evs[i].Subject)
+		}
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO invalid_events (msg_id, subject, body, reason, received_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, e := range evs {
+			if _, err := stmt.ExecContext(ctx, e.MsgID, validUTF8(e.Subject), capBody(e.Body, storage.MaxInvalidBody),
+				validUTF8(e.Reason), ms(e.ReceivedAt)); err != nil {
+				return fmt.Errorf("msg_id %s: %w", e.MsgID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert %d invalid events: %w", len(evs), err)
+	}
+	return nil
+}
+
+// ListInvalidEvents returns the newest invalid events first.
+func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.InvalidEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT msg_id, subject, body, reason, received_at FROM invalid_events
+		ORDER BY received_at DESC, id DESC LIMIT ?`, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list invalid events: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.InvalidEvent
+	for rows.Next() {
+		var e storage.InvalidEvent
+		var at int64
+		if err := rows.Scan(&e.MsgID, &e.Subject, &e.Body, &e.Reason, &at); err != nil {
+			return nil, fmt.Errorf("list invalid events: %w", err)
+		}
+		e.ReceivedAt = fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list invalid events: %w", err)
+	}
+	return out, nil
+}
+
+// InsertAudit appends an audit entry.
+func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (at, user, command, request, ok, result)
+		VALUES (?, ?, ?, ?, ?, ?)`, ms(e.At), e.User, e.Command, validUTF8(e.Request), e.OK, validUTF8(e.Result)); err != nil {
+		return fmt.Errorf("insert audit entry for %s by %s: %w", e.Command, e.User, err)
+	}
+	return nil
+}
+
+// ListAudit returns the newest audit entries first.
+func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT at, user, command, request, ok, result FROM audit_log
+		ORDER BY at DESC, id DESC LIMIT ?`, clampLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	defer rows.Close()
+	var out []storage.AuditEntry
+	for rows.Next() {
+		var e storage.AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.User, &e.Command, &e.Request, &e.OK, &e.Result); err != nil {
+			return nil, fmt.Errorf("list audit entries: %w", err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	return out, nil
+}

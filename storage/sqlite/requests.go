@@ -1,0 +1,453 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/storage"
+)
+
+const requestColumns = `seq, number, webhook_id, state, entity, entity_id, event_id, url, secret_key,
+	fields_set, request, response, definition_id, definition_name, rule_id, rule_name, attempts,
+	error_code, error_description, resent_from, created_at, created_by, updated_at, updated_by`
+
+// insertRequestSQL's ON CONFLICT DO NOTHING covers every unique column; a row it skips is then
+// told apart (same delivery, or a number taken by another) by looking its webhook_id up.
+const insertRequestSQL = `INSERT INTO webhook_requests (` + requestColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// requestRow is a webhook request as its columns.
+type requestRow struct {
+	seq                              int64
+	number, webhookID, state         string
+	entity, entityID, eventID        string
+	url, secretKey                   string
+	fieldsSet                        sql.NullString
+	request                          string
+	response                         sql.NullString
+	defID, defName, ruleID, ruleName string
+	attempts                         int64
+	errorCode, errorDesc, resentFrom string
+	createdAt                        int64
+	createdBy                        string
+	updatedAt                        int64
+	updatedBy                        string
+}
+
+func (r *requestRow) args() []any {
+	return []any{r.seq, r.number, r.webhookID, r.state, r.entity, r.entityID, r.eventID, r.url,
+		r.secretKey, r.fieldsSet, r.request, r.response, r.defID, r.defName, r.ruleID, r.ruleName,
+		r.attempts, r.errorCode, r.errorDesc, r.resentFrom, r.createdAt, r.createdBy, r.updatedAt,
+		r.updatedBy}
+}
+
+func (r *requestRow) dest() []any {
+	return []any{&r.seq, &r.number, &r.webhookID, &r.state, &r.entity, &r.entityID, &r.eventID,
+		&r.url, &r.secretKey, &r.fieldsSet, &r.request, &r.response, &r.defID, &r.defName,
+		&r.ruleID, &r.ruleName, &r.attempts, &r.errorCode, &r.errorDesc, &r.resentFrom,
+		&r.createdAt, &r.createdBy, &r.updatedAt, &r.updatedBy}
+}
+
+// requestSeq checks a request's identity: a canonical number (so number and seq name each other
+// one to one), a Seq that is zero or agrees with it, and a webhook id.
+func requestSeq(r *storage.WebhookRequest) (int64, error) {
+	if r == nil {
+		return 0, errors.New("nil webhook request")
+	}
+	seq, err := storage.ParseNumber(r.Number)
+	if err != nil {
+		return 0, err
+	}
+	if storage.FormatNumber(seq) != r.Number {
+		return 0, fmt.Errorf("webhook request number %q is not canonical, want %q", r.Number, storage.FormatNumber(seq))
+	}
+	if r.Seq != 0 && r.Seq != seq {
+		return 0, fmt.Errorf("webhook request %s has seq %d, want %d", r.Number, r.Seq, seq)
+	}
+	if r.WebhookID == "" {
+		return 0, fmt.Errorf("webhook request %s has no webhook_id", r.Number)
+	}
+	return seq, nil
+}
+
+func toRow(r *storage.WebhookRequest) (requestRow, error) {
+	seq, err := requestSeq(r)
+	if err != nil {
+		return requestRow{}, err
+	}
+	row := requestRow{
+		seq: seq, number: r.Number, webhookID: r.WebhookID, state: r.State,
+		entity: r.Entity, entityID: r.EntityID, eventID: r.EventID,
+		url: r.URL, secretKey: r.SecretKey,
+		defID: r.WebhookDefinition.ID, defName: r.WebhookDefinition.Name,
+		ruleID: r.WorkflowRule.ID, ruleName: r.WorkflowRule.Name,
+		attempts: int64(r.Attempts), errorCode: validUTF8(r.ErrorCode), errorDesc: validUTF8(r.ErrorDescription),
+		resentFrom: r.ResentFrom,
+		createdAt:  ms(r.Log.CreatedAt), createdBy: r.Log.CreatedBy,
+		updatedAt: ms(r.Log.UpdatedAt), updatedBy: r.Log.UpdatedBy,
+	}
+	if r.FieldsSet != nil {
+		b, err := json.Marshal(r.FieldsSet)
+		if err != nil {
+			return requestRow{}, fmt.Errorf("encode fields_set of %s: %w", r.Number, err)
+		}
+		row.fieldsSet = sql.NullString{String: string(b), Valid: true}
+	}
+	req := r.Request
+	req.SentAt = norm(req.SentAt)
+	b, err := json.Marshal(req)
+	if err != nil {
+		return requestRow{}, fmt.Errorf("encode request of %s: %w", r.Number, err)
+	}
+	row.request = string(b)
+	if row.response, err = responseJSON(r.Response); err != nil {
+		return requestRow{}, fmt.Errorf("encode response of %s: %w", r.Number, err)
+	}
+	return row, nil
+}
+
+func responseJSON(resp *storage.ResponseInfo) (sql.NullString, error) {
+	if resp == nil {
+		return sql.NullString{}, nil
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		return sql.NullString{}, err
+	}
+	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+func (r *requestRow) toRequest() (*storage.WebhookRequest, error) {
+	wr := &storage.WebhookRequest{
+		Number: r.number, Seq: r.seq, WebhookID: r.webhookID, State: r.state,
+		Entity: r.entity, EntityID: r.entityID, EventID: r.eventID,
+		URL: r.url, SecretKey: r.secretKey,
+		WebhookDefinition: storage.Ref{ID: r.defID, Name: r.defName},
+		WorkflowRule:      storage.Ref{ID: r.ruleID, Name: r.ruleName},
+		Attempts:          int(r.attempts), ErrorCode: r.errorCode, ErrorDescription: r.errorDesc,
+		ResentFrom: r.resentFrom,
+		Log: storage.Log{
+			CreatedAt: fromMS(r.createdAt), CreatedBy: r.createdBy,
+			UpdatedAt: fromMS(r.updatedAt), UpdatedBy: r.updatedBy,
+		},
+	}
+	if r.fieldsSet.Valid {
+		wr.FieldsSet = new(config.FieldsSet)
+		if err := json.Unmarshal([]byte(r.fieldsSet.String), wr.FieldsSet); err != nil {
+			return nil, fmt.Errorf("decode fields_set of %s: %w", r.number, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(r.request), &wr.Request); err != nil {
+		return nil, fmt.Errorf("decode request of %s: %w", r.number, err)
+	}
+	wr.Request.SentAt = wr.Request.SentAt.UTC()
+	if r.response.Valid {
+		wr.Response = new(storage.ResponseInfo)
+		if err := json.Unmarshal([]byte(r.response.String), wr.Response); err != nil {
+			return nil, fmt.Errorf("decode response of %s: %w", r.number, err)
+		}
+	}
+	return wr, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRequest(sc scanner) (*storage.WebhookRequest, error) {
+	var row requestRow
+	if err := sc.Scan(row.dest()...); err != nil {
+		return nil, err
+	}
+	return row.toRequest()
+}
+
+// ReserveNumbers reserves the block [first, first+n). The first block starts at 1.
+func (s *Store) ReserveNumbers(ctx context.Context, n int) (int64, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("reserve %d request numbers: want at least one", n)
+	}
+	var last int64
+	err := s.w.QueryRowContext(ctx, `INSERT INTO counters (name, value) VALUES ('webhook_request_seq', ?)
+		ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value`, n).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("reserve %d request numbers: %w", n, err)
+	}
+	return last - int64(n) + 1, nil
+}
+
+// InsertRequests writes the batch in one transaction. Like an unordered bulk insert, a request
+// whose number belongs to another delivery is reported (wrapping storage.ErrConflict) and the
+// rest are still written.
+func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookRequest) (int, error) {
+	if len(reqs) == 0 {
+		return 0, nil
+	}
+	rows := make([]requestRow, len(reqs))
+	for i, r := range reqs {
+		row, err := toRow(r)
+		if err != nil {
+			return 0, fmt.Errorf("insert webhook requests: %w", err)
+		}
+		rows[i] = row
+	}
+	var inserted int
+	var conflicts []error
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, insertRequestSQL+` ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range rows {
+			res, err := stmt.ExecContext(ctx, rows[i].args()...)
+			if err != nil {
+				return fmt.Errorf("insert webhook request %s: %w", rows[i].number, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				inserted++
+				continue
+			}
+			var one int
+			err = tx.QueryRowContext(ctx, `SELECT 1 FROM webhook_requests WHERE webhook_id = ?`, rows[i].webhookID).Scan(&one)
+			switch {
+			case err == nil: // the same delivery, already stored
+			case errors.Is(err, sql.ErrNoRows):
+				conflicts = append(conflicts, fmt.Errorf("insert webhook request %s (webhook_id %s): number already used by another delivery: %w",
+					rows[i].number, rows[i].webhookID, storage.ErrConflict))
+			default:
+				return fmt.Errorf("insert webhook request %s: look up webhook_id: %w", rows[i].number, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("insert webhook requests: %w", err)
+	}
+	return inserted, errors.Join(conflicts...)
+}
+
+// GetRequest returns the request with that number.
+func (s *Store) GetRequest(ctx context.Context, number string) (*storage.WebhookRequest, error) {
+	wr, err := scanRequest(s.r.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM webhook_requests WHERE number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("webhook request %s: %w", number, storage.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get webhook request %s: %w", number, err)
+	}
+	return wr, nil
+}
+
+// where renders a filter (and a cursor) as a WHERE clause.
+func where(f storage.Filter, beforeSeq int64) (string, []any) {
+	var conds []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			conds = append(conds, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("state", f.State)
+	eq("entity", f.Entity)
+	eq("entity_id", f.EntityID)
+	eq("event_id", f.EventID)
+	eq("definition_id", f.WebhookDefinition)
+	eq("rule_id", f.WorkflowRule)
+	if !f.CreatedFrom.IsZero() {
+		conds = append(conds, "created_at >= ?")
+		args = append(args, ms(f.CreatedFrom))
+	}
+	if !f.CreatedTo.IsZero() {
+		conds = append(conds, "created_at < ?")
+		args = append(args, ms(f.CreatedTo))
+	}
+	if beforeSeq > 0 {
+		conds = append(conds, "seq < ?")
+		args = append(args, beforeSeq)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// ListRequests returns a page of requests, highest seq first.
+func (s *Store) ListRequests(ctx context.Context, q storage.ListQuery) ([]*storage.WebhookRequest, error) {
+	w, args := where(q.Filter, q.BeforeSeq)
+	args = append(args, clampLimit(q.Limit))
+	rows, err := s.r.QueryContext(ctx, `SELECT `+requestColumns+` FROM webhook_requests`+w+` ORDER BY seq DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list webhook requests: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*storage.WebhookRequest, 0, clampLimit(q.Limit))
+	for rows.Next() {
+		wr, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list webhook requests: %w", err)
+		}
+		out = append(out, wr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list webhook requests: %w", err)
+	}
+	return out, nil
+}
+
+// CountRequests counts the requests the filter selects.
+func (s *Store) CountRequests(ctx context.Context, f storage.Filter) (int64, error) {
+	w, args := where(f, 0)
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_requests`+w, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count webhook requests: %w", err)
+	}
+	return n, nil
+}
+
+// deleteChunk bounds the bound parameters of one statement.
+const deleteChunk = 500
+
+// DeleteRequests deletes the given numbers in one transaction and returns those that existed.
+func (s *Store) DeleteRequests(ctx context.Context, numbers []string) ([]string, error) {
+	deleted := make([]string, 0, len(numbers))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(numbers); start += deleteChunk {
+			chunk := numbers[start:min(start+deleteChunk, len(numbers))]
+			args := make([]any, len(chunk))
+			for i, n := range chunk {
+				args[i] = n
+			}
+			q := `DELETE FROM webhook_requests WHERE number IN (?` + strings.Repeat(", ?", len(chunk)-1) + `) RETURNING number`
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					rows.Close()
+					return err
+				}
+				deleted = append(deleted, n)
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete %d webhook requests: %w", len(numbers), err)
+	}
+	return deleted, nil
+}
+
+// ClaimResend claims a rejected request whose claim is absent or expired.
+func (s *Store) ClaimResend(ctx context.Context, number string, claim storage.ResendClaim) (*storage.WebhookRequest, error) {
+	if claim.Token == "" {
+		return nil, fmt.Errorf("claim resend of %s: empty token", number)
+	}
+	var wr *storage.WebhookRequest
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := ms(s.now())
+		var err error
+		wr, err = scanRequest(tx.QueryRowContext(ctx, `UPDATE webhook_requests
+			SET claim_token = ?, claim_by = ?, claim_until = ?
+			WHERE number = ? AND state = ? AND (claim_token IS NULL OR claim_until < ?)
+			RETURNING `+requestColumns,
+			claim.Token, claim.By, ms(claim.Until), number, storage.StateRejected, now))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var state string
+		var until sql.NullInt64
+		err = tx.QueryRowContext(ctx, `SELECT state, claim_until FROM webhook_requests WHERE number = ?`, number).Scan(&state, &until)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return storage.ErrNotFound
+		case err != nil:
+			return err
+		case state != storage.StateRejected:
+			return fmt.Errorf("state is %s, not %s: %w", state, storage.StateRejected, storage.ErrConflict)
+		default:
+			return fmt.Errorf("already claimed by another resend until %s: %w", fromMS(until.Int64).Format("2006-01-02T15:04:05.000Z07:00"), storage.ErrConflict)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim resend of webhook request %s: %w", number, err)
+	}
+	return wr, nil
+}
+
+// CompleteResendSuccess deletes the claimed request and writes its replacement in one transaction.
+func (s *Store) CompleteResendSuccess(ctx context.Context, number, token string, rs storage.ResendSuccess) error {
+	var repl *requestRow
+	if rs.Replacement != nil {
+		row, err := toRow(rs.Replacement)
+		if err != nil {
+			return fmt.Errorf("complete resend of %s: replacement: %w", number, err)
+		}
+		repl = &row
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM webhook_requests WHERE number = ? AND claim_token = ?`, number, token)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("claim no longer held: %w", storage.ErrConflict)
+		}
+		if repl == nil {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, insertRequestSQL+` ON CONFLICT DO NOTHING`, repl.args()...)
+		if err != nil {
+			return fmt.Errorf("write replacement %s: %w", repl.number, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("write replacement %s: its number or webhook_id is already stored: %w", repl.number, storage.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete resend of webhook request %s: %w", number, err)
+	}
+	return nil
+}
+
+// CompleteResendFailure records the new error and releases the claim. The stored response
+// becomes the new attempt's (none, when no response came), so it always explains the error.
+func (s *Store) CompleteResendFailure(ctx context.Context, number, token string, f storage.ResendFailure) error {
+	resp, err := responseJSON(f.Response)
+	if err != nil {
+		return fmt.Errorf("complete resend of webhook request %s: encode response: %w", number, err)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE webhook_requests SET
+			error_code = ?, error_description = ?, response = ?, attempts = attempts + 1,
+			updated_at = ?, updated_by = ?, claim_token = NULL, claim_by = NULL, claim_until = NULL
+		WHERE number = ? AND claim_token = ?`,
+		validUTF8(f.ErrorCode), validUTF8(f.ErrorDescription), resp, ms(f.At), f.By, number, token)
+	if err != nil {
+		return fmt.Errorf("complete resend of webhook request %s: %w", number, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("complete resend of webhook request %s: %w", number, err)
+	} else if n == 0 {
+		return fmt.Errorf("complete resend of webhook request %s: claim no longer held: %w", number, storage.ErrConflict)
+	}
+	return nil
+}

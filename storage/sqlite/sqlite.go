@@ -1,0 +1,176 @@
+// Package sqlite is the standalone store: the data model of storage kept in one SQLite file
+// (pure Go, modernc.org/sqlite), for webhookd running without MongoDB. It behaves like
+// storage/mongo; both pass storage/storagetest.
+//
+// The file is opened in WAL mode with two pools: one connection for every write, so writers
+// queue in Go instead of spinning on SQLITE_BUSY and a transaction that reads before it writes
+// cannot lose its snapshot, and a few read-only connections that WAL lets run beside the writer.
+// Columns hold what is filtered or sorted on; the nested parts of a document (request, response,
+// fields set) are JSON. Times are Unix milliseconds in UTC, the precision of BSON dates, so both
+// stores return the same times.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	// The pure-Go driver, registered as "sqlite".
+	_ "modernc.org/sqlite"
+)
+
+// busyTimeout bounds how long a connection waits for another process's lock (a backup tool, the
+// sqlite3 shell) before failing; within webhookd writes never contend, they share one connection.
+const busyTimeout = 10 * time.Second
+
+// Store is the SQLite store. It is safe for concurrent use.
+type Store struct {
+	path string
+	w    *sql.DB // exactly one connection: all writes
+	r    *sql.DB // read-only connections
+	now  func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path, brings its schema up to date and
+// returns the store. Close it when done.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		// Two pools on one in-memory database would be two databases.
+		return nil, fmt.Errorf("open sqlite store %q: want the path of a database file", path)
+	}
+	if strings.ContainsRune(path, '?') {
+		// The driver would read everything after '?' as connection parameters.
+		return nil, fmt.Errorf("open sqlite store %q: the path must not contain '?'", path)
+	}
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	// NORMAL in WAL mode survives a crash of the process (kill -9) and only risks the last
+	// transactions on a power loss, for a fraction of the cost of an fsync per commit.
+	common.Add("_pragma", "synchronous(NORMAL)")
+
+	wq := url.Values{}
+	for k, v := range common {
+		wq[k] = append([]string(nil), v...)
+	}
+	wq.Add("_pragma", "journal_mode(WAL)")
+	// Every write transaction takes the write lock at BEGIN: with one writer connection it costs
+	// nothing, and it keeps a read-then-write transaction from failing with SQLITE_BUSY_SNAPSHOT if
+	// another process writes.
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	s := &Store{path: path, w: w, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+
+	// Readers are opened after the writer has switched the file to WAL (a persistent setting).
+	rq := url.Values{}
+	for k, v := range common {
+		rq[k] = append([]string(nil), v...)
+	}
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store %q for reading: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	s.r = r
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that both pools can reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite store %q: %w", s.path, err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping sqlite store %q for reading: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close lets SQLite refresh its query planner statistics, then closes the database. The context
+// is not used: closing a file does not block on anything it could cancel.
+func (s *Store) Close(_ context.Context) error {
+	var errs []error
+	if s.r != nil {
+		if err := s.r.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// Cheap (it only analyses what changed a lot) and keeps index choices good as tables grow.
+	_, _ = s.w.Exec("PRAGMA optimize")
+	if err := s.w.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close sqlite store %q: %w", s.path, err)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Limits of list queries.
+const (
+	defaultLimit = 50
+	maxLimit     = 1000
+)
+
+// clampLimit guards against a caller that forgot to bound a limit.
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
+	}
+	return n
+}
+
+// ms is how times are stored: Unix milliseconds, the precision of a BSON date.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// norm gives a time the precision and zone it will have when read back.
+func norm(t time.Time) time.Time { return fromMS(ms(t)) }

@@ -1,0 +1,102 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/webhookd/webhookd/storage/sqlite"
+	"github.com/webhookd/webhookd/storage/storagetest"
+)
+
+var _ storagetest.Store = (*sqlite.Store)(nil)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func open(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storagetest.Store {
+		return open(t, filepath.Join(t.TempDir(), "webhookd.db"))
+	})
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "webhookd.db")
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	first, err := s.ReserveNumbers(ctx, 10)
+	if err != nil {
+		t.Fatalf("ReserveNumbers: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	s = open(t, path) // the schema exists: opening again changes nothing
+	next, err := s.ReserveNumbers(ctx, 1)
+	if err != nil {
+		t.Fatalf("ReserveNumbers: %v", err)
+	}
+	if next != first+10 {
+		t.Errorf("after reopening, ReserveNumbers = %d, want %d", next, first+10)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "webhookd.db")
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE schema_version SET version = version + 1`); err != nil {
+		t.Fatalf("bump schema_version: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	s, err = sqlite.Open(ctx, path)
+	if err == nil {
+		_ = s.Close(ctx)
+		t.Fatal("Open of a database from a newer build: no error")
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open error %q does not say the schema is newer", err)
+	}
+}
+
+func TestOpenRefusesBadPaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", filepath.Join(t.TempDir(), "a?b.db"), filepath.Join(t.TempDir(), "missing", "dir", "x.db")} {
+		s, err := sqlite.Open(t.Context(), p)
+		if err == nil {
+			_ = s.Close(t.Context())
+			t.Errorf("Open(%q): no error", p)
+		}
+	}
+}
