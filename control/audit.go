@@ -1,0 +1,104 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/storage"
+)
+
+// maxAuditRequest caps the request kept in an audit entry.
+const maxAuditRequest = 64 << 10
+
+// audit records a mutating command, whatever its outcome: who asked, what, and what came of
+// it. A failure to write it is logged; the command's reply is not changed by it.
+func (r *Responder) audit(c *call, e *Error) {
+	req := c.auditRequest
+	if req == "" {
+		var user string
+		req, user = maskBody(c.body)
+		if c.user == "" {
+			c.user = user
+		}
+	}
+	if len(req) > maxAuditRequest {
+		cut := maxAuditRequest
+		for cut > 0 && !utf8.RuneStart(req[cut]) {
+			cut--
+		}
+		req = req[:cut] + "…"
+	}
+	entry := storage.AuditEntry{At: r.o.Now().UTC(), User: c.user, Command: c.cmd, Request: req, OK: e == nil, Result: c.summary}
+	if e != nil {
+		entry.Result = e.Code + ": " + e.Message
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
+	defer cancel()
+	if err := r.o.Store.InsertAudit(ctx, entry); err != nil {
+		r.o.Log.Error("write audit entry", "command", c.cmd, "user", c.user, "error", err)
+	}
+}
+
+// maskBody returns a request body as the audit may keep it, with every "secret_key" and every
+// header value masked wherever they are, and the "user" it names. A body that is not a JSON
+// object is not kept at all: it could hold anything.
+func maskBody(body []byte) (masked, user string) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 {
+		return "", ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil || v == nil {
+		return fmt.Sprintf("<%d bytes, not a JSON object>", len(body)), ""
+	}
+	if u, ok := v["user"].(string); ok {
+		user = u
+	}
+	maskValue(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("<%d bytes>", len(body)), user
+	}
+	return string(out), user
+}
+
+func maskValue(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, val := range t {
+			switch k {
+			case "secret_key":
+				if s, ok := val.(string); ok {
+					t[k] = config.MaskSecret(s)
+				} else {
+					t[k] = config.Mask
+				}
+			case "headers":
+				if h, ok := val.(map[string]any); ok {
+					for name, hv := range h {
+						if s, ok := hv.(string); ok {
+							h[name] = config.MaskHeaderValue(s)
+						} else {
+							h[name] = config.Mask
+						}
+					}
+				} else {
+					maskValue(val)
+				}
+			default:
+				maskValue(val)
+			}
+		}
+	case []any:
+		for _, e := range t {
+			maskValue(e)
+		}
+	}
+}

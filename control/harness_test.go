@@ -1,0 +1,341 @@
+package control_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/ferrettest"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/storage/mongo"
+	"github.com/webhookd/webhookd/storage/sqlite"
+	"github.com/webhookd/webhookd/storage/storagetest"
+	"github.com/webhookd/webhookd/webhook"
+)
+
+// Both stores, so the control plane is seen to behave the same on each.
+var storeKinds = []string{"sqlite", "mongo"}
+
+func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) { f(t, kind) })
+	}
+}
+
+func startNATS(t testing.TB) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		MaxPayload: 8 << 20}) // above the responder's own bounds, so those are what is tested
+	if err != nil {
+		t.Fatalf("new NATS server: %v", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv
+}
+
+func connect(t testing.TB, url string) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect to NATS: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func openStore(t testing.TB, kind string) storagetest.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var s storagetest.Store
+	var err error
+	switch kind {
+	case "sqlite":
+		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
+	case "mongo":
+		uri := ferrettest.MongoURI(t)
+		s, err = mongo.Open(ctx, uri, ferrettest.Database(t, uri))
+	default:
+		t.Fatalf("unknown store %q", kind)
+	}
+	if err != nil {
+		t.Fatalf("open %s store: %v", kind, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	return s
+}
+
+// receiver is a webhook receiver on loopback that records what it gets.
+type receiver struct {
+	srv    *httptest.Server
+	status atomic.Int32
+	// gate, when set, holds each request until it is closed.
+	gate    atomic.Pointer[chan struct{}]
+	arrived chan struct{} // one value per request, sent before the gate
+
+	mu   sync.Mutex
+	reqs []received
+}
+
+type received struct {
+	Header http.Header
+	Body   []byte
+}
+
+func newReceiver(t testing.TB) *receiver {
+	rc := &receiver{arrived: make(chan struct{}, 1024)}
+	rc.status.Store(http.StatusOK)
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.reqs = append(rc.reqs, received{Header: r.Header.Clone(), Body: body})
+		rc.mu.Unlock()
+		rc.arrived <- struct{}{}
+		if g := rc.gate.Load(); g != nil {
+			<-*g
+		}
+		w.WriteHeader(int(rc.status.Load()))
+		_, _ = io.WriteString(w, `{"received":true}`)
+	}))
+	t.Cleanup(rc.srv.Close)
+	return rc
+}
+
+func (rc *receiver) got() []received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.reqs)
+}
+
+// env is one responder on a NATS server, with its store and a receiver.
+type env struct {
+	t       *testing.T
+	url     string
+	nc      *nats.Conn
+	store   storagetest.Store
+	resp    *control.Responder
+	client  *control.Client
+	recv    *receiver
+	metrics *metrics.Metrics
+	reg     *prometheus.Registry
+	nudges  atomic.Int64
+}
+
+type envOption func(*control.Options)
+
+func newEnv(t *testing.T, kind string, opts ...envOption) *env {
+	t.Helper()
+	srv := startNATS(t)
+	e := &env{t: t, url: srv.ClientURL(), store: openStore(t, kind), recv: newReceiver(t)}
+	e.nc = connect(t, e.url)
+	e.client = control.NewClient(connect(t, e.url))
+	e.resp, e.reg, e.metrics = e.startResponder(e.store, opts...)
+	return e
+}
+
+func (e *env) startResponder(store control.Store, opts ...envOption) (*control.Responder, *prometheus.Registry, *metrics.Metrics) {
+	e.t.Helper()
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, "test")
+	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true, UserAgent: "webhookd/test"})
+	e.t.Cleanup(sender.CloseIdleConnections)
+	o := control.Options{
+		Conn: connect(e.t, e.url), Store: store, Sender: sender, Metrics: m,
+		OnConfigChange: func() { e.nudges.Add(1) },
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	r, err := control.Start(context.Background(), o)
+	if err != nil {
+		e.t.Fatalf("start responder: %v", err)
+	}
+	e.t.Cleanup(r.Stop)
+	return r, reg, m
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// call sends a raw body and returns the raw reply.
+func (e *env) raw(command string, body string) []byte {
+	e.t.Helper()
+	return e.rawT(e.t, command, body)
+}
+
+func (e *env) rawT(t testing.TB, command string, body string) []byte {
+	t.Helper()
+	msg, err := e.nc.Request(control.Subject(command), []byte(body), 30*time.Second)
+	if err != nil {
+		if len(body) > 80 {
+			body = body[:80] + "…"
+		}
+		t.Fatalf("%s %s: %v", command, body, err)
+	}
+	return msg.Data
+}
+
+// do sends req and decodes the result into out; it fails the test on an error reply.
+func (e *env) do(command string, req, out any) {
+	e.t.Helper()
+	if err := e.client.Do(ctxT(e.t), command, req, out, nil); err != nil {
+		e.t.Fatalf("%s: %v", command, err)
+	}
+}
+
+// fail sends req and returns the error reply's code; it fails the test on success.
+func (e *env) fail(command string, req any) *control.Error {
+	e.t.Helper()
+	_, err := e.client.Call(ctxT(e.t), command, req, nil)
+	var ce *control.Error
+	if !errors.As(err, &ce) {
+		e.t.Fatalf("%s %v: err = %v, want an error reply", command, req, err)
+	}
+	return ce
+}
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func definition(id, url string) config.Definition {
+	d := config.Defaults()
+	d.ID, d.Name, d.URL, d.SecretKey = id, "Definition "+id, url, testSecret
+	d.Timeout = config.Duration(5 * time.Second)
+	return d
+}
+
+func rule(id string, defs ...string) config.Rule {
+	return config.Rule{ID: id, Name: "Rule " + id, Entity: "customer", WebhookDefinitions: defs, Active: true}
+}
+
+func (e *env) applyDirect(defs []config.Definition, rules []config.Rule) {
+	e.t.Helper()
+	if err := e.store.ApplyConfig(ctxT(e.t), defs, rules, "test", time.Now().UTC()); err != nil {
+		e.t.Fatalf("apply config: %v", err)
+	}
+}
+
+// seed writes a webhook request and returns it.
+type seedOpt func(*storage.WebhookRequest)
+
+func (e *env) seed(state, defID string, opts ...seedOpt) *storage.WebhookRequest {
+	e.t.Helper()
+	ctx := ctxT(e.t)
+	seq, err := e.store.ReserveNumbers(ctx, 1)
+	if err != nil {
+		e.t.Fatalf("reserve number: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	eventID := fmt.Sprintf("ev-%d", seq)
+	body := fmt.Sprintf(`{"type":"customer.updated","timestamp":"2025-01-01T00:00:00Z","data":{"event_id":%q}}`, eventID)
+	wr := &storage.WebhookRequest{
+		Number: storage.FormatNumber(seq), Seq: seq,
+		WebhookID: webhook.NewWebhookID(eventID, "r1", defID),
+		State:     state, Entity: "customer", EntityID: "C-1", EventID: eventID,
+		URL: "http://old.invalid/hook", SecretKey: webhook.MaskSecret(testSecret),
+		Request: storage.RequestInfo{Method: "POST", URL: "http://old.invalid/hook",
+			Headers: map[string]string{"Content-Type": "application/json"}, Body: body, SentAt: now},
+		WebhookDefinition: storage.Ref{ID: defID, Name: "Definition " + defID},
+		WorkflowRule:      storage.Ref{ID: "r1", Name: "Rule r1"},
+		Attempts:          1,
+		Log:               storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
+	}
+	if state == storage.StateRejected {
+		wr.Attempts = 6
+		wr.ErrorCode, wr.ErrorDescription = "HTTP_503", "receiver answered 503 Service Unavailable"
+		wr.Response = &storage.ResponseInfo{Status: 503, Headers: map[string]string{}, Body: "down", DurationMS: 3}
+	}
+	for _, o := range opts {
+		o(wr)
+	}
+	if n, err := e.store.InsertRequests(ctx, []*storage.WebhookRequest{wr}); err != nil || n != 1 {
+		e.t.Fatalf("insert request: n=%d err=%v", n, err)
+	}
+	return wr
+}
+
+// get reads a request from the store; nil when it does not exist.
+func (e *env) get(number string) *storage.WebhookRequest {
+	e.t.Helper()
+	wr, err := e.store.GetRequest(ctxT(e.t), number)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatalf("get %s: %v", number, err)
+	}
+	return wr
+}
+
+// all lists every request in the store, newest first.
+func (e *env) all(f storage.Filter) []*storage.WebhookRequest {
+	e.t.Helper()
+	var out []*storage.WebhookRequest
+	var before int64
+	for {
+		page, err := e.store.ListRequests(ctxT(e.t), storage.ListQuery{Filter: f, Limit: 1000, BeforeSeq: before})
+		if err != nil {
+			e.t.Fatalf("list: %v", err)
+		}
+		out = append(out, page...)
+		if len(page) < 1000 {
+			return out
+		}
+		before = page[len(page)-1].Seq
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		pause()
+	}
+}
+
+// pause is the polling interval of waitFor.
+func pause() {
+	t := time.NewTimer(time.Millisecond)
+	<-t.C
+}
+
+func mustJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

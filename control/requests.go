@@ -1,0 +1,208 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/webhookd/webhookd/storage"
+)
+
+// pageSize is how many requests bulk work reads from the store at a time.
+const pageSize = 200
+
+func (r *Responder) requestsList(ctx context.Context, c *call) (any, *Error) {
+	var req ListRequest
+	if e := decode(c.body, &req); e != nil {
+		return nil, e
+	}
+	limit := DefaultLimit
+	if req.Limit != nil {
+		if *req.Limit < 1 || *req.Limit > MaxLimit {
+			return nil, errorf(CodeBadRequest, `field "limit" is %d: want 1 to %d`, *req.Limit, MaxLimit)
+		}
+		limit = *req.Limit
+	}
+	f, e := req.Filter.toStorage()
+	if e != nil {
+		return nil, e
+	}
+	var before int64
+	if req.After != "" {
+		seq, err := decodeCursor(req.After)
+		if err != nil {
+			return nil, errorf(CodeBadRequest, `field "after": %v`, err)
+		}
+		before = seq
+	}
+	// One more than asked tells whether there is a next page, so the last page has no "next".
+	items, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: f, Limit: min(limit+1, MaxLimit), BeforeSeq: before})
+	if err != nil {
+		return nil, internal("list webhook requests", err)
+	}
+	res := ListResult{Items: items}
+	if len(items) > limit || (len(items) == MaxLimit && limit == MaxLimit) {
+		res.Items = items[:limit]
+		res.Next = encodeCursor(res.Items[limit-1].Seq)
+	}
+	if res.Items == nil {
+		res.Items = []*storage.WebhookRequest{}
+	}
+	return res, nil
+}
+
+func (r *Responder) requestsGet(ctx context.Context, c *call) (any, *Error) {
+	var req GetRequest
+	if e := decode(c.body, &req); e != nil {
+		return nil, e
+	}
+	if req.Number == "" {
+		return nil, errorf(CodeBadRequest, `field "number" is required`)
+	}
+	wr, err := r.o.Store.GetRequest(ctx, req.Number)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errorf(CodeNotFound, "webhook request %s does not exist", req.Number)
+	}
+	if err != nil {
+		return nil, internal("get webhook request "+req.Number, err)
+	}
+	return ItemResult[*storage.WebhookRequest]{Item: wr}, nil
+}
+
+// bulk is a checked requests.delete or requests.resend request.
+type bulk struct {
+	numbers  []string // deduplicated, in the order given; nil: by filter
+	filter   storage.Filter
+	progress bool
+}
+
+// decodeBulk runs the checks of delete and resend in the contract's order: BAD_REQUEST, then
+// USER_REQUIRED, then FILTER_REQUIRED.
+func decodeBulk(c *call) (*bulk, *Error) {
+	var req BulkRequest
+	if e := decode(c.body, &req); e != nil {
+		return nil, e
+	}
+	c.user = req.User
+	if req.Numbers != nil && req.Filter != nil {
+		return nil, errorf(CodeBadRequest, `give "numbers" or "filter", not both`)
+	}
+	if len(req.Numbers) > MaxNumbers {
+		return nil, errorf(CodeBadRequest, `field "numbers" has %d entries, at most %d are allowed: use a filter for more`, len(req.Numbers), MaxNumbers)
+	}
+	for i, n := range req.Numbers {
+		if n == "" {
+			return nil, errorf(CodeBadRequest, `field "numbers"[%d] is empty`, i)
+		}
+	}
+	b := &bulk{progress: req.Progress}
+	if req.Filter != nil {
+		f, e := req.Filter.toStorage()
+		if e != nil {
+			return nil, e
+		}
+		b.filter = f
+	}
+	if e := checkUserLength(req.User); e != nil {
+		return nil, e
+	}
+	user, e := checkUser(req.User)
+	if e != nil {
+		return nil, e
+	}
+	c.user = user
+	if req.Numbers != nil {
+		b.numbers = dedupe(req.Numbers)
+		return b, nil
+	}
+	if b.filter.IsEmpty() {
+		return nil, errorf(CodeFilterRequired, `give "numbers", or a "filter" with at least one field: an empty filter would select every request`)
+	}
+	return b, nil
+}
+
+func dedupe(list []string) []string {
+	seen := make(map[string]bool, len(list))
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (r *Responder) requestsDelete(ctx context.Context, c *call) (any, *Error) {
+	b, e := decodeBulk(c)
+	if e != nil {
+		return nil, e
+	}
+	if b.numbers != nil {
+		deleted, err := r.o.Store.DeleteRequests(ctx, b.numbers)
+		if err != nil {
+			return nil, internal(fmt.Sprintf("delete %d webhook requests", len(b.numbers)), err)
+		}
+		res := DeleteResult{Deleted: len(deleted), NotFound: []string{}}
+		gone := make(map[string]bool, len(deleted))
+		for _, n := range deleted {
+			gone[n] = true
+		}
+		for _, n := range b.numbers {
+			if !gone[n] {
+				res.NotFound = append(res.NotFound, n)
+			}
+		}
+		c.summary = fmt.Sprintf("deleted %d, not found %d", res.Deleted, len(res.NotFound))
+		return res, nil
+	}
+	return r.deleteByFilter(ctx, c, b)
+}
+
+// deleteByFilter deletes page by page, newest first. The cursor only moves down, so requests
+// that arrive meanwhile (higher numbers) are not deleted: the command deletes what matched
+// when it started.
+func (r *Responder) deleteByFilter(ctx context.Context, c *call, b *bulk) (any, *Error) {
+	total, err := r.o.Store.CountRequests(ctx, b.filter)
+	if err != nil {
+		return nil, internal("count webhook requests", err)
+	}
+	t := r.track(c, b.progress, total)
+	defer t.stop()
+	deleted := 0
+	var before int64
+	for {
+		if r.isStopping() {
+			t.stop()
+			c.summary = fmt.Sprintf("interrupted after deleting %d", deleted)
+			return nil, errorf(CodeInterrupted, "webhookd is shutting down: deleted %d of about %d; send the command again to delete the rest", deleted, total)
+		}
+		page, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: b.filter, Limit: pageSize, BeforeSeq: before})
+		if err != nil {
+			return nil, internal(fmt.Sprintf("list webhook requests to delete (after deleting %d)", deleted), err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		numbers := make([]string, len(page))
+		for i, wr := range page {
+			numbers[i] = wr.Number
+		}
+		before = page[len(page)-1].Seq
+		gone, err := r.o.Store.DeleteRequests(ctx, numbers)
+		if err != nil {
+			return nil, internal(fmt.Sprintf("delete webhook requests (after deleting %d)", deleted), err)
+		}
+		deleted += len(gone)
+		t.add(int64(len(page)))
+		if int64(deleted) > total {
+			t.setTotal(int64(deleted))
+		}
+		if len(page) < pageSize {
+			break
+		}
+	}
+	t.setTotal(t.done.Load())
+	c.summary = fmt.Sprintf("deleted %d by filter", deleted)
+	return DeleteResult{Deleted: deleted, NotFound: []string{}}, nil
+}

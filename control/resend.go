@@ -1,0 +1,369 @@
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/webhook"
+)
+
+// Bounds of one resend's store writes and attempt, independent of the command's context: once
+// a request is claimed its outcome is always written, even while webhookd stops.
+const (
+	writeTimeout = 15 * time.Second
+	// claimMargin is added to twice the attempt's timeout to make the claim's lifetime: long
+	// enough for the attempt and the writes after it, short enough that a crash blocks a
+	// new resend of the request for a minute or so.
+	claimMargin = 30 * time.Second
+)
+
+func (r *Responder) requestsResend(ctx context.Context, c *call) (any, *Error) {
+	b, e := decodeBulk(c)
+	if e != nil {
+		return nil, e
+	}
+	var res *ResendResult
+	if b.numbers != nil {
+		res = r.resendNumbers(ctx, c, b)
+	} else {
+		if b.filter.State == storage.StateSuccessful {
+			return nil, errorf(CodeBadRequest, `filter.state "successful": only rejected requests can be resent (leave state out, or use "rejected")`)
+		}
+		b.filter.State = storage.StateRejected
+		var e *Error
+		if res, e = r.resendFilter(ctx, c, b); e != nil {
+			return nil, e
+		}
+	}
+	c.summary = fmt.Sprintf("resent %d: %d successful, %d rejected, %d failed",
+		res.Successful+res.Rejected+res.Failed, res.Successful, res.Rejected, res.Failed)
+	return res, nil
+}
+
+// collector gathers outcomes from concurrent resends.
+type collector struct {
+	mu  sync.Mutex
+	res ResendResult
+}
+
+func (col *collector) add(it ResendItem) {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	switch it.Outcome {
+	case OutcomeSuccessful:
+		col.res.Successful++
+	case OutcomeRejected:
+		col.res.Rejected++
+	default:
+		col.res.Failed++
+	}
+	if len(col.res.Results) < MaxResults {
+		col.res.Results = append(col.res.Results, it)
+	} else {
+		col.res.Truncated = true
+	}
+}
+
+// resendNumbers resends up to MaxNumbers requests, ResendConcurrency at a time; results keep
+// the order of the numbers given. If webhookd stops meanwhile, the numbers not yet started
+// are reported failed with INTERRUPTED, and nothing was sent for them.
+func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *ResendResult {
+	items := make([]ResendItem, len(b.numbers))
+	t := r.track(c, b.progress, int64(len(b.numbers)))
+	defer t.stop()
+	sem := make(chan struct{}, r.o.ResendConcurrency)
+	var wg sync.WaitGroup
+	for i, n := range b.numbers {
+		interrupted := r.isStopping()
+		if !interrupted {
+			select {
+			case sem <- struct{}{}:
+			case <-r.stopping:
+				interrupted = true
+			}
+		}
+		if interrupted {
+			items[i] = failed(n, CodeInterrupted, "webhookd is shutting down; nothing was sent, send the command again")
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			items[i] = r.resendOne(ctx, n, c.user)
+			t.add(1)
+		}()
+	}
+	wg.Wait()
+	t.stop()
+	col := &collector{res: ResendResult{Results: make([]ResendItem, 0, len(items))}}
+	for _, it := range items {
+		col.add(it)
+	}
+	return &col.res
+}
+
+// resendFilter resends the rejected requests a filter selects, reading them page by page with
+// a descending cursor (memory stays bounded and requests rejected meanwhile are left alone),
+// ResendConcurrency at a time.
+func (r *Responder) resendFilter(ctx context.Context, c *call, b *bulk) (*ResendResult, *Error) {
+	total, err := r.o.Store.CountRequests(ctx, b.filter)
+	if err != nil {
+		return nil, internal("count webhook requests to resend", err)
+	}
+	t := r.track(c, b.progress, total)
+	defer t.stop()
+	col := &collector{res: ResendResult{Results: []ResendItem{}}}
+
+	numbers := make(chan string)
+	var wg sync.WaitGroup
+	for range r.o.ResendConcurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range numbers {
+				col.add(r.resendOne(ctx, n, c.user))
+				t.add(1)
+			}
+		}()
+	}
+	var listErr error
+	interrupted := false
+	var before int64
+	seen := int64(0)
+feed:
+	for {
+		page, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: b.filter, Limit: pageSize, BeforeSeq: before})
+		if err != nil {
+			listErr = err
+			break
+		}
+		for _, wr := range page {
+			select {
+			case numbers <- wr.Number:
+				seen++
+			case <-r.stopping:
+				interrupted = true
+				break feed
+			}
+		}
+		if seen > total {
+			t.setTotal(seen)
+		}
+		if len(page) < pageSize {
+			break
+		}
+		before = page[len(page)-1].Seq
+	}
+	close(numbers)
+	wg.Wait()
+	t.setTotal(seen)
+	t.stop()
+	done := col.res.Successful + col.res.Rejected + col.res.Failed
+	switch {
+	case listErr != nil:
+		return nil, internal(fmt.Sprintf("list webhook requests to resend (after resending %d)", done), listErr)
+	case interrupted:
+		c.summary = fmt.Sprintf("interrupted after resending %d: %d successful, %d rejected, %d failed",
+			done, col.res.Successful, col.res.Rejected, col.res.Failed)
+		return nil, errorf(CodeInterrupted, "webhookd is shutting down: resent %d of about %d (%d successful, %d rejected, %d failed); send the command again to resend the rest",
+			done, total, col.res.Successful, col.res.Rejected, col.res.Failed)
+	}
+	return &col.res, nil
+}
+
+func failed(number, code, format string, args ...any) ResendItem {
+	return ResendItem{Number: number, Outcome: OutcomeFailed, ErrorCode: code, ErrorDescription: fmt.Sprintf(format, args...)}
+}
+
+// resendOne resends one request (section 6, "Resend"). It never panics: a panic is the
+// request's INTERNAL failure.
+func (r *Responder) resendOne(ctx context.Context, number, user string) (item ResendItem) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.o.Log.Error("resend panicked", "number", number, "panic", fmt.Sprint(p))
+			item = failed(number, CodeInternal, "internal error")
+		}
+	}()
+	item = r.resend(ctx, number, user)
+	r.o.Log.Info("resend", "number", number, "user", user, "outcome", item.Outcome,
+		"new_number", item.NewNumber, "error_code", item.ErrorCode)
+	return item
+}
+
+func (r *Responder) resend(ctx context.Context, number, user string) ResendItem {
+	// 1. The checks that change nothing come first, so a refused resend never holds a claim.
+	wr, err := r.o.Store.GetRequest(ctx, number)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return failed(number, CodeNotFound, "webhook request %s does not exist", number)
+	case err != nil:
+		return failed(number, CodeInternal, "read the request: %v", err)
+	case wr.State != storage.StateRejected:
+		return failed(number, CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
+	}
+	defID := wr.WebhookDefinition.ID
+	def, err := r.o.Store.GetDefinition(ctx, defID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return failed(number, CodeDefinitionMissing, "webhook definition %q does not exist", defID)
+	case err != nil:
+		return failed(number, CodeInternal, "read webhook definition %q: %v", defID, err)
+	case !def.Active:
+		return failed(number, CodeDefinitionOff, "webhook definition %q is inactive; reactivate it with config.apply", defID)
+	}
+	timeout := def.Timeout.D()
+	if timeout <= 0 {
+		timeout = config.DefaultTimeout
+	}
+	// The replacement's number is taken before the claim, so that nothing can fail between a
+	// successful attempt and writing its outcome but the store itself.
+	var seq int64
+	if def.Logging != config.LoggingRejectedOnly {
+		if seq, err = r.nextNumber(ctx); err != nil {
+			return failed(number, CodeInternal, "allocate a request number: %v", err)
+		}
+	}
+
+	// 2. Claim it: of two resends at once, one goes on and the other is told so.
+	token, err := newToken()
+	if err != nil {
+		return failed(number, CodeInternal, "%v", err)
+	}
+	now := r.o.Now().UTC()
+	claimed, err := r.o.Store.ClaimResend(ctx, number, storage.ResendClaim{Token: token, By: user, Until: now.Add(2*timeout + claimMargin)})
+	if err != nil {
+		return r.claimFailed(ctx, number, err)
+	}
+
+	// 3. One attempt: the stored body, the definition's current URL and secret, the same
+	// webhook-id. It is not cut short by Stop (its own timeout bounds it), so the claim is
+	// always completed.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+10*time.Second)
+	res := r.o.Sender.Send(sendCtx, delivery.Attempt{
+		WebhookID: claimed.WebhookID,
+		Method:    def.Method,
+		URL:       def.URL,
+		Headers:   def.Headers,
+		SecretKey: def.SecretKey,
+		Body:      []byte(claimed.Request.Body),
+		Timeout:   timeout,
+	})
+	cancel()
+	r.countAttempt(def.ID, res)
+
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer wcancel()
+	at := r.o.Now().UTC()
+	if res.Outcome == delivery.Success {
+		var repl *storage.WebhookRequest
+		if def.Logging != config.LoggingRejectedOnly {
+			repl = replacement(claimed, def, seq, user, at, &res)
+		}
+		if err := r.o.Store.CompleteResendSuccess(wctx, number, token, storage.ResendSuccess{Replacement: repl}); err != nil {
+			return r.completeFailed(number, err, "the receiver accepted it")
+		}
+		if repl == nil {
+			return ResendItem{Number: number, Outcome: OutcomeSuccessful}
+		}
+		if r.o.Metrics != nil {
+			r.o.Metrics.RequestsLogged.WithLabelValues(storage.StateSuccessful).Inc()
+		}
+		return ResendItem{Number: number, Outcome: OutcomeSuccessful, NewNumber: repl.Number}
+	}
+	// 4. Rejected, or a failure that would be retried: a resend makes one attempt only.
+	err = r.o.Store.CompleteResendFailure(wctx, number, token, storage.ResendFailure{
+		ErrorCode: res.ErrorCode, ErrorDescription: res.ErrorDescription, Response: res.Response, At: at, By: user,
+	})
+	if err != nil {
+		return r.completeFailed(number, err, "the attempt failed with "+res.ErrorCode)
+	}
+	return ResendItem{Number: number, Outcome: OutcomeRejected, ErrorCode: res.ErrorCode, ErrorDescription: res.ErrorDescription}
+}
+
+// claimFailed says why a claim was refused: the request went away or changed state after it
+// was read (another resend finished first), or another resend holds it.
+func (r *Responder) claimFailed(ctx context.Context, number string, err error) ResendItem {
+	if errors.Is(err, storage.ErrConflict) {
+		wr, gerr := r.o.Store.GetRequest(ctx, number)
+		switch {
+		case errors.Is(gerr, storage.ErrNotFound):
+			return failed(number, CodeNotFound, "webhook request %s does not exist (another resend just replaced it)", number)
+		case gerr == nil && wr.State != storage.StateRejected:
+			return failed(number, CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
+		}
+		return failed(number, CodeResendInProgress, "another resend of webhook request %s is in progress", number)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		return failed(number, CodeNotFound, "webhook request %s does not exist", number)
+	}
+	return failed(number, CodeInternal, "claim the request: %v", err)
+}
+
+func (r *Responder) completeFailed(number string, err error, what string) ResendItem {
+	if errors.Is(err, storage.ErrConflict) {
+		return failed(number, CodeClaimLost, "%s, but the claim on the request expired before the outcome was stored and another resend took it over", what)
+	}
+	r.o.Log.Error("store resend outcome", "number", number, "error", err)
+	return failed(number, CodeInternal, "%s, but the outcome could not be stored (%v); the request stays claimed for a short while, then can be resent again with the same webhook-id", what, err)
+}
+
+// replacement is the successful request that replaces a rejected one. Its attempts count the
+// attempts of the rejected request plus this one, so the history of the delivery stays whole.
+func replacement(old *storage.WebhookRequest, def *config.Definition, seq int64, user string, at time.Time, res *delivery.Result) *storage.WebhookRequest {
+	n := *old
+	n.Seq, n.Number = seq, storage.FormatNumber(seq)
+	n.State = storage.StateSuccessful
+	n.URL = def.URL
+	n.SecretKey = webhook.MaskSecret(def.SecretKey)
+	n.Request = res.Request
+	n.Response = res.Response
+	n.WebhookDefinition = storage.Ref{ID: def.ID, Name: def.Name}
+	n.Attempts = old.Attempts + 1
+	n.ErrorCode, n.ErrorDescription = "", ""
+	n.ResentFrom = old.Number
+	n.Log = storage.Log{CreatedAt: at, CreatedBy: user, UpdatedAt: at, UpdatedBy: user}
+	return &n
+}
+
+func (r *Responder) nextNumber(ctx context.Context) (int64, error) {
+	if r.o.Numbers != nil {
+		return r.o.Numbers(ctx)
+	}
+	first, err := r.o.Store.ReserveNumbers(ctx, 1)
+	if err != nil {
+		return 0, fmt.Errorf("reserve a webhook request number: %w", err)
+	}
+	return first, nil
+}
+
+func (r *Responder) countAttempt(defID string, res delivery.Result) {
+	m := r.o.Metrics
+	if m == nil {
+		return
+	}
+	outcome := metrics.OutcomeRejected
+	if res.Outcome == delivery.Success {
+		outcome = metrics.OutcomeSuccess
+	} else {
+		m.DeliveryErrors.WithLabelValues(defID, res.ErrorCode).Inc()
+	}
+	m.DeliveryAttempts.WithLabelValues(defID, outcome).Inc()
+	m.DeliveryDuration.WithLabelValues(defID).Observe(res.Duration.Seconds())
+}
+
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make a resend claim token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
