@@ -58,9 +58,9 @@ const (
 	CodeDefinitionInUse   = "DEFINITION_IN_USE"
 	CodeInternal          = "INTERNAL"
 	CodeUnknownCommand    = "UNKNOWN_COMMAND"
-	CodeInterrupted       = "INTERRUPTED"        // bulk work stopped because webhookd is shutting down
-	CodeUnavailable       = "UNAVAILABLE"        // webhookd is shutting down and takes no new command
-	CodeNotRejected       = "NOT_REJECTED"       // resend result: the request is not rejected
+	CodeInterrupted       = "INTERRUPTED"          // bulk work stopped because webhookd is shutting down
+	CodeUnavailable       = "UNAVAILABLE"          // webhookd is shutting down and takes no new command
+	CodeNotRejected       = "NOT_REJECTED"         // resend result: the request is not rejected
 	CodeDefinitionMissing = "DEFINITION_NOT_FOUND" // resend result
 	CodeDefinitionOff     = "DEFINITION_INACTIVE"  // resend result
 	CodeResendInProgress  = "RESEND_IN_PROGRESS"   // resend result: another resend holds the claim
