@@ -48,7 +48,7 @@ func MaskHeaderValue(v string) string {
 // masked. Validate refuses masked values, so a masked copy applied back is refused rather than
 // stored.
 func (d Definition) MaskSecrets() Definition {
-	c := d.clone()
+	c := d.Clone()
 	c.SecretKey = MaskSecret(c.SecretKey)
 	for name, v := range c.Headers {
 		if sensitiveHeader(name) {
@@ -74,13 +74,14 @@ func (doc *Document) MaskSecrets() *Document {
 	if doc.WorkflowRules != nil {
 		c.WorkflowRules = make([]Rule, len(doc.WorkflowRules))
 		for i, r := range doc.WorkflowRules {
-			c.WorkflowRules[i] = r.clone()
+			c.WorkflowRules[i] = r.Clone()
 		}
 	}
 	return c
 }
 
-func (d Definition) clone() Definition {
+// Clone returns a deep copy of d: it shares no map, slice or pointer with d.
+func (d Definition) Clone() Definition {
 	d.Headers = maps.Clone(d.Headers)
 	if d.FieldsSet != nil {
 		fs := *d.FieldsSet
@@ -94,7 +95,8 @@ func (d Definition) clone() Definition {
 	return d
 }
 
-func (r Rule) clone() Rule {
+// Clone returns a deep copy of r: it shares no slice with r.
+func (r Rule) Clone() Rule {
 	r.Actions = slices.Clone(r.Actions)
 	r.WebhookDefinitions = slices.Clone(r.WebhookDefinitions)
 	return r
