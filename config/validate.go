@@ -138,9 +138,10 @@ func (doc *Document) Validate(existing func(id string) bool) error {
 }
 
 type validator struct {
-	kind, id string
-	index    int
-	faults   []Fault
+	kind, id   string
+	index      int
+	faults     []Fault
+	conditions map[string]error // compiled conditions and their outcome
 }
 
 func (v *validator) fault(field, format string, args ...any) {
@@ -387,7 +388,16 @@ func (v *validator) rule(r *Rule, defined func(string) bool) {
 		}
 	}
 	if r.Condition != "" {
-		if _, err := CompileCondition(r.Condition); err != nil {
+		err, done := v.conditions[r.Condition]
+		if !done {
+			// Many rules often share a condition; compile each text once.
+			_, err = CompileCondition(r.Condition)
+			if v.conditions == nil {
+				v.conditions = make(map[string]error)
+			}
+			v.conditions[r.Condition] = err
+		}
+		if err != nil {
 			var ce *ConditionError
 			if errors.As(err, &ce) {
 				v.fault("condition", "%s", ce.Reason)
