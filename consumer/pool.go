@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -20,11 +21,14 @@ type Pool struct {
 	Concurrency int
 	Handler     Handler
 	Log         *slog.Logger
+	// Conn, when set, lets hand-backs wait for the server's confirmation.
+	Conn *nats.Conn
 }
 
 // Run pulls until fetchCtx is done, then waits for the handlers in flight; they run under
-// workCtx, which the owner cancels when the shutdown grace period is over. Messages prefetched
-// but not started are not acknowledged, so JetStream redelivers them after their ack wait.
+// workCtx, which the owner cancels when the shutdown grace period is over. Messages already
+// prefetched when fetching stops are handed back at once, so another replica (or this one after
+// a restart) takes them without waiting for their ack wait to run out.
 func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 	n := max(p.Concurrency, 1)
 	it, err := p.Consumer.Messages(jetstream.PullMaxMessages(n), jetstream.PullHeartbeat(5*time.Second),
@@ -37,28 +41,46 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 	go func() {
 		select {
 		case <-fetchCtx.Done():
+			// Drain: no more pulls, but what is buffered still comes out of Next, to be handed back.
+			it.Drain()
 		case <-stopped:
+			it.Stop()
 		}
-		it.Stop()
 	}()
 
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-fetchCtx.Done():
-			return nil
+		slot := false
+		if fetchCtx.Err() == nil {
+			select {
+			case sem <- struct{}{}:
+				slot = true
+			case <-fetchCtx.Done():
+			}
 		}
 		msg, err := it.Next()
 		if err != nil {
-			<-sem
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || fetchCtx.Err() != nil {
+			if slot {
+				<-sem
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			// Missed heartbeats and the like: the iterator recovers by itself.
-			p.Log.Warn("pull from consumer", "error", err)
+			if fetchCtx.Err() == nil {
+				// Missed heartbeats and the like: the iterator recovers by itself.
+				p.Log.Warn("pull from consumer", "error", err)
+			}
+			continue
+		}
+		if !slot || fetchCtx.Err() != nil {
+			if slot {
+				<-sem
+			}
+			if err := (Decision{Action: HandBack}).Apply(workCtx, p.Conn, msg); err != nil {
+				p.Log.Warn("hand back prefetched message", "error", err)
+			}
 			continue
 		}
 		wg.Add(1)
@@ -66,7 +88,7 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			d := p.Handler(workCtx, msg)
-			if err := d.Apply(msg); err != nil {
+			if err := d.Apply(workCtx, p.Conn, msg); err != nil {
 				p.Log.Warn("acknowledge message", "error", err)
 			}
 		}()

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/config"
@@ -20,6 +21,7 @@ const deliveryMaxAckPending = 20000
 // pools runs one consumer.Pool per webhook definition and reconciles them with each snapshot.
 type pools struct {
 	stream  jetstream.Stream
+	nc      *nats.Conn
 	handler consumer.Handler
 	log     *slog.Logger
 	workCtx context.Context
@@ -94,7 +96,7 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 		}
 		fetchCtx, cancel := context.WithCancel(ctx)
 		p.running[id] = &runningPool{settings: s, cancel: cancel}
-		pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler,
+		pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler, Conn: p.nc,
 			Log: p.log.With("webhook_definition", id)}
 		p.wg.Add(1)
 		go func() {

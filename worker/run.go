@@ -63,12 +63,16 @@ type Worker struct {
 
 // Start brings up a worker: NATS, the store, the configuration, the consumers and the HTTP
 // endpoints. On error everything already started is stopped again.
-func Start(ctx context.Context, opts Options) (w *Worker, err error) {
+func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	opts.setDefaults()
-	w = &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	w := &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{})}
 	defer func() {
 		if err != nil {
-			w.closeResources()
+			if w.cancelWork != nil {
+				w.cancelFetch()
+				w.cancelWork()
+			}
+			_ = w.closeResources()
 		}
 	}()
 	w.metrics = metrics.New(opts.Registry, opts.Version)
@@ -152,11 +156,11 @@ func Start(ctx context.Context, opts Options) (w *Worker, err error) {
 	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, metrics: w.metrics,
 		log: w.log.With("stage", "fanout"), now: now}
 
-	w.pools = &pools{stream: deliveriesStream, handler: dl.handle, log: w.log.With("stage", "deliver"),
+	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: dl.handle, log: w.log.With("stage", "deliver"),
 		workCtx: workCtx, running: map[string]*runningPool{}}
 	w.pools.reconcile(fetchCtx, w.catalog.Current())
 
-	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle,
+	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle, Conn: w.nc,
 		Log: w.log.With("stage", "fanout")}
 	w.events.Add(1)
 	go func() {
