@@ -70,6 +70,9 @@ func (c *Client) Call(ctx context.Context, command string, req any, onProgress f
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w: %w", command, ErrTimeout, ctx.Err())
 			}
+			if errors.Is(err, nats.ErrNoResponders) {
+				return nil, fmt.Errorf("%s: %w on %s", command, ErrNoResponders, Subject(command))
+			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				return nil, fmt.Errorf("%s: %w (no answer for %s)", command, ErrTimeout, idle)
 			}

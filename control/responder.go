@@ -51,8 +51,8 @@ type Options struct {
 	Store  Store
 	Sender Sender
 	// Numbers allocates the sequence of a resend's replacement request (the worker's
-	// Recorder.Number, which takes them from reserved blocks). Nil: one Store.ReserveNumbers
-	// per replacement.
+	// Recorder.Number, which takes them from reserved blocks). Nil: the responder reserves
+	// blocks of its own.
 	Numbers func(ctx context.Context) (int64, error)
 	// OnConfigChange is called after a command changed definitions or rules, so this replica
 	// reloads at once (other replicas notice the store's config version within their poll).
@@ -105,6 +105,7 @@ type Responder struct {
 	sub      *nats.Subscription
 	handlers map[string]handler
 	sem      chan struct{}
+	numbers  blockAllocator // used when Options.Numbers is nil
 
 	ctx      context.Context // commands' context; canceled only when Stop's grace period is over
 	cancel   context.CancelFunc

@@ -1,0 +1,47 @@
+package control_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/storage"
+)
+
+// TestReplicasShareTheQueueGroup: two responders (two replicas) on one NATS both answer, and
+// each request is answered once.
+func TestReplicasShareTheQueueGroup(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	r2, _, m2 := e.startResponder(e.store)
+	wr := e.seed(storage.StateSuccessful, "d1")
+
+	const n = 60
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var res control.ItemResult[*storage.WebhookRequest]
+			if err := e.client.Do(ctxT(t), control.CmdRequestsGet, map[string]string{"number": wr.Number}, &res, nil); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// Stop waits for commands in progress, so the counters are final.
+	e.resp.Stop()
+	r2.Stop()
+	a := counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdRequestsGet, "ok"))
+	b := counter(t, m2.ControlCommands.WithLabelValues(control.CmdRequestsGet, "ok"))
+	if a+b != n {
+		t.Fatalf("answered %v + %v times, want %d in all (one reply per request)", a, b, n)
+	}
+	if a == 0 || b == 0 {
+		t.Fatalf("one replica answered everything (%v, %v): not a queue group", a, b)
+	}
+}
