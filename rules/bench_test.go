@@ -46,6 +46,25 @@ func BenchmarkMatch(b *testing.B) {
 			b.ReportMetric(float64(len(ms)), "matches/op")
 		})
 	}
+	// The same 10,000 rules over 100 entities, but one per (entity, action): the event meets one
+	// rule, as with 10 rules, and costs the same.
+	b.Run("rules=10000/one-match", func(b *testing.B) {
+		rs := make([]config.Rule, 10_000)
+		for i := range rs {
+			rs[i] = rule(fmt.Sprintf("r%d", i), fmt.Sprintf("e%d", i%100), []string{fmt.Sprintf("a%d", i/100)}, "", "d1")
+		}
+		ix, err := New(rs, defs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := ev("e0", "a0", `{}`)
+		var ms []Match
+		b.ReportAllocs()
+		for b.Loop() {
+			ms, _ = ix.Match(e)
+		}
+		b.ReportMetric(float64(len(ms)), "matches/op")
+	})
 	b.Run("rules=10000/no-rule-for-entity", func(b *testing.B) {
 		ix := benchIndex(b, 10_000, "")
 		e := ev("nobody", "a0", `{}`)
