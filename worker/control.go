@@ -1,10 +1,47 @@
 package worker
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"sync"
 
-// startControl starts the control plane (CONTRACT.md section 6) on this worker's connection.
-// Placeholder until package control lands.
-func (w *Worker) startControl(ctx context.Context, sender Sender) error { return nil }
+	"github.com/webhookd/webhookd/control"
+)
 
-// stopControl drains the control subscriptions and waits for commands in progress.
-func (w *Worker) stopControl() {}
+// responders holds each running worker's control responder. It lives here rather than in a
+// field of Worker so that the control plane stays in this file; a field would do as well.
+var responders sync.Map // *Worker → *control.Responder
+
+// startControl starts the control plane (CONTRACT.md section 6) on this worker's connection:
+// a responder in the queue group all replicas share. A configuration change it makes is loaded
+// by this replica at once (Nudge); the others see the store's config version move within their
+// poll interval.
+func (w *Worker) startControl(ctx context.Context, sender Sender) error {
+	// The worker's Store interface covers what the pipeline needs; the stores themselves
+	// implement the control plane's methods as well.
+	store, ok := w.store.(control.Store)
+	if !ok {
+		return fmt.Errorf("start control plane: store %T lacks the control plane's methods", w.store)
+	}
+	r, err := control.Start(ctx, control.Options{
+		Conn:           w.nc,
+		Store:          store,
+		Sender:         sender,
+		Numbers:        w.recorder.Number,
+		OnConfigChange: w.catalog.Nudge,
+		Metrics:        w.metrics,
+		Log:            w.log.With("component", "control"),
+	})
+	if err != nil {
+		return fmt.Errorf("start control plane: %w", err)
+	}
+	responders.Store(w, r)
+	return nil
+}
+
+// stopControl drains the control subscription and waits for commands in progress.
+func (w *Worker) stopControl() {
+	if r, ok := responders.LoadAndDelete(w); ok {
+		r.(*control.Responder).Stop()
+	}
+}

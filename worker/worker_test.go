@@ -39,7 +39,7 @@ const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 // receiver is a webhook receiver on loopback that verifies every signature.
 type receiver struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
 	got    []received
@@ -53,7 +53,7 @@ type received struct {
 	err    error // signature verification
 }
 
-func newReceiver(t *testing.T, answer func(n int, r *http.Request) int) *receiver {
+func newReceiver(t testing.TB, answer func(n int, r *http.Request) int) *receiver {
 	rc := &receiver{t: t, answer: answer}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -82,7 +82,7 @@ func (rc *receiver) requests() []received {
 
 // env is a standalone worker with its data dir, and a client connection to its NATS.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	opts    worker.Options
 	w       *worker.Worker
@@ -92,7 +92,7 @@ type env struct {
 	stopped bool
 }
 
-func writeConfig(t *testing.T, dir, yaml string) string {
+func writeConfig(t testing.TB, dir, yaml string) string {
 	t.Helper()
 	p := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
@@ -101,7 +101,7 @@ func writeConfig(t *testing.T, dir, yaml string) string {
 	return p
 }
 
-func setup(t *testing.T, configYAML string, tweak ...func(*worker.Options)) *env {
+func setup(t testing.TB, configYAML string, tweak ...func(*worker.Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	opts := worker.Options{
@@ -206,7 +206,7 @@ func (e *env) publishRaw(subject string, body []byte, msgID string) {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	tick := time.NewTicker(10 * time.Millisecond)
