@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/metrics"
 )
 
@@ -501,5 +503,34 @@ func TestPrometheusConfig(t *testing.T) {
 	}
 	if !found {
 		t.Error("prometheus.yml has no job webhookd")
+	}
+}
+
+// osDirFS is the repository as an fs.FS.
+func osDirFS() fs.FS { return os.DirFS(repoRoot) }
+
+// TestSampleConfig: the compose sample configuration is a valid section 4 document whose
+// definitions all point at the sample receiver and are all fired by some rule.
+func TestSampleConfig(t *testing.T) {
+	doc, err := config.ParseYAML(readFile(t, "deploy/config/webhookd.yaml"))
+	if err != nil {
+		t.Fatalf("deploy/config/webhookd.yaml: %v", err)
+	}
+	if err := doc.Validate(func(string) bool { return false }); err != nil {
+		t.Fatalf("deploy/config/webhookd.yaml: %v", err)
+	}
+	fired := map[string]bool{}
+	for _, r := range doc.WorkflowRules {
+		for _, id := range r.WebhookDefinitions {
+			fired[id] = true
+		}
+	}
+	for _, d := range doc.WebhookDefinitions {
+		if !strings.HasPrefix(d.URL, "http://receiver:8090/hooks/") {
+			t.Errorf("definition %s sends to %s, not to the compose receiver", d.ID, d.URL)
+		}
+		if !fired[d.ID] {
+			t.Errorf("no rule fires definition %s", d.ID)
+		}
 	}
 }
