@@ -77,7 +77,11 @@ func (c *Catalog) Load(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("load workflow rules: %w", err)
 	}
-	ix, err := rules.New(rls, defs)
+	ix, err := rules.New(rls, defs, rules.OnConditionError(func(ruleID string, err error) {
+		// A condition that fails to evaluate counts as false (CONTRACT.md section 4).
+		c.metrics.ConditionErrors.WithLabelValues(ruleID).Inc()
+		c.log.Debug("rule condition failed, counted as false", "workflow_rule", ruleID, "error", err)
+	}))
 	if err != nil {
 		c.metrics.ConfigReloads.WithLabelValues(metrics.ResultError).Inc()
 		return false, fmt.Errorf("build rule index (version %d): %w", v, err)
