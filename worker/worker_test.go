@@ -20,7 +20,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/webhook"
 	"github.com/webhookd/webhookd/worker"
@@ -88,8 +90,17 @@ type env struct {
 	w       *worker.Worker
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	store   *sqlite.Store
+	store   readStore
 	stopped bool
+}
+
+// readStore is what the tests read back from the worker's store.
+type readStore interface {
+	ListRequests(ctx context.Context, q storage.ListQuery) ([]*storage.WebhookRequest, error)
+	CountRequests(ctx context.Context, f storage.Filter) (int64, error)
+	ListInvalidEvents(ctx context.Context, limit int) ([]storage.InvalidEvent, error)
+	GetDefinition(ctx context.Context, id string) (*config.Definition, error)
+	Close(ctx context.Context) error
 }
 
 func writeConfig(t testing.TB, dir, yaml string) string {
@@ -145,9 +156,18 @@ func (e *env) start() {
 			e.t.Fatalf("connect to NATS: %v", err)
 		}
 		e.js, _ = jetstream.New(e.nc)
-		e.store, err = sqlite.Open(ctx, filepath.Join(e.dir, "webhookd.db"))
-		if err != nil {
-			e.t.Fatalf("open store: %v", err)
+		if e.opts.MongoURI != "" {
+			s, err := mongo.Open(ctx, e.opts.MongoURI, e.opts.MongoDatabase)
+			if err != nil {
+				e.t.Fatalf("open store: %v", err)
+			}
+			e.store = s
+		} else {
+			s, err := sqlite.Open(ctx, filepath.Join(e.dir, "webhookd.db"))
+			if err != nil {
+				e.t.Fatalf("open store: %v", err)
+			}
+			e.store = s
 		}
 	}
 }

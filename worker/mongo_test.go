@@ -1,0 +1,58 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/ferrettest"
+	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/worker"
+)
+
+// TestPipelineOnMongoDB runs the pipeline with the MongoDB store (FerretDB in-process, or the
+// real MongoDB of WEBHOOKD_TEST_MONGO_URI): the same behaviour as standalone.
+func TestPipelineOnMongoDB(t *testing.T) {
+	uri := ferrettest.MongoURI(t)
+	db := ferrettest.Database(t, uri)
+	ok := newReceiver(t, nil)
+	bad := newReceiver(t, func(int, *http.Request) int { return http.StatusNotFound })
+	quiet := newReceiver(t, nil)
+	e := setup(t, configOf(
+		[]string{
+			definitionYAML("ok", ok.srv.URL, ""),
+			definitionYAML("bad", bad.srv.URL, ""),
+			definitionYAML("quiet", quiet.srv.URL, "    logging: rejected_only"),
+		},
+		[]string{ruleYAML("r1", "customer", "ok", "bad", "quiet")},
+	), func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
+
+	x := ev{ID: "ev-m1", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{"name": "Ada"}}
+	e.publish(x)
+	e.publish(x) // a duplicate publish is delivered once
+	e.publishRaw("crm.events.customer.updated", []byte("{"), "")
+
+	reqs := e.waitRequests(2, storage.Filter{})
+	eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.count.Load() == 1 })
+	byDef := map[string]*storage.WebhookRequest{}
+	for _, r := range reqs {
+		byDef[r.WebhookDefinition.ID] = r
+	}
+	if r := byDef["ok"]; r == nil || r.State != storage.StateSuccessful {
+		t.Errorf("ok: %+v", r)
+	}
+	if r := byDef["bad"]; r == nil || r.State != storage.StateRejected || r.ErrorCode != "HTTP_404" {
+		t.Errorf("bad: %+v", r)
+	}
+	if r := byDef["quiet"]; r != nil {
+		t.Errorf("a successful delivery of a rejected_only definition was logged: %+v", r)
+	}
+	if n := ok.count.Load(); n != 1 {
+		t.Errorf("ok receiver got %d requests, want 1", n)
+	}
+	eventually(t, 10*time.Second, "the invalid event", func() bool {
+		evs, err := e.store.ListInvalidEvents(context.Background(), 10)
+		return err == nil && len(evs) == 1
+	})
+}
