@@ -534,3 +534,26 @@ func TestSampleConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsDescribeEverything: docs/deploy.md lists every exported metric, every alert and every
+// dashboard panel, so the page cannot fall behind what it documents.
+func TestDocsDescribeEverything(t *testing.T) {
+	docs := string(readFile(t, "docs/deploy.md"))
+	for name := range familyNames(exportedMetrics(t)) {
+		if !strings.Contains(docs, "`"+name+"`") {
+			t.Errorf("docs/deploy.md does not list metric %s", name)
+		}
+	}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			if !strings.Contains(docs, "`"+r.Alert+"`") {
+				t.Errorf("docs/deploy.md does not list alert %s", r.Alert)
+			}
+		}
+	}
+	for _, p := range allPanels(loadDashboard(t).Panels) {
+		if !strings.Contains(docs, "**"+p.Title+"**") {
+			t.Errorf("docs/deploy.md does not describe panel %q", p.Title)
+		}
+	}
+}
