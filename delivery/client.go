@@ -259,6 +259,9 @@ func (c *Client) newRequest(method string, a Attempt, ts time.Time) (*http.Reque
 	if err != nil {
 		return nil, &requestError{CodeInvalidSecret, err}
 	}
+	if a.WebhookID == "" || !validHeaderValue(a.WebhookID) {
+		return nil, &requestError{CodeInvalidRequest, fmt.Errorf("webhook-id %q is empty or holds a control character", a.WebhookID)}
+	}
 	h := make(http.Header, len(a.Headers)+6)
 	for name, v := range a.Headers {
 		if !validHeaderName(name) {

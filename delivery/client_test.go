@@ -205,6 +205,47 @@ func TestSendHeaders(t *testing.T) {
 	}
 }
 
+// The signature headers go on the wire with the specification's lower-case names (net/http
+// servers canonicalise what they read, so this needs a raw listener).
+func TestSendHeaderNamesOnTheWire(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	raw := make(chan string, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			raw <- err.Error()
+			return
+		}
+		defer conn.Close()
+		var buf bytes.Buffer
+		chunk := make([]byte, 4096)
+		for !bytes.Contains(buf.Bytes(), []byte("\r\n\r\n")) {
+			n, err := conn.Read(chunk)
+			buf.Write(chunk[:n])
+			if err != nil {
+				break
+			}
+		}
+		raw <- buf.String()
+		_, _ = io.WriteString(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+	}()
+	c := newClient(t, delivery.Options{AllowPrivateNetworks: true})
+	res := c.Send(context.Background(), attempt("http://"+ln.Addr().String()+"/"))
+	head := <-raw
+	if res.Outcome != delivery.Success {
+		t.Fatalf("result = %v %s %s", res.Outcome, res.ErrorCode, res.ErrorDescription)
+	}
+	for _, want := range []string{"\r\nwebhook-id: msg_test1\r\n", "\r\nwebhook-timestamp: ", "\r\nwebhook-signature: v1,", "\r\nContent-Type: application/json\r\n"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("request head lacks %q:\n%s", want, head)
+		}
+	}
+}
+
 func TestSendStatuses(t *testing.T) {
 	tests := []struct {
 		status     int
@@ -543,6 +584,7 @@ func TestSendInvalidAttempt(t *testing.T) {
 		{"no secret", func(a *delivery.Attempt) { a.SecretKey = "" }, delivery.CodeInvalidSecret, ""},
 		{"bad header name", func(a *delivery.Attempt) { a.Headers = map[string]string{"Bad Header": "x"} }, delivery.CodeInvalidRequest, ""},
 		{"bad header value", func(a *delivery.Attempt) { a.Headers = map[string]string{"X-Token": "abc\r\nInjected: secr3tval"} }, delivery.CodeInvalidRequest, "secr3tval"},
+		{"no webhook-id", func(a *delivery.Attempt) { a.WebhookID = "" }, delivery.CodeInvalidRequest, ""},
 		{"bad method", func(a *delivery.Attempt) { a.Method = "PO ST" }, delivery.CodeInvalidRequest, ""},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ func Sign(key []byte, webhookID string, ts time.Time, body []byte) string {
 // sum signs the timestamp as bytes so that Verify can sign exactly what it received.
 func sum(key []byte, webhookID string, ts, body []byte) []byte {
 	h := hmac.New(sha256.New, key)
-	h.Write([]byte(webhookID))
+	_, _ = io.WriteString(h, webhookID)
 	h.Write([]byte{'.'})
 	h.Write(ts)
 	h.Write([]byte{'.'})
