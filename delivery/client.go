@@ -171,7 +171,8 @@ func (e *requestError) Error() string { return e.err.Error() }
 func (e *requestError) Unwrap() error { return e.err }
 
 // Send makes one attempt. It never returns an error: every failure is a Result. When ctx
-// ends first the Result is Retry with CodeCanceled, and says nothing about the receiver.
+// ends before a response arrives the Result is Retry with CodeCanceled, which says nothing
+// about the receiver; once the status is in, it decides, even if ctx ends while the body is read.
 func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	method := a.Method
 	if method == "" {
@@ -223,7 +224,8 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	}
 	res.Outcome, res.ErrorCode = Classify(resp.StatusCode, nil)
 	if res.Outcome != Success {
-		res.ErrorDescription = "receiver answered " + resp.Status
+		// Our own status text: the receiver's reason phrase is arbitrary text.
+		res.ErrorDescription = strings.TrimSpace(fmt.Sprintf("receiver answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode)))
 		if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 			res.ErrorDescription += " (redirects are not followed)"
 		}
@@ -289,7 +291,7 @@ func (c *Client) newRequest(method string, a Attempt, ts time.Time) (*http.Reque
 		h.Del(name)
 		h[name] = []string{v}
 	}
-	req, err := http.NewRequest(method, u.String(), bytes.NewReader(a.Body))
+	req, err := http.NewRequest(method, a.URL, bytes.NewReader(a.Body))
 	if err != nil {
 		return nil, &requestError{CodeInvalidRequest, fmt.Errorf("method %q: %w", method, unwrapURLError(err))}
 	}
