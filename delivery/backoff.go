@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
+
 	"github.com/webhookd/webhookd/config"
 )
 
@@ -18,10 +20,11 @@ const RandomizationFactor = 0.2
 // MaxInterval. A retryAfter longer than that delay wins, capped at MaxInterval too. The
 // result is always within [0, MaxInterval].
 //
-// The schedule is that of cenkalti/backoff's ExponentialBackOff (a test checks it), computed
-// in closed form rather than with it: ExponentialBackOff is stateful, so the n-th delay would
-// mean replaying n-1 steps; it draws jitter from the global source, so no fixed rnd could be
-// injected; and it caps the interval before jitter, so a delay could exceed MaxInterval.
+// The interval comes from cenkalti/backoff's ExponentialBackOff, replayed attempt steps with no
+// randomisation (at most 100 steps, max_attempts' bound, so the replay is cheap); the jitter is
+// applied here with rnd rather than by the library, whose jitter draws from the global source
+// (no fixed rnd could be injected in tests) and is applied before its cap (a delay could
+// exceed MaxInterval).
 //
 // Fields of p that are out of range (durations <= 0, Multiplier < 1 or not finite) take
 // the defaults of CONTRACT.md section 4, so a zero policy never retries in a tight loop.
@@ -43,7 +46,21 @@ func Backoff(p config.RetryPolicy, attempt int, retryAfter time.Duration, rnd fu
 		rnd = rand.Float64
 	}
 
-	interval := float64(initial) * math.Pow(mult, float64(attempt-1))
+	eb := &backoff.ExponentialBackOff{
+		InitialInterval:     initial,
+		RandomizationFactor: 0,
+		Multiplier:          mult,
+		MaxInterval:         maxInterval,
+		MaxElapsedTime:      0, // never stop: max_attempts decides
+		Stop:                backoff.Stop,
+		Clock:               backoff.SystemClock,
+	}
+	eb.Reset()
+	var step time.Duration
+	for range min(attempt, maxAttemptsBound) {
+		step = eb.NextBackOff()
+	}
+	interval := float64(step)
 	r := rnd()
 	if !(r >= 0 && r <= 1) { // NaN included
 		r = 0.5
@@ -58,3 +75,7 @@ func Backoff(p config.RetryPolicy, attempt int, retryAfter time.Duration, rnd fu
 	}
 	return max(delay, 0)
 }
+
+// maxAttemptsBound is the largest max_attempts the configuration accepts; past it the interval
+// is long capped anyway.
+const maxAttemptsBound = 100

@@ -41,7 +41,8 @@ func TestBackoff(t *testing.T) {
 		{"jitter quarter", def, 1, 0, 0.25, 900 * time.Millisecond},
 		{"jitter low under the cap", def, 10, 0, 0, 409600 * time.Millisecond},
 		{"jitter high capped", def, 10, 0, 1, 10 * time.Minute},
-		{"jitter low past the cap stays capped", def, 11, 0, 0, 10 * time.Minute},
+		// Past the cap the jitter still spreads a herd of deliveries that fail together.
+		{"jitter low past the cap spreads below it", def, 11, 0, 0, 8 * time.Minute},
 		{"retry-after longer wins", def, 1, 7 * time.Second, 0.5, 7 * time.Second},
 		{"retry-after shorter loses", def, 5, 7 * time.Second, 0.5, 16 * time.Second},
 		{"retry-after capped", def, 1, time.Hour, 0.5, 10 * time.Minute},
