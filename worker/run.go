@@ -49,6 +49,7 @@ type Worker struct {
 	recorder *Recorder
 	health   *health
 	http     *http.Server
+	sender   *delivery.Client
 	httpLn   net.Listener
 	ready    chan struct{} // closed once consumers are bound
 
@@ -151,6 +152,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		AllowPrivateNetworks: opts.AllowPrivateNets,
 		UserAgent:            "webhookd/" + opts.Version,
 	})
+	w.sender = sender
 	dl := &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
 		metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
 	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, metrics: w.metrics,
@@ -229,6 +231,7 @@ func (w *Worker) Stop() error {
 		w.stopControl()
 		w.background.Wait()
 		w.recorder.Stop()
+		w.sender.CloseIdleConnections()
 		w.stopErr = w.closeResources()
 		w.log.Info("webhookd stopped")
 	})
