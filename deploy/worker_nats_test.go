@@ -1,0 +1,172 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/broker"
+	"github.com/webhookd/webhookd/worker"
+)
+
+// syncBuffer is a log sink the worker's goroutines may write while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestWorkerWithComposeNATSPermissions runs the real webhookd worker as the compose file does:
+// connected as nats.conf's webhookd user (standalone SQLite store instead of MongoDB). An event
+// published by the publisher user reaches a receiver, an operator's control request is
+// answered, and the server refuses nothing webhookd does: the permissions are enough, not only
+// tight.
+func TestWorkerWithComposeNATSPermissions(t *testing.T) {
+	s := startComposeNATS(t)
+	hooks := make(chan *http.Request, 16)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case hooks <- r:
+		default:
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "webhookd.yaml")
+	doc := fmt.Sprintf(`
+webhook_definitions:
+  - id: erp-sync
+    name: ERP sync
+    url: %s/hooks/erp
+    secret_key: whsec_wjXxq2DHlX+Mmywcto91Swo5NIrHL1WaA1ZD47uuyR8=
+workflow_rules:
+  - id: customers
+    name: Customers
+    entity: customer
+    webhook_definitions: [erp-sync]
+`, receiver.URL)
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ctx := t.Context()
+	w, err := worker.Start(ctx, worker.Options{
+		NATS:             broker.Options{URL: s.ClientURL(), User: "webhookd", Password: natsPasswords["webhookd"]},
+		DataDir:          dir,
+		ConfigFile:       cfg,
+		HTTPAddr:         "127.0.0.1:0",
+		AllowPrivateNets: true,
+		Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
+		ShutdownTimeout:  5 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("start webhookd as the compose webhookd user: %v\n%s", err, logs.String())
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			if err := w.Stop(); err != nil {
+				t.Errorf("stop webhookd: %v", err)
+			}
+		}
+	}
+	defer stop()
+
+	waitFor(t, "webhookd /readyz", func() (bool, string) {
+		resp, err := http.Get("http://" + w.HTTPAddr() + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK, string(b)
+	})
+
+	publisher := connectAs(t, s, "publisher")
+	pjs, err := jetstream.New(publisher.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := `{"id":"e-1","entity":"customer","entity_id":"C-1001","action":"updated","occurred_at":"2026-11-27T10:00:00Z","data":{"name":"Ada"}}`
+	if _, err := pjs.Publish(ctx, "crm.events.customer.updated", []byte(event), jetstream.WithMsgID("e-1")); err != nil {
+		t.Fatalf("publisher publishes: %v", err)
+	}
+	select {
+	case r := <-hooks:
+		if r.Header.Get("webhook-id") == "" {
+			t.Errorf("webhook without webhook-id: %v", r.Header)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no webhook reached the receiver\n%s", logs.String())
+	}
+
+	operator := connectAs(t, s, "operator")
+	waitFor(t, "the webhook request listed through a control request", func() (bool, string) {
+		reply, err := operator.nc.RequestWithContext(ctx, "crm.webhooks.control.requests.list", []byte(`{"limit":10}`))
+		if err != nil {
+			return false, err.Error()
+		}
+		var r struct {
+			OK     bool `json:"ok"`
+			Result struct {
+				Items []json.RawMessage `json:"items"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(reply.Data, &r); err != nil {
+			return false, err.Error()
+		}
+		return r.OK && len(r.Result.Items) == 1, string(reply.Data) + "\n" + logs.String()
+	})
+	publisher.expectNoErrors(t)
+	operator.expectNoErrors(t)
+
+	stop()
+	if l := logs.String(); strings.Contains(strings.ToLower(l), "permissions violation") {
+		t.Fatalf("the NATS server refused something webhookd does:\n%s", l)
+	}
+}
+
+// waitFor polls cond until it holds or a deadline passes; cond says why it does not hold yet.
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %s", what, why)
+		}
+		<-tick.C
+	}
+}
