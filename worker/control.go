@@ -3,14 +3,9 @@ package worker
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/webhookd/webhookd/control"
 )
-
-// responders holds each running worker's control responder. It lives here rather than in a
-// field of Worker so that the control plane stays in this file; a field would do as well.
-var responders sync.Map // *Worker → *control.Responder
 
 // startControl starts the control plane (CONTRACT.md section 6) on this worker's connection:
 // a responder in the queue group all replicas share. A configuration change it makes is loaded
@@ -35,13 +30,14 @@ func (w *Worker) startControl(ctx context.Context, sender Sender) error {
 	if err != nil {
 		return fmt.Errorf("start control plane: %w", err)
 	}
-	responders.Store(w, r)
+	w.control = r
 	return nil
 }
 
 // stopControl drains the control subscription and waits for commands in progress.
 func (w *Worker) stopControl() {
-	if r, ok := responders.LoadAndDelete(w); ok {
-		r.(*control.Responder).Stop()
+	if w.control != nil {
+		w.control.Stop()
+		w.control = nil
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/webhookd/webhookd/broker"
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage/mongo"
@@ -50,6 +51,7 @@ type Worker struct {
 	health   *health
 	http     *http.Server
 	sender   *delivery.Client
+	control  *control.Responder
 	httpLn   net.Listener
 	ready    chan struct{} // closed once consumers are bound
 
