@@ -141,8 +141,9 @@ func setup(t testing.TB, configYAML string, tweak ...func(*worker.Options)) *env
 
 func (e *env) start() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// No deadline: the MongoDB driver turns one into maxTimeMS, which FerretDB's createIndexes
+	// mishandles (it drops the connection); webhookd itself starts under a signal context.
+	ctx := context.Background()
 	w, err := worker.Start(ctx, e.opts)
 	if err != nil {
 		e.t.Fatalf("start worker: %v", err)

@@ -96,21 +96,26 @@ func redact(uri string) string {
 	return u.String()
 }
 
-func index(name string, keys bson.D, unique bool) mongo.IndexModel {
+type namedIndex struct {
+	name  string
+	model mongo.IndexModel
+}
+
+func index(name string, keys bson.D, unique bool) namedIndex {
 	o := options.Index().SetName(name)
 	if unique {
 		o.SetUnique(true)
 	}
-	return mongo.IndexModel{Keys: keys, Options: o}
+	return namedIndex{name: name, model: mongo.IndexModel{Keys: keys, Options: o}}
 }
 
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	seqDesc := bson.E{Key: "seq", Value: -1}
 	all := []struct {
 		coll    *mongo.Collection
-		indexes []mongo.IndexModel
+		indexes []namedIndex
 	}{
-		{s.requests, []mongo.IndexModel{
+		{s.requests, []namedIndex{
 			index("number_unique", bson.D{{Key: "number", Value: 1}}, true),
 			index("webhook_id_unique", bson.D{{Key: "webhook_id", Value: 1}}, true),
 			index("seq", bson.D{seqDesc}, false),
@@ -122,24 +127,53 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			index("rule_seq", bson.D{{Key: "workflow_rule.id", Value: 1}, seqDesc}, false),
 			index("created_at", bson.D{{Key: "log.created_at", Value: -1}}, false),
 		}},
-		{s.invalid, []mongo.IndexModel{
+		{s.invalid, []namedIndex{
 			index("msg_id_unique", bson.D{{Key: "msg_id", Value: 1}}, true),
 			index("received_at", bson.D{{Key: "received_at", Value: -1}}, false),
 		}},
-		{s.defs, []mongo.IndexModel{index("id_unique", bson.D{{Key: "id", Value: 1}}, true)}},
-		{s.rules, []mongo.IndexModel{
+		{s.defs, []namedIndex{index("id_unique", bson.D{{Key: "id", Value: 1}}, true)}},
+		{s.rules, []namedIndex{
 			index("id_unique", bson.D{{Key: "id", Value: 1}}, true),
 			index("webhook_definitions", bson.D{{Key: "webhook_definitions", Value: 1}}, false),
 		}},
-		{s.audit, []mongo.IndexModel{index("at", bson.D{{Key: "at", Value: -1}}, false)}},
-		{s.health, []mongo.IndexModel{index("id_unique", bson.D{{Key: "id", Value: 1}}, true)}},
+		{s.audit, []namedIndex{index("at", bson.D{{Key: "at", Value: -1}}, false)}},
+		{s.health, []namedIndex{index("id_unique", bson.D{{Key: "id", Value: 1}}, true)}},
 	}
 	for _, c := range all {
-		if _, err := c.coll.Indexes().CreateMany(ctx, c.indexes); err != nil {
+		missing, err := missingIndexes(ctx, c.coll, c.indexes)
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := c.coll.Indexes().CreateMany(ctx, missing); err != nil {
 			return fmt.Errorf("create indexes of %s: %w", c.coll.Name(), err)
 		}
 	}
 	return nil
+}
+
+// missingIndexes returns the indexes not there yet, by name. Every replica runs this at start;
+// creating only what is missing keeps a rolling restart from sending a burst of createIndexes
+// commands (and FerretDB, which the tests use, drops the connection on a createIndexes of
+// indexes that already exist).
+func missingIndexes(ctx context.Context, coll *mongo.Collection, want []namedIndex) ([]mongo.IndexModel, error) {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes of %s: %w", coll.Name(), err)
+	}
+	have := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		have[s.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, ix := range want {
+		if !have[ix.name] {
+			missing = append(missing, ix.model)
+		}
+	}
+	return missing, nil
 }
 
 // Ping checks that the server answers.
