@@ -108,7 +108,7 @@ func decodeRule(b []byte) (*config.Rule, error) {
 
 // ListDefinitions returns every definition, sorted by id.
 func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, doc FROM webhook_definitions ORDER BY id`)
+	rows, err := s.rs.query(ctx, `SELECT id, doc FROM webhook_definitions ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 // GetDefinition returns one definition.
 func (s *Store) GetDefinition(ctx context.Context, id string) (*config.Definition, error) {
 	var doc []byte
-	err := s.r.QueryRowContext(ctx, `SELECT doc FROM webhook_definitions WHERE id = ?`, id).Scan(&doc)
+	err := s.rs.queryRow(ctx, `SELECT doc FROM webhook_definitions WHERE id = ?`, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("webhook definition %s: %w", id, storage.ErrNotFound)
 	}
@@ -185,7 +185,7 @@ func (s *Store) DeleteDefinition(ctx context.Context, id string) error {
 
 // ListRules returns every rule, sorted by id.
 func (s *Store) ListRules(ctx context.Context) ([]config.Rule, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, doc FROM workflow_rules ORDER BY id`)
+	rows, err := s.rs.query(ctx, `SELECT id, doc FROM workflow_rules ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list workflow rules: %w", err)
 	}
@@ -212,7 +212,7 @@ func (s *Store) ListRules(ctx context.Context) ([]config.Rule, error) {
 // GetRule returns one rule.
 func (s *Store) GetRule(ctx context.Context, id string) (*config.Rule, error) {
 	var doc []byte
-	err := s.r.QueryRowContext(ctx, `SELECT doc FROM workflow_rules WHERE id = ?`, id).Scan(&doc)
+	err := s.rs.queryRow(ctx, `SELECT doc FROM workflow_rules WHERE id = ?`, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("workflow rule %s: %w", id, storage.ErrNotFound)
 	}
@@ -285,7 +285,7 @@ func (s *Store) DisableDefinition(ctx context.Context, id, reason string, at tim
 // ConfigVersion returns the config version; 0 before any change.
 func (s *Store) ConfigVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = ?`, configVersionCounter).Scan(&v)
+	err := s.rs.queryRow(ctx, `SELECT value FROM counters WHERE name = ?`, configVersionCounter).Scan(&v)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read config version: %w", err)
 	}
@@ -299,7 +299,7 @@ func (s *Store) RecordFailures(ctx context.Context, id string, n int64, at time.
 	}
 	h := storage.DefinitionHealth{ID: id}
 	var since int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO definition_health (id, failing_since, failures) VALUES (?, ?, ?)
+	err := s.ws.queryRow(ctx, `INSERT INTO definition_health (id, failing_since, failures) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET failures = failures + excluded.failures
 		RETURNING failing_since, failures`, id, ms(at), n).Scan(&since, &h.Failures)
 	if err != nil {
@@ -311,7 +311,7 @@ func (s *Store) RecordFailures(ctx context.Context, id string, n int64, at time.
 
 // ClearFailures marks a definition healthy.
 func (s *Store) ClearFailures(ctx context.Context, id string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM definition_health WHERE id = ?`, id); err != nil {
+	if _, err := s.ws.exec(ctx, `DELETE FROM definition_health WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("clear failures of webhook definition %s: %w", id, err)
 	}
 	return nil

@@ -8,6 +8,9 @@ import (
 	"github.com/webhookd/webhookd/storage"
 )
 
+const insertInvalidEventSQL = `INSERT INTO invalid_events (msg_id, subject, body, reason, received_at)
+	VALUES (?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING`
+
 // InsertInvalidEvents stores invalid events in one transaction, skipping known message ids.
 // Bodies are cut to storage.MaxInvalidBody; invalid UTF-8 becomes U+FFFD.
 func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEvent) error {
@@ -20,12 +23,10 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 		}
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO invalid_events (msg_id, subject, body, reason, received_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING`)
+		stmt, err := s.ws.inTx(ctx, tx, insertInvalidEventSQL)
 		if err != nil {
 			return err
 		}
-		defer stmt.Close()
 		for _, e := range evs {
 			if _, err := stmt.ExecContext(ctx, e.MsgID, validUTF8(e.Subject), capBody(e.Body, storage.MaxInvalidBody),
 				validUTF8(e.Reason), ms(e.ReceivedAt)); err != nil {
@@ -42,7 +43,7 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 
 // ListInvalidEvents returns the newest invalid events first.
 func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.InvalidEvent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT msg_id, subject, body, reason, received_at FROM invalid_events
+	rows, err := s.rs.query(ctx, `SELECT msg_id, subject, body, reason, received_at FROM invalid_events
 		ORDER BY received_at DESC, id DESC LIMIT ?`, clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
@@ -66,7 +67,7 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 
 // InsertAudit appends an audit entry.
 func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO audit_log (at, user, command, request, ok, result)
+	if _, err := s.ws.exec(ctx, `INSERT INTO audit_log (at, user, command, request, ok, result)
 		VALUES (?, ?, ?, ?, ?, ?)`, ms(e.At), e.User, e.Command, validUTF8(e.Request), e.OK, validUTF8(e.Result)); err != nil {
 		return fmt.Errorf("insert audit entry for %s by %s: %w", e.Command, e.User, err)
 	}
@@ -75,7 +76,7 @@ func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
 
 // ListAudit returns the newest audit entries first.
 func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at, user, command, request, ok, result FROM audit_log
+	rows, err := s.rs.query(ctx, `SELECT at, user, command, request, ok, result FROM audit_log
 		ORDER BY at DESC, id DESC LIMIT ?`, clampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)

@@ -23,8 +23,18 @@ CREATE TABLE webhook_requests (
 	url               TEXT NOT NULL,
 	secret_key        TEXT NOT NULL, -- masked
 	fields_set        TEXT,          -- JSON {name, fields}; NULL: none
-	request           TEXT NOT NULL, -- JSON {method, url, headers, body, sent_at}
-	response          TEXT,          -- JSON {status, headers, body, truncated, duration_ms}; NULL: no response
+	-- request and response: bodies are columns of their own, not JSON, because escaping and
+	-- unescaping them as JSON strings would cost more than the rest of a read.
+	request_method    TEXT NOT NULL,
+	request_url       TEXT NOT NULL,
+	request_headers   TEXT NOT NULL, -- JSON object
+	request_body      TEXT NOT NULL,
+	request_sent_at   INTEGER NOT NULL,
+	response_status   INTEGER,       -- NULL: no response (and so are the other response columns)
+	response_headers  TEXT,          -- JSON object
+	response_body     TEXT,
+	response_truncated INTEGER,
+	response_duration_ms INTEGER,
 	definition_id     TEXT NOT NULL,
 	definition_name   TEXT NOT NULL,
 	rule_id           TEXT NOT NULL,

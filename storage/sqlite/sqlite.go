@@ -33,6 +33,8 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection: all writes
 	r    *sql.DB // read-only connections
+	ws   *stmtCache
+	rs   *stmtCache
 	now  func() time.Time
 }
 
@@ -71,10 +73,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, w: w, now: time.Now}
+	s := &Store{path: path, w: w, ws: newStmtCache(w), now: time.Now}
 	if err := s.migrate(ctx); err != nil {
 		_ = w.Close()
 		return nil, err
+	}
+
+	if err := s.ws.prepare(ctx, insertRequestSQL, insertInvalidEventSQL); err != nil {
+		_ = s.ws.close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store %q: %w", path, err)
 	}
 
 	// Readers are opened after the writer has switched the file to WAL (a persistent setting).
@@ -92,7 +100,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	s.r = r
+	s.r, s.rs = r, newStmtCache(r)
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close(ctx)
 		return nil, err
@@ -119,12 +127,18 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close(_ context.Context) error {
 	var errs []error
 	if s.r != nil {
+		if err := s.rs.close(); err != nil {
+			errs = append(errs, err)
+		}
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	// Cheap (it only analyses what changed a lot) and keeps index choices good as tables grow.
 	_, _ = s.w.Exec("PRAGMA optimize")
+	if err := s.ws.close(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.w.Close(); err != nil {
 		errs = append(errs, err)
 	}
