@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,4 +131,50 @@ func BenchmarkListRequests(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkMixed runs writers (batches of 100) beside readers (pages of 50), as a worker and
+// operators do: writes queue on the one write connection, reads run beside them under WAL.
+func BenchmarkMixed(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
+	var next atomic.Int64
+	for start := int64(1); start <= 10_000; start += 1000 {
+		reqs := make([]*storage.WebhookRequest, 1000)
+		for i := range reqs {
+			reqs[i] = benchRequest(start + int64(i))
+		}
+		if _, err := s.InsertRequests(b.Context(), reqs); err != nil {
+			b.Fatalf("InsertRequests: %v", err)
+		}
+	}
+	next.Store(10_000)
+	var writes, reads atomic.Int64
+	b.SetParallelism(2) // 4 goroutines on 2 cores: 2 writers, 2 readers
+	var worker atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		writer := worker.Add(1)%2 == 0
+		for pb.Next() {
+			if writer {
+				reqs := make([]*storage.WebhookRequest, 100)
+				for i := range reqs {
+					reqs[i] = benchRequest(next.Add(1))
+				}
+				if _, err := s.InsertRequests(b.Context(), reqs); err != nil {
+					b.Errorf("InsertRequests: %v", err)
+					return
+				}
+				writes.Add(100)
+			} else {
+				q := storage.ListQuery{Filter: storage.Filter{State: storage.StateRejected}, Limit: 50}
+				if _, err := s.ListRequests(b.Context(), q); err != nil {
+					b.Errorf("ListRequests: %v", err)
+					return
+				}
+				reads.Add(1)
+			}
+		}
+	})
+	b.ReportMetric(float64(writes.Load())/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "pages/s")
 }
