@@ -1,0 +1,109 @@
+package broker_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"go.uber.org/goleak"
+
+	"github.com/webhookd/webhookd/broker"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestEmbeddedServerKeepsJetStreamOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	e, err := broker.StartEmbedded(ctx, dir, "127.0.0.1:0", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := broker.Connect(ctx, broker.Options{URL: e.ClientURL(), Name: "test"}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := nc.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.AccountInfo(); err != nil {
+		t.Errorf("JetStream not enabled: %v", err)
+	}
+	nc.Close()
+	e.Shutdown()
+}
+
+func TestEmbeddedServerRefusesABusyPort(t *testing.T) {
+	ctx := context.Background()
+	e, err := broker.StartEmbedded(ctx, t.TempDir(), "127.0.0.1:0", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown()
+	addr := strings.TrimPrefix(e.ClientURL(), "nats://")
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if e2, err := broker.StartEmbedded(ctx, t.TempDir(), addr, quiet); err == nil {
+		e2.Shutdown()
+		t.Fatal("a second embedded server started on a busy port")
+	}
+}
+
+func TestConnectWithUserAndPassword(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Username: "worker", Password: "s3cret", NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("not ready")
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	nc, err := broker.Connect(ctx, broker.Options{URL: srv.ClientURL(), User: "worker", Password: "s3cret"}, quiet)
+	if err != nil {
+		t.Fatalf("connect with the right password: %v", err)
+	}
+	nc.Close()
+
+	_, err = broker.Connect(ctx, broker.Options{URL: srv.ClientURL(), User: "worker", Password: "wrong"}, quiet)
+	if err == nil {
+		t.Fatal("connected with a wrong password")
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("error leaks the password: %v", err)
+	}
+}
+
+func TestConnectValidatesOptions(t *testing.T) {
+	ctx := context.Background()
+	for name, o := range map[string]broker.Options{
+		"no url":         {},
+		"cert, no key":   {URL: "nats://127.0.0.1:1", TLSCert: "c.pem"},
+		"missing nkey":   {URL: "nats://127.0.0.1:1", NKey: "/nonexistent/seed.nk"},
+		"refused server": {URL: "nats://127.0.0.1:1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if nc, err := broker.Connect(ctx, o, quiet); err == nil {
+				nc.Close()
+				t.Fatal("connected")
+			}
+		})
+	}
+}
+
+func TestConnectErrorRedactsCredentials(t *testing.T) {
+	_, err := broker.Connect(context.Background(), broker.Options{URL: "nats://user:hunter2@127.0.0.1:1"}, quiet)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error = %v, want one without the password", err)
+	}
+}

@@ -1,0 +1,48 @@
+package storage_test
+
+import (
+	"testing"
+
+	"github.com/webhookd/webhookd/storage"
+)
+
+func TestNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		seq  int64
+		want string
+	}{
+		{0, "WR-0000000000"},
+		{1234, "WR-0000001234"},
+		{9999999999, "WR-9999999999"},
+		{10000000000, "WR-10000000000"},
+	} {
+		if got := storage.FormatNumber(tc.seq); got != tc.want {
+			t.Errorf("FormatNumber(%d) = %s, want %s", tc.seq, got, tc.want)
+		}
+		if seq, err := storage.ParseNumber(tc.want); err != nil || seq != tc.seq {
+			t.Errorf("ParseNumber(%s) = %d, %v", tc.want, seq, err)
+		}
+	}
+	for _, bad := range []string{"", "WR-", "WR-123", "wr-0000000001", "WR-00000000x1", "WR--000000001", "0000001234"} {
+		if _, err := storage.ParseNumber(bad); err == nil {
+			t.Errorf("ParseNumber(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseNumber(f *testing.F) {
+	f.Add("WR-0000001234")
+	f.Add("WR-+000001234")
+	f.Fuzz(func(t *testing.T, s string) {
+		seq, err := storage.ParseNumber(s)
+		if err != nil {
+			return
+		}
+		if seq < 0 {
+			t.Fatalf("negative sequence %d from %q", seq, s)
+		}
+		if again, err := storage.ParseNumber(storage.FormatNumber(seq)); err != nil || again != seq {
+			t.Fatalf("round trip of %q: %d, %v", s, again, err)
+		}
+	})
+}
