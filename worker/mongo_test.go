@@ -3,8 +3,12 @@ package worker_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/webhookd/webhookd/internal/ferrettest"
 	"github.com/webhookd/webhookd/storage"
@@ -55,4 +59,40 @@ func TestPipelineOnMongoDB(t *testing.T) {
 		evs, err := e.store.ListInvalidEvents(context.Background(), 10)
 		return err == nil && len(evs) == 1
 	})
+}
+
+// TestNothingEmbeddedWithURLs: given a NATS URL and a MongoDB URI, webhookd starts no NATS
+// server of its own and writes no standalone store.
+func TestNothingEmbeddedWithURLs(t *testing.T) {
+	uri := ferrettest.MongoURI(t)
+	db := ferrettest.Database(t, uri)
+	natsURL := externalNATS(t)
+	rc := newReceiver(t, nil)
+	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+		func(o *worker.Options) {
+			o.MongoURI, o.MongoDatabase = uri, db
+			o.NATS.URL = natsURL
+			o.EmbeddedNATSListen = "127.0.0.1:1" // would fail if it were used
+		})
+	e.publish(ev{ID: "ev-ext", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
+	e.waitRequests(1, storage.Filter{})
+	for _, p := range []string{"nats", "webhookd.db"} {
+		if _, err := os.Stat(filepath.Join(e.dir, p)); !os.IsNotExist(err) {
+			t.Errorf("%s exists in the data dir (err %v): something was embedded", p, err)
+		}
+	}
+}
+
+func externalNATS(t *testing.T) string {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv.ClientURL()
 }

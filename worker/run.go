@@ -82,8 +82,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	_ = opts.Registry.Register(collectors.NewGoCollector())
 	_ = opts.Registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil && (opts.NATS.URL == "" || opts.MongoURI == "") {
-		return nil, fmt.Errorf("create data dir %q: %w", opts.DataDir, err)
+	if opts.NATS.URL == "" || opts.MongoURI == "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir %q: %w", opts.DataDir, err)
+		}
 	}
 
 	// Endpoints first, so /healthz answers while we connect and /readyz says why we are not ready.

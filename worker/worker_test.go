@@ -149,8 +149,10 @@ func (e *env) start() {
 		e.t.Fatalf("start worker: %v", err)
 	}
 	e.w, e.stopped = w, false
-	// Later restarts reuse the same port, so the client reconnects on its own.
-	e.opts.EmbeddedNATSListen = strings.TrimPrefix(w.NATSURL(), "nats://")
+	if e.opts.NATS.URL == "" {
+		// Later restarts reuse the same port, so the client reconnects on its own.
+		e.opts.EmbeddedNATSListen = strings.TrimPrefix(w.NATSURL(), "nats://")
+	}
 	if e.nc == nil {
 		e.nc, err = nats.Connect(w.NATSURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 		if err != nil {
