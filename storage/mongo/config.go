@@ -81,7 +81,7 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 	if err != nil {
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
-	var out []config.Definition
+	out := []config.Definition{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
@@ -145,7 +145,7 @@ func (s *Store) ListRules(ctx context.Context) ([]config.Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list workflow rules: %w", err)
 	}
-	var out []config.Rule
+	out := []config.Rule{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list workflow rules: %w", err)
 	}

@@ -57,7 +57,7 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 	if err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
 	}
-	var out []storage.InvalidEvent
+	out := []storage.InvalidEvent{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
 	}
@@ -82,7 +82,7 @@ func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry,
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
-	var out []storage.AuditEntry
+	out := []storage.AuditEntry{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}

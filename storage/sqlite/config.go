@@ -113,7 +113,7 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
 	defer rows.Close()
-	var out []config.Definition
+	out := []config.Definition{}
 	for rows.Next() {
 		var id string
 		var doc []byte
@@ -190,7 +190,7 @@ func (s *Store) ListRules(ctx context.Context) ([]config.Rule, error) {
 		return nil, fmt.Errorf("list workflow rules: %w", err)
 	}
 	defer rows.Close()
-	var out []config.Rule
+	out := []config.Rule{}
 	for rows.Next() {
 		var id string
 		var doc []byte

@@ -49,7 +49,7 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 		return nil, fmt.Errorf("list invalid events: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.InvalidEvent
+	out := []storage.InvalidEvent{}
 	for rows.Next() {
 		var e storage.InvalidEvent
 		var at int64
@@ -82,7 +82,7 @@ func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry,
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
 	defer rows.Close()
-	var out []storage.AuditEntry
+	out := []storage.AuditEntry{}
 	for rows.Next() {
 		var e storage.AuditEntry
 		var at int64

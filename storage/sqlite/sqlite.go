@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -44,6 +46,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		// Two pools on one in-memory database would be two databases.
 		return nil, fmt.Errorf("open sqlite store %q: want the path of a database file", path)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("open sqlite store %q: its directory: %w", path, err)
 	}
 	if strings.ContainsRune(path, '?') {
 		// The driver would read everything after '?' as connection parameters.

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
 		{"Config/Version", s.testConfigVersion},
 		{"Health", s.testHealth},
 		{"Audit", s.testAudit},
+		{"EmptyLists", s.testEmptyLists},
 		{"CanceledContext", s.testCanceledContext},
 	}
 	for _, tc := range tests {
@@ -243,6 +244,33 @@ func (s *suite) testPing(t *testing.T) {
 	st := s.open(t)
 	if err := st.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// testEmptyLists: an empty list is empty, not nil, so callers encode it as [] from either store.
+func (s *suite) testEmptyLists(t *testing.T) {
+	st := s.open(t)
+	c := ctx(t)
+	reqs, err := st.ListRequests(c, storage.ListQuery{Limit: 10})
+	check := func(what string, isNil bool, n int, err error) {
+		t.Helper()
+		if err != nil || isNil || n != 0 {
+			t.Errorf("%s on an empty store: nil %v, %d items, %v; want an empty slice", what, isNil, n, err)
+		}
+	}
+	check("ListRequests", reqs == nil, len(reqs), err)
+	defs, err := st.ListDefinitions(c)
+	check("ListDefinitions", defs == nil, len(defs), err)
+	rules, err := st.ListRules(c)
+	check("ListRules", rules == nil, len(rules), err)
+	evs, err := st.ListInvalidEvents(c, 10)
+	check("ListInvalidEvents", evs == nil, len(evs), err)
+	audit, err := st.ListAudit(c, 10)
+	check("ListAudit", audit == nil, len(audit), err)
+	deleted, err := st.DeleteRequests(c, []string{storage.FormatNumber(1)})
+	check("DeleteRequests", deleted == nil, len(deleted), err)
+	if v, err := st.ConfigVersion(c); err != nil || v != 0 {
+		t.Errorf("ConfigVersion on an empty store = %d, %v; want 0", v, err)
 	}
 }
 
