@@ -21,6 +21,26 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+var binPath string
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if binPath != "" {
+		return binPath
+	}
+	dir, err := os.MkdirTemp("", "webhookd-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	binPath = filepath.Join(dir, "webhookd")
+	build := exec.Command("go", "build", "-o", binPath, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return binPath
+}
+
 // TestStandaloneBinary runs webhookd the way the README's first command does, publishes an event
 // with a plain NATS client, sees the webhook arrive, and stops it with SIGTERM.
 func TestStandaloneBinary(t *testing.T) {
@@ -28,12 +48,7 @@ func TestStandaloneBinary(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "webhookd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := buildBinary(t)
 
 	var hits atomic.Int64
 	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
