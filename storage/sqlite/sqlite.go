@@ -44,7 +44,8 @@ type Store struct {
 // returns the store. Close it when done.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		// Two pools on one in-memory database would be two databases.
+		// Two pools on one in-memory database would be two databases, and a URI would carry
+		// connection parameters of its own.
 		return nil, fmt.Errorf("open sqlite store %q: want the path of a database file", path)
 	}
 	if _, err := os.Stat(filepath.Dir(path)); err != nil {
@@ -98,6 +99,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rq.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
+		_ = s.ws.close()
 		_ = w.Close()
 		return nil, fmt.Errorf("open sqlite store %q for reading: %w", path, err)
 	}

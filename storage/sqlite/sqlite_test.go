@@ -61,6 +61,23 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
+func TestWALMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "webhookd.db")
+	open(t, path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		t.Fatalf("journal_mode: %v", err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "webhookd.db")
 	ctx := t.Context()
