@@ -1,0 +1,31 @@
+// Command webhookctl is the operators' CLI of webhookd: it finds, resends and deletes webhook
+// requests, applies and inspects webhook definitions and workflow rules, publishes test events
+// and generates secret keys. It talks to webhookd only through NATS (the control messages of
+// CONTRACT.md section 6), so whatever it does can also be done with the nats CLI.
+//
+// Exit codes, for scripts:
+//
+//	0  done
+//	1  webhookd refused or failed the command (an error reply: BAD_REQUEST, INVALID_CONFIG, …)
+//	2  usage: unknown command or flag, missing argument, unreadable or invalid local file
+//	3  webhookd unreachable: cannot connect to NATS, no webhookd answering, or timed out
+//	4  not found (NOT_FOUND): the request, definition or rule does not exist
+//	5  partly done: a resend with rejected or failed requests, a delete with unknown numbers
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

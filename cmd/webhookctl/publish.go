@@ -1,0 +1,132 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/event"
+	"github.com/webhookd/webhookd/publisher"
+	"github.com/webhookd/webhookd/webhook"
+)
+
+type publishCmd struct {
+	Entity     string   `name:"entity" required:"" help:"Entity, e.g. customer ([a-z0-9_]+)."`
+	Action     string   `name:"action" required:"" help:"Action, e.g. updated ([a-z0-9_]+)."`
+	EntityID   string   `name:"entity-id" required:"" help:"Entity id, e.g. C-1001."`
+	Data       string   `name:"data" default:"{}" help:"The entity's fields: a JSON object, or @FILE to read it from a file."`
+	ID         string   `name:"id" help:"Event id (default: a random one). Publishing the same id again is stored once."`
+	Actor      string   `name:"actor" help:"Who made the change."`
+	Changed    []string `name:"changed" sep:"," help:"Names of the fields that changed, comma separated."`
+	OccurredAt string   `name:"occurred-at" help:"RFC 3339 time of the change (default: now)."`
+}
+
+func (c *publishCmd) Help() string {
+	return `The event is validated here (section 2 of the contract) and published with JetStream, its
+id as Nats-Msg-Id.
+
+Example:
+
+    webhookctl publish --entity customer --action updated --entity-id C-1001 \
+      --changed status --data '{"name":"Ada","status":"active"}'`
+}
+
+func (c *publishCmd) Run(a *app) error {
+	data := c.Data
+	if rest, ok := strings.CutPrefix(data, "@"); ok {
+		b, err := readFileLimited(rest, 1<<20)
+		if err != nil {
+			return usagef("--data: %w", err)
+		}
+		data = string(b)
+	}
+	if !json.Valid([]byte(data)) {
+		return usagef("--data is not valid JSON")
+	}
+	id := c.ID
+	if id == "" {
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("make an event id: %w", err)
+		}
+		id = "evt-" + hex.EncodeToString(b)
+	}
+	at := c.OccurredAt
+	if at == "" {
+		at = time.Now().UTC().Format(time.RFC3339)
+	}
+	ev := &event.Event{ID: id, Entity: c.Entity, EntityID: c.EntityID, Action: c.Action, OccurredAt: at,
+		Actor: c.Actor, Changed: c.Changed, Data: json.RawMessage(data)}
+	if err := ev.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	nc, err := a.conn()
+	if err != nil {
+		return err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("open JetStream: %w", err)
+	}
+	ctx, cancel := contextWithTimeout(a)
+	defer cancel()
+	ack, err := publisher.New(js).Publish(ctx, ev)
+	if err != nil {
+		return &unavailableError{err: err}
+	}
+	if a.json() {
+		return writeJSON(a.stdout, map[string]any{"id": id, "subject": ev.Subject(), "stream": ack.Stream,
+			"sequence": ack.Sequence, "duplicate": ack.Duplicate})
+	}
+	dup := ""
+	if ack.Duplicate {
+		dup = " (a duplicate of an event already stored: not stored again)"
+	}
+	fmt.Fprintf(a.stdout, "Published event %s on %s: stream %s, sequence %d%s.\n", id, ev.Subject(), ack.Stream, ack.Sequence, dup)
+	return nil
+}
+
+type secretCmd struct {
+	Generate secretGenerateCmd `cmd:"" help:"Print a new secret key (whsec_ and 32 random bytes) for a webhook definition."`
+}
+
+type secretGenerateCmd struct{}
+
+func (c *secretGenerateCmd) Run(a *app) error {
+	s, err := webhook.GenerateSecret()
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.stdout, map[string]string{"secret_key": s})
+	}
+	fmt.Fprintln(a.stdout, s)
+	return nil
+}
+
+func readFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAllLimited(f, limit)
+}
+
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return b, nil
+}
