@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -40,16 +41,40 @@ func (r *Responder) requestsList(ctx context.Context, c *call) (any, *Error) {
 	if err != nil {
 		return nil, internal("list webhook requests", err)
 	}
-	res := ListResult{Items: items}
-	if len(items) > limit || (len(items) == MaxLimit && limit == MaxLimit) {
-		res.Items = items[:limit]
-		res.Next = encodeCursor(res.Items[limit-1].Seq)
+	more := len(items) > limit || (len(items) == MaxLimit && limit == MaxLimit)
+	items = items[:min(len(items), limit)]
+	// Requests carry bodies of up to 64 KiB each: a page is cut short where its reply would no
+	// longer fit a NATS message, and "next" goes on from there.
+	budget := r.nc.MaxPayload() - replyOverhead
+	res := listReply{Items: make([]json.RawMessage, 0, len(items))}
+	size := 0
+	for i, wr := range items {
+		b, err := json.Marshal(wr)
+		if err != nil {
+			return nil, internal("encode webhook request "+wr.Number, err)
+		}
+		if i > 0 && int64(size+len(b)+1) > budget {
+			more = true
+			items = items[:i]
+			break
+		}
+		size += len(b) + 1
+		res.Items = append(res.Items, b)
 	}
-	if res.Items == nil {
-		res.Items = []*storage.WebhookRequest{}
+	if more && len(items) > 0 {
+		res.Next = encodeCursor(items[len(items)-1].Seq)
 	}
 	return res, nil
 }
+
+// listReply is requests.list's result as sent: items already encoded, to measure them.
+type listReply struct {
+	Items []json.RawMessage `json:"items"`
+	Next  string            `json:"next"`
+}
+
+// replyOverhead is room left in a NATS message for the envelope around a list of items.
+const replyOverhead = 4 << 10
 
 func (r *Responder) requestsGet(ctx context.Context, c *call) (any, *Error) {
 	var req GetRequest

@@ -187,3 +187,37 @@ func TestDelete(t *testing.T) {
 		}
 	})
 }
+
+// TestListPageFitsOneMessage: requests with large bodies make a page shorter than its limit
+// rather than a reply NATS cannot carry; "next" goes on from where it was cut.
+func TestListPageFitsOneMessage(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	body := strings.Repeat("x", storage.MaxResponseBody-100)
+	const n = 160 // 160 × 64 KiB is above the test server's 8 MiB
+	for range n {
+		e.seed(storage.StateRejected, "d1", func(wr *storage.WebhookRequest) { wr.Response.Body = body })
+	}
+	var got []string
+	after := ""
+	pages := 0
+	for {
+		var res control.ListResult
+		e.do(control.CmdRequestsList, map[string]any{"limit": n, "after": after}, &res)
+		pages++
+		got = append(got, numbersOf(res.Items)...)
+		if res.Next == "" {
+			break
+		}
+		after = res.Next
+	}
+	if len(got) != n || pages < 2 {
+		t.Fatalf("%d requests in %d pages, want %d in more than one", len(got), pages, n)
+	}
+	seen := map[string]bool{}
+	for _, g := range got {
+		if seen[g] {
+			t.Fatalf("%s listed twice", g)
+		}
+		seen[g] = true
+	}
+}

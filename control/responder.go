@@ -320,8 +320,15 @@ func encodeReply(res any, e *Error) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode result: %w", err)
 	}
-	return json.Marshal(Reply{OK: true, Result: b})
+	// The envelope is written around the result rather than marshalled: json.Marshal would
+	// validate and compact the whole result a second time.
+	out := make([]byte, 0, len(b)+len(replyPrefix)+1)
+	out = append(out, replyPrefix...)
+	out = append(out, b...)
+	return append(out, '}'), nil
 }
+
+const replyPrefix = `{"ok":true,"result":`
 
 // internal turns a store failure into INTERNAL. The message says what failed; store errors
 // carry no secrets.

@@ -1,0 +1,74 @@
+package control
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/storage"
+)
+
+// FuzzRequestBodies feeds arbitrary bodies to the request parsers: they answer or refuse, never
+// panic, and the audit's masking never lets a secret key through.
+func FuzzRequestBodies(f *testing.F) {
+	for _, s := range []string{
+		``, `{}`, `[]`, `null`, `{"numbers":["WR-0000000001"],"user":"ann"}`, `{"filter":{"state":"rejected"},"user":"a","progress":true}`,
+		`{"limit":5,"after":"czE6MTI","filter":{"created_from":"2025-01-01T00:00:00Z"}}`, `{"numbers":7}`, `{"filter":{"created_to":"x"}}`,
+		`{"webhook_definitions":[{"secret_key":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","headers":{"Authorization":"Bearer abcdefghijklmnopq"}}],"user":"x"}`,
+		`{"a":{"b":[{"secret_key":{"x":1}}]}}`, "{\"user\":\"\xff\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c := &call{cmd: CmdRequestsResend, body: body}
+		if b, e := decodeBulk(c); e == nil && b.numbers == nil && b.filter.IsEmpty() {
+			t.Fatalf("accepted an empty filter: %q", body)
+		}
+		var lr ListRequest
+		if e := decode(body, &lr); e == nil {
+			_, _ = lr.Filter.toStorage()
+			_, _ = decodeCursor(lr.After)
+		}
+		masked, _ := maskBody(body)
+		if strings.Contains(masked, "MfKQ9r8GKYqrTwjUPD8ILPZIo2") {
+			t.Fatalf("secret in audit: %s", masked)
+		}
+	})
+}
+
+func FuzzCursor(f *testing.F) {
+	f.Add(int64(1))
+	f.Add(int64(1234567890))
+	f.Fuzz(func(t *testing.T, seq int64) {
+		if seq <= 0 {
+			if _, err := decodeCursor(encodeCursor(seq)); err == nil {
+				t.Fatalf("cursor of %d accepted", seq)
+			}
+			return
+		}
+		got, err := decodeCursor(encodeCursor(seq))
+		if err != nil || got != seq {
+			t.Fatalf("cursor round trip %d: %d, %v", seq, got, err)
+		}
+	})
+}
+
+func BenchmarkEncodeListPage(b *testing.B) {
+	now := time.Now().UTC()
+	items := make([]json.RawMessage, 50)
+	for i := range items {
+		wr := &storage.WebhookRequest{Number: storage.FormatNumber(int64(i)), State: storage.StateRejected,
+			Entity: "customer", EntityID: "C-1", EventID: "ev", URL: "https://example.com/hook",
+			Request:  storage.RequestInfo{Method: "POST", Headers: map[string]string{"Content-Type": "application/json"}, Body: strings.Repeat("b", 1024), SentAt: now},
+			Response: &storage.ResponseInfo{Status: 503, Body: strings.Repeat("r", 512)},
+			Log:      storage.Log{CreatedAt: now, UpdatedAt: now}}
+		items[i], _ = json.Marshal(wr)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeReply(listReply{Items: items, Next: encodeCursor(12345)}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
