@@ -164,7 +164,7 @@ func printRequests(a *app, items []*storage.WebhookRequest, header bool) {
 		tw = newTableNoHeader(a.stdout)
 	}
 	for _, wr := range items {
-		row(tw, wr.Number, wr.State, wr.Entity, clip(wr.EntityID, 24), clip(wr.EventID, 24), wr.WebhookDefinition.ID,
+		row(tw, wr.Number, wr.State, wr.Entity, clip(wr.EntityID, 24), clip(wr.EventID, 36), wr.WebhookDefinition.ID,
 			wr.WorkflowRule.ID, strconv.Itoa(wr.Attempts), wr.ErrorCode, when(wr.Log.CreatedAt))
 	}
 	_ = tw.Flush()
