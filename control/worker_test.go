@@ -64,11 +64,6 @@ func TestConfigChangeReachesEveryReplica(t *testing.T) {
 		base := worker.Options{DataDir: dir, HTTPAddr: "127.0.0.1:0", EmbeddedNATSListen: "127.0.0.1:0",
 			AllowPrivateNets: true, Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: 5 * time.Second}
 		if kind == "mongo" {
-			if _, real := ferrettest.RealMongoURI(); !real {
-				// FerretDB drops the connection when a second client creates indexes that
-				// exist already, so the second replica cannot open the store there.
-				t.Skip("a second mongo.Open of one database fails on FerretDB; set WEBHOOKD_TEST_MONGO_URI to run this on MongoDB")
-			}
 			uri := ferrettest.MongoURI(t)
 			base.MongoURI, base.MongoDatabase = uri, ferrettest.Database(t, uri)
 		}

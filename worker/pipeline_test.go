@@ -451,3 +451,16 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 		}
 	}
 }
+
+func TestUnreachableStoreFailsStartCleanly(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := worker.Start(ctx, worker.Options{
+		EmbeddedNATSListen: "127.0.0.1:0", DataDir: dir, HTTPAddr: "127.0.0.1:0",
+		MongoURI: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=200&connectTimeoutMS=200",
+	})
+	if err == nil || !strings.Contains(err.Error(), "store") {
+		t.Fatalf("start with an unreachable MongoDB = %v, want an error about the store", err)
+	}
+}

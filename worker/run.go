@@ -112,13 +112,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		return nil, fmt.Errorf("open JetStream: %w", err)
 	}
 
-	if opts.MongoURI != "" {
-		w.store, err = mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase)
-	} else {
-		w.store, err = sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if w.store, err = openStore(ctx, opts); err != nil {
+		return nil, err
 	}
 
 	if opts.ConfigFile != "" {
@@ -196,6 +191,23 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String())
 	return w, nil
+}
+
+// openStore opens MongoDB when a URI is given, else the standalone store under the data dir.
+// It returns a nil interface (never a typed nil) on error, so cleanup does not close nothing.
+func openStore(ctx context.Context, opts Options) (Store, error) {
+	if opts.MongoURI != "" {
+		s, err := mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return s, nil
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
 }
 
 func storeKind(o Options) string {
