@@ -187,7 +187,7 @@ func TestDockerignore(t *testing.T) {
 			t.Errorf(".dockerignore leaves out %s, which the build needs", p)
 		}
 	}
-	for _, p := range []string{".git", "charts/webhookd/values.yaml", "docs/deploy.md", "deploy/prometheus/alerts.yml", "cmd/webhookd/main_test.go"} {
+	for _, p := range []string{".git", "charts/webhookd/values.yaml", "README.md", "deploy/prometheus/alerts.yml", "cmd/webhookd/main_test.go"} {
 		if !ignored(p) {
 			t.Errorf(".dockerignore sends %s to the build context", p)
 		}
