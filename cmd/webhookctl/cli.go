@@ -44,6 +44,7 @@ type cli struct {
 	Rules       rulesCmd       `cmd:"" help:"List, show and delete workflow rules."`
 	Publish     publishCmd     `cmd:"" help:"Publish a test entity change event to CRM_EVENTS."`
 	Secret      secretCmd      `cmd:"" help:"Secret keys for webhook definitions."`
+	Listen      listenCmd      `cmd:"" help:"Run a local receiver that prints webhooks and verifies their signatures."`
 
 	Version kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
