@@ -46,3 +46,17 @@ func FuzzParseNumber(f *testing.F) {
 		}
 	})
 }
+
+func TestUTF8Cleaning(t *testing.T) {
+	bad := "ok\xffé\xc3"
+	if got := storage.ValidUTF8(bad); got != "ok\uFFFDé\uFFFD" {
+		t.Errorf("ValidUTF8 = %q", got)
+	}
+	if got := storage.CapBody("aé", 2); got != "a" {
+		t.Errorf("CapBody cut inside a character: %q", got)
+	}
+	h := map[string]string{"X": "v\xff"}
+	if got := storage.CleanHeaders(h); got["X"] != "v\uFFFD" || h["X"] != "v\xff" {
+		t.Errorf("CleanHeaders = %q (input changed: %q)", got["X"], h["X"])
+	}
+}

@@ -24,9 +24,9 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 		if e.MsgID == "" {
 			return fmt.Errorf("insert invalid events: event %d (subject %q) has no msg_id", i, e.Subject)
 		}
-		e.Subject = validUTF8(e.Subject)
-		e.Body = capBody(e.Body, storage.MaxInvalidBody)
-		e.Reason = validUTF8(e.Reason)
+		e.Subject = storage.ValidUTF8(e.Subject)
+		e.Body = storage.CapBody(e.Body, storage.MaxInvalidBody)
+		e.Reason = storage.ValidUTF8(e.Reason)
 		docs[i] = e
 	}
 	_, err := s.invalid.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
@@ -66,8 +66,8 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 
 // InsertAudit appends an audit entry.
 func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
-	e.Request = validUTF8(e.Request)
-	e.Result = validUTF8(e.Result)
+	e.Request = storage.ValidUTF8(e.Request)
+	e.Result = storage.ValidUTF8(e.Result)
 	if _, err := s.audit.InsertOne(ctx, e); err != nil {
 		return fmt.Errorf("insert audit entry for %s by %s: %w", e.Command, e.User, err)
 	}

@@ -43,11 +43,11 @@ func requestDoc(r *storage.WebhookRequest) (*storage.WebhookRequest, error) {
 	}
 	c := *r
 	c.Seq = seq
-	c.Request.Body = validUTF8(c.Request.Body)
-	c.Request.Headers = cleanMap(c.Request.Headers)
+	c.Request.Body = storage.ValidUTF8(c.Request.Body)
+	c.Request.Headers = storage.CleanHeaders(c.Request.Headers)
 	c.Response = cleanResponse(c.Response)
-	c.ErrorCode = validUTF8(c.ErrorCode)
-	c.ErrorDescription = validUTF8(c.ErrorDescription)
+	c.ErrorCode = storage.ValidUTF8(c.ErrorCode)
+	c.ErrorDescription = storage.ValidUTF8(c.ErrorDescription)
 	return &c, nil
 }
 
@@ -56,8 +56,8 @@ func cleanResponse(resp *storage.ResponseInfo) *storage.ResponseInfo {
 		return nil
 	}
 	c := *resp
-	c.Body = validUTF8(c.Body)
-	c.Headers = cleanMap(c.Headers)
+	c.Body = storage.ValidUTF8(c.Body)
+	c.Headers = storage.CleanHeaders(c.Headers)
 	return &c
 }
 
@@ -337,8 +337,8 @@ func (s *Store) CompleteResendSuccess(ctx context.Context, number, token string,
 // came), so it always explains the error.
 func (s *Store) CompleteResendFailure(ctx context.Context, number, token string, f storage.ResendFailure) error {
 	set := bson.D{
-		{Key: "error_code", Value: validUTF8(f.ErrorCode)},
-		{Key: "error_description", Value: validUTF8(f.ErrorDescription)},
+		{Key: "error_code", Value: storage.ValidUTF8(f.ErrorCode)},
+		{Key: "error_description", Value: storage.ValidUTF8(f.ErrorDescription)},
 		{Key: "log.updated_at", Value: f.At},
 		{Key: "log.updated_by", Value: f.By},
 	}

@@ -28,8 +28,8 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 			return err
 		}
 		for _, e := range evs {
-			if _, err := stmt.ExecContext(ctx, e.MsgID, validUTF8(e.Subject), capBody(e.Body, storage.MaxInvalidBody),
-				validUTF8(e.Reason), ms(e.ReceivedAt)); err != nil {
+			if _, err := stmt.ExecContext(ctx, e.MsgID, storage.ValidUTF8(e.Subject), storage.CapBody(e.Body, storage.MaxInvalidBody),
+				storage.ValidUTF8(e.Reason), ms(e.ReceivedAt)); err != nil {
 				return fmt.Errorf("msg_id %s: %w", e.MsgID, err)
 			}
 		}
@@ -68,7 +68,7 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 // InsertAudit appends an audit entry.
 func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
 	if _, err := s.ws.exec(ctx, `INSERT INTO audit_log (at, user, command, request, ok, result)
-		VALUES (?, ?, ?, ?, ?, ?)`, ms(e.At), e.User, e.Command, validUTF8(e.Request), e.OK, validUTF8(e.Result)); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?)`, ms(e.At), e.User, e.Command, storage.ValidUTF8(e.Request), e.OK, storage.ValidUTF8(e.Result)); err != nil {
 		return fmt.Errorf("insert audit entry for %s by %s: %w", e.Command, e.User, err)
 	}
 	return nil

@@ -102,11 +102,11 @@ func toRow(r *storage.WebhookRequest) (requestRow, error) {
 		seq: seq, number: r.Number, webhookID: r.WebhookID, state: r.State,
 		entity: r.Entity, entityID: r.EntityID, eventID: r.EventID,
 		url: r.URL, secretKey: r.SecretKey,
-		reqMethod: r.Request.Method, reqURL: r.Request.URL, reqBody: validUTF8(r.Request.Body),
+		reqMethod: r.Request.Method, reqURL: r.Request.URL, reqBody: storage.ValidUTF8(r.Request.Body),
 		reqSentAt: ms(r.Request.SentAt),
 		defID:     r.WebhookDefinition.ID, defName: r.WebhookDefinition.Name,
 		ruleID: r.WorkflowRule.ID, ruleName: r.WorkflowRule.Name,
-		attempts: int64(r.Attempts), errorCode: validUTF8(r.ErrorCode), errorDesc: validUTF8(r.ErrorDescription),
+		attempts: int64(r.Attempts), errorCode: storage.ValidUTF8(r.ErrorCode), errorDesc: storage.ValidUTF8(r.ErrorDescription),
 		resentFrom: r.ResentFrom,
 		createdAt:  ms(r.Log.CreatedAt), createdBy: r.Log.CreatedBy,
 		updatedAt: ms(r.Log.UpdatedAt), updatedBy: r.Log.UpdatedBy,
@@ -140,7 +140,7 @@ func toResponseCols(resp *storage.ResponseInfo) (responseCols, error) {
 	return responseCols{
 		status:     sql.NullInt64{Int64: int64(resp.Status), Valid: true},
 		headers:    sql.NullString{String: string(b), Valid: true},
-		body:       sql.NullString{String: validUTF8(resp.Body), Valid: true},
+		body:       sql.NullString{String: storage.ValidUTF8(resp.Body), Valid: true},
 		truncated:  sql.NullBool{Bool: resp.Truncated, Valid: true},
 		durationMS: sql.NullInt64{Int64: resp.DurationMS, Valid: true},
 	}, nil
@@ -487,7 +487,7 @@ func (s *Store) CompleteResendFailure(ctx context.Context, number, token string,
 			response_body = ?, response_truncated = ?, response_duration_ms = ?, attempts = attempts + 1,
 			updated_at = ?, updated_by = ?, claim_token = NULL, claim_by = NULL, claim_until = NULL
 		WHERE number = ? AND claim_token = ?`,
-		validUTF8(f.ErrorCode), validUTF8(f.ErrorDescription), resp.status, resp.headers, resp.body,
+		storage.ValidUTF8(f.ErrorCode), storage.ValidUTF8(f.ErrorDescription), resp.status, resp.headers, resp.body,
 		resp.truncated, resp.durationMS, ms(f.At), f.By, number, token)
 	if err != nil {
 		return fmt.Errorf("complete resend of webhook request %s: %w", number, err)

@@ -1,14 +1,14 @@
-package mongo
+package storage
 
 import (
 	"strings"
 	"unicode/utf8"
 )
 
-// validUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD, as encoding/json
-// does, and so the SQLite store. Receivers answer with arbitrary bytes, but BSON strings are
-// UTF-8, and both stores must return the same strings.
-func validUTF8(s string) string {
+// ValidUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD, as encoding/json
+// does. Receivers answer with arbitrary bytes, but documents hold strings (BSON strings are
+// UTF-8, SQLite's JSON columns too), and both stores must return the same ones.
+func ValidUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
@@ -26,9 +26,9 @@ func validUTF8(s string) string {
 	return b.String()
 }
 
-// capBody makes s valid UTF-8 and cuts it to at most max bytes, at a character boundary.
-func capBody(s string, max int) string {
-	s = validUTF8(s)
+// CapBody makes s valid UTF-8 and cuts it to at most max bytes, at a character boundary.
+func CapBody(s string, max int) string {
+	s = ValidUTF8(s)
 	if len(s) <= max {
 		return s
 	}
@@ -39,8 +39,8 @@ func capBody(s string, max int) string {
 	return s[:cut]
 }
 
-// cleanMap applies validUTF8 to a header map's names and values, copying it only if needed.
-func cleanMap(m map[string]string) map[string]string {
+// CleanHeaders applies ValidUTF8 to a header map's names and values, copying it only if needed.
+func CleanHeaders(m map[string]string) map[string]string {
 	dirty := false
 	for k, v := range m {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
@@ -53,7 +53,7 @@ func cleanMap(m map[string]string) map[string]string {
 	}
 	c := make(map[string]string, len(m))
 	for k, v := range m {
-		c[validUTF8(k)] = validUTF8(v)
+		c[ValidUTF8(k)] = ValidUTF8(v)
 	}
 	return c
 }
