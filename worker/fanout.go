@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -104,7 +105,7 @@ func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) co
 		body = body[:storage.MaxInvalidBody]
 	}
 	reason := cause.Error()
-	if ie, ok := cause.(*event.InvalidError); ok {
+	if ie := (*event.InvalidError)(nil); errors.As(cause, &ie) {
 		reason = ie.Reason
 	}
 	err = f.recorder.RecordInvalid(ctx, storage.InvalidEvent{

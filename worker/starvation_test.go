@@ -1,0 +1,74 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/storage"
+)
+
+// TestHundredThousandParkedRetriesDoNotStarveOthers parks 100,000 deliveries of a definition
+// whose receiver has been down for hours (each waiting an hour for its next attempt), then
+// checks that a healthy definition's deliveries go through at once.
+func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("parks 100,000 deliveries")
+	}
+	down := newReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
+	up := newReceiver(t, nil)
+	e := setup(t, configOf(
+		[]string{
+			definitionYAML("down", down.srv.URL, `    retry: {max_attempts: 50, initial_interval: 1h, max_interval: 2h}`),
+			definitionYAML("up", up.srv.URL, ""),
+		},
+		[]string{ruleYAML("to-down", "customer", "down"), ruleYAML("to-up", "order", "up")},
+	))
+	// What the deliverer publishes after the fifth failed attempt of each delivery: a task that
+	// is not due for an hour (the message format is the worker's own; see worker/task.go).
+	const parked = 100_000
+	notBefore := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	for i := range parked {
+		m := nats.NewMsg(consumer.DeliverySubject("down"))
+		m.Data = fmt.Appendf(nil, `{"webhook_id":"msg_parked_%d","attempts":5,"not_before":%q,"event_id":"c-%d","entity":"customer","entity_id":"C","action":"updated","workflow_rule":{"id":"to-down","name":"Rule to-down"},"webhook_definition":"down","body":{"type":"customer.updated"},"created_at":"2026-11-27T10:00:00Z"}`, i, notBefore, i)
+		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("msg_parked_%d.5", i))
+		if _, err := e.js.PublishMsgAsync(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-e.js.PublishAsyncComplete():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("publishing the parked deliveries did not finish")
+	}
+	ctx := context.Background()
+	s, err := e.js.Stream(ctx, consumer.DeliveriesStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Consumer(ctx, consumer.DeliveryConsumerName("down"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The failing definition's consumer fills up with parked deliveries to its own limit.
+	eventually(t, 2*time.Minute, "the failing definition's consumer to hold its parked deliveries", func() bool {
+		info, err := c.Info(ctx)
+		return err == nil && info.NumAckPending >= 10_000
+	})
+
+	start := time.Now()
+	for i := range 50 {
+		e.publish(ev{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
+	}
+	e.waitRequests(50, storage.Filter{WebhookDefinition: "up"})
+	t.Logf("50 deliveries of the healthy definition took %s beside %d parked ones", time.Since(start), parked)
+	if n := down.count.Load(); n != 0 {
+		t.Errorf("the down receiver got %d attempts before their time", n)
+	}
+}
