@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SubjectPrefix is the first two tokens of every event subject.
@@ -21,7 +22,8 @@ const (
 	StreamSubjects = "crm.events.>"
 )
 
-// MaxIDLength bounds an event id.
+// MaxIDLength bounds an event id, in characters (Unicode code points), as the contract counts
+// them: an id of 128 non-ASCII characters is valid although it takes more bytes.
 const MaxIDLength = 128
 
 var tokenRE = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -127,8 +129,8 @@ func (e *Event) Validate() error {
 	switch {
 	case e.ID == "":
 		return invalid("field \"id\" is required")
-	case len(e.ID) > MaxIDLength:
-		return invalid("field \"id\" is %d characters, at most %d are allowed", len(e.ID), MaxIDLength)
+	case utf8.RuneCountInString(e.ID) > MaxIDLength:
+		return invalid("field \"id\" is %d characters, at most %d are allowed", utf8.RuneCountInString(e.ID), MaxIDLength)
 	case e.Entity == "":
 		return invalid("field \"entity\" is required")
 	case !tokenRE.MatchString(e.Entity):
