@@ -302,7 +302,7 @@ func TestParseJSONErrors(t *testing.T) {
 		{"definitions not an array", `{"webhook_definitions":{}}`, `field "webhook_definitions": got a JSON object, want an array`},
 		{"int as string", `{"webhook_definitions":[{"max_in_flight":"3"}]}`, `webhook_definitions[0]: field "max_in_flight": got a JSON string, want an integer`},
 		{"bool as string", `{"webhook_definitions":[{},{"active":"yes"}]}`, `webhook_definitions[1]: field "active": got a JSON string, want a boolean`},
-		{"duration as number", `{"webhook_definitions":[{"timeout":10}]}`, `webhook_definitions[0]: duration must be a string`},
+		{"duration as number", `{"webhook_definitions":[{"timeout":10}]}`, `webhook_definitions[0]: field "timeout": got a JSON number, want a string`},
 		{"bad duration", `{"webhook_definitions":[{"retry":{"max_interval":"soon"}}]}`, `invalid duration "soon"`},
 		{"actions as string", `{"workflow_rules":[{"actions":"created"}]}`, `workflow_rules[0]: field "actions": got a JSON string, want an array`},
 		{"headers as list", `{"webhook_definitions":[{"headers":["a"]}]}`, `field "headers": got a JSON array, want an object`},
