@@ -163,7 +163,19 @@ func (r *Responder) rulesList(ctx context.Context, c *call) (any, *Error) {
 	if rules == nil {
 		rules = []config.Rule{}
 	}
+	for i := range rules {
+		rules[i] = ruleReply(rules[i])
+	}
 	return ItemsResult[config.Rule]{Items: rules}, nil
+}
+
+// ruleReply is a rule as replies show it: "actions" is always an array, [] for any action, as
+// section 4 writes it, never null (the stores give back nil for a rule applied without actions).
+func ruleReply(r config.Rule) config.Rule {
+	if r.Actions == nil {
+		r.Actions = []string{}
+	}
+	return r
 }
 
 func (r *Responder) rulesGet(ctx context.Context, c *call) (any, *Error) {
@@ -178,7 +190,8 @@ func (r *Responder) rulesGet(ctx context.Context, c *call) (any, *Error) {
 	if err != nil {
 		return nil, internal(fmt.Sprintf("get workflow rule %q", id), err)
 	}
-	return ItemResult[*config.Rule]{Item: rule}, nil
+	reply := ruleReply(*rule)
+	return ItemResult[*config.Rule]{Item: &reply}, nil
 }
 
 func (r *Responder) rulesDelete(ctx context.Context, c *call) (any, *Error) {

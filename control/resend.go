@@ -262,6 +262,7 @@ func (r *Responder) resend(ctx context.Context, number, user string) ResendItem 
 
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer wcancel()
+	defer r.disableIfGone(wctx, def, res)
 	at := r.o.Now().UTC()
 	if res.Outcome == delivery.Success {
 		var repl *storage.WebhookRequest

@@ -36,6 +36,9 @@ type Store interface {
 	ListRules(ctx context.Context) ([]config.Rule, error)
 	GetRule(ctx context.Context, id string) (*config.Rule, error)
 	DeleteRule(ctx context.Context, id string) error
+	// DisableDefinition deactivates a definition whose receiver answered 410 to a resend; false
+	// when it was already inactive or is gone.
+	DisableDefinition(ctx context.Context, id, reason string, at time.Time) (bool, error)
 
 	InsertAudit(ctx context.Context, e storage.AuditEntry) error
 }
