@@ -10,57 +10,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/event"
+	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/testutil"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func startServer(t *testing.T) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestEnsureEventsStreamBindsToAnExistingOne(t *testing.T) {
-	_, js := startServer(t)
+	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	// Upstream created it with its own limits: webhookd binds and leaves them alone.
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: event.StreamName, Subjects: []string{event.StreamSubjects}, MaxMsgs: 1234}); err != nil {
@@ -76,7 +41,7 @@ func TestEnsureEventsStreamBindsToAnExistingOne(t *testing.T) {
 }
 
 func TestEnsureEventsStreamCreatesIt(t *testing.T) {
-	_, js := startServer(t)
+	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	s, err := consumer.EnsureEventsStream(ctx, js)
 	if err != nil {
@@ -132,7 +97,7 @@ func publish(t *testing.T, js jetstream.JetStream, n int) {
 }
 
 func TestPoolBoundsConcurrency(t *testing.T) {
-	nc, js := startServer(t)
+	nc, js := natstest.Connect(t, natstest.URL(t))
 	publish(t, js, 20)
 	var cur, peak, handled atomic.Int64
 	release := make(chan struct{})
@@ -145,16 +110,16 @@ func TestPoolBoundsConcurrency(t *testing.T) {
 		handled.Add(1)
 		return consumer.Decision{Action: consumer.Ack}
 	})
-	eventually(t, "3 handlers running", func() bool { return cur.Load() == 3 })
+	testutil.Eventually(t, 10*time.Second, "3 handlers running", func() bool { return cur.Load() == 3 })
 	close(release)
-	eventually(t, "all 20 handled", func() bool { return handled.Load() == 20 })
+	testutil.Eventually(t, 10*time.Second, "all 20 handled", func() bool { return handled.Load() == 20 })
 	if p := peak.Load(); p != 3 {
 		t.Errorf("peak concurrency = %d, want 3", p)
 	}
 }
 
 func TestRetryRedeliversAfterDelayAndTermStops(t *testing.T) {
-	nc, js := startServer(t)
+	nc, js := natstest.Connect(t, natstest.URL(t))
 	publish(t, js, 2)
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -170,13 +135,13 @@ func TestRetryRedeliversAfterDelayAndTermStops(t *testing.T) {
 		}
 		return consumer.Decision{Action: consumer.Ack}
 	})
-	eventually(t, "message 0 acked on its third delivery", func() bool {
+	testutil.Eventually(t, 10*time.Second, "message 0 acked on its third delivery", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return seen["0"] == 3
 	})
 	s, _ := js.Stream(context.Background(), consumer.DeliveriesStream)
-	eventually(t, "the work queue to empty", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the work queue to empty", func() bool {
 		info, err := s.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
@@ -188,7 +153,7 @@ func TestRetryRedeliversAfterDelayAndTermStops(t *testing.T) {
 }
 
 func TestStopHandsBackWorkAtOnce(t *testing.T) {
-	nc, js := startServer(t)
+	nc, js := natstest.Connect(t, natstest.URL(t))
 	publish(t, js, 10)
 	started := make(chan struct{}, 10)
 	stopFetch, stopWork, done := runPool(t, nc, js, 2, func(ctx context.Context, msg jetstream.Msg) consumer.Decision {
@@ -209,11 +174,11 @@ func TestStopHandsBackWorkAtOnce(t *testing.T) {
 		got.Add(1)
 		return consumer.Decision{Action: consumer.Ack}
 	})
-	eventually(t, "all ten messages on the second pool", func() bool { return got.Load() == 10 })
+	testutil.Eventually(t, 10*time.Second, "all ten messages on the second pool", func() bool { return got.Load() == 10 })
 }
 
 func TestDeliveryConsumerDefinitions(t *testing.T) {
-	_, js := startServer(t)
+	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	s, err := consumer.EnsureDeliveriesStream(ctx, js)
 	if err != nil {
