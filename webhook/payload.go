@@ -29,7 +29,7 @@ type PayloadData struct {
 }
 
 // BuildBody returns the webhook body for one delivery of ev: its data projected onto fields
-// (see Project; nil or empty: the whole data, byte for byte apart from insignificant white
+// (see ProjectJSON, which keeps the event's key order; nil or empty: the whole data, byte for byte apart from insignificant white
 // space). Numbers are copied as written, never through float64, so 12345678901234567890 stays
 // exact; <, > and & are not escaped, since the body is JSON for machines, not HTML.
 func BuildBody(ev *event.Event, ruleID, definitionID string, fields []string) ([]byte, error) {
@@ -56,18 +56,10 @@ func BuildBody(ev *event.Event, ruleID, definitionID string, fields []string) ([
 	if len(fields) == 0 {
 		p.Data.Fields = data // validated and compacted by the encoder below
 	} else {
-		var obj map[string]any
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.UseNumber()
-		if err := dec.Decode(&obj); err != nil {
-			return nil, fmt.Errorf("build webhook body for event %q: decode data: %w", ev.ID, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("build webhook body for event %q: data has content after the JSON object", ev.ID)
-		}
-		f, err := encode(Project(obj, fields))
+		// Projected on the raw JSON, so that the selected fields keep the event's order.
+		f, err := ProjectJSON(data, fields)
 		if err != nil {
-			return nil, fmt.Errorf("build webhook body for event %q: encode fields: %w", ev.ID, err)
+			return nil, fmt.Errorf("build webhook body for event %q: %w", ev.ID, err)
 		}
 		p.Data.Fields = f
 	}
