@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -25,7 +26,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 	}
 	<-e.js.PublishAsyncComplete()
-	eventually(b, 5*time.Minute, fmt.Sprintf("%d requests logged", b.N), func() bool {
+	testutil.Eventually(b, 5*time.Minute, fmt.Sprintf("%d requests logged", b.N), func() bool {
 		n, err := e.store.CountRequests(b.Context(), storage.Filter{})
 		return err == nil && int(n) >= b.N
 	})

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/webhookd/webhookd/internal/ferrettest"
+	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
 )
@@ -38,7 +38,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	e.publishRaw("crm.events.customer.updated", []byte("{"), "")
 
 	reqs := e.waitRequests(2, storage.Filter{})
-	eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.count.Load() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.count.Load() == 1 })
 	byDef := map[string]*storage.WebhookRequest{}
 	for _, r := range reqs {
 		byDef[r.WebhookDefinition.ID] = r
@@ -55,7 +55,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	if n := ok.count.Load(); n != 1 {
 		t.Errorf("ok receiver got %d requests, want 1", n)
 	}
-	eventually(t, 10*time.Second, "the invalid event", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the invalid event", func() bool {
 		evs, err := e.store.ListInvalidEvents(context.Background(), 10)
 		return err == nil && len(evs) == 1
 	})
@@ -66,7 +66,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 func TestNothingEmbeddedWithURLs(t *testing.T) {
 	uri := ferrettest.MongoURI(t)
 	db := ferrettest.Database(t, uri)
-	natsURL := externalNATS(t)
+	natsURL := natstest.URL(t)
 	rc := newReceiver(t, nil)
 	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) {
@@ -81,18 +81,4 @@ func TestNothingEmbeddedWithURLs(t *testing.T) {
 			t.Errorf("%s exists in the data dir (err %v): something was embedded", p, err)
 		}
 	}
-}
-
-func externalNATS(t *testing.T) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
 }

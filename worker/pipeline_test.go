@@ -13,7 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
 )
@@ -174,7 +174,7 @@ func TestInvalidEventsAreKeptAndDoNotStall(t *testing.T) {
 
 	e.waitRequests(1, storage.Filter{})
 	var invalid []storage.InvalidEvent
-	eventually(t, 10*time.Second, "4 invalid events", func() bool {
+	testutil.Eventually(t, 10*time.Second, "4 invalid events", func() bool {
 		var err error
 		invalid, err = e.store.ListInvalidEvents(context.Background(), 100)
 		return err == nil && len(invalid) == 4
@@ -277,7 +277,7 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 	for i := range n {
 		e.publish(ev{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})
 	}
-	eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.count.Load() > 5 })
+	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.count.Load() > 5 })
 	e.stop()
 	once.Do(func() { close(release) })
 	e.start()
@@ -309,7 +309,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 		e.publish(ev{ID: fmt.Sprintf("c-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
 	// Wait until every delivery to the broken receiver has failed once and is parked for an hour.
-	eventually(t, 30*time.Second, "all deliveries to the failing receiver to be parked", func() bool {
+	testutil.Eventually(t, 30*time.Second, "all deliveries to the failing receiver to be parked", func() bool {
 		return down.count.Load() >= parked
 	})
 	for i := range 50 {
@@ -317,14 +317,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 	}
 	e.waitRequests(50, storage.Filter{WebhookDefinition: "up"})
 	ctx := context.Background()
-	s, err := e.js.Stream(ctx, consumer.DeliveriesStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Consumer(ctx, consumer.DeliveryConsumerName("down"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.deliveryConsumer(ctx, "down")
 	info, err := c.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +352,7 @@ func TestMaxInFlightIsEnforced(t *testing.T) {
 	for i := range 12 {
 		e.publish(ev{ID: fmt.Sprintf("ev-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
-	eventually(t, 10*time.Second, "3 concurrent attempts", func() bool { return cur.Load() == 3 })
+	testutil.Eventually(t, 10*time.Second, "3 concurrent attempts", func() bool { return cur.Load() == 3 })
 	close(gate)
 	e.waitRequests(12, storage.Filter{})
 	if p := peak.Load(); p != 3 {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -48,16 +49,9 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 		t.Fatal("publishing the parked deliveries did not finish")
 	}
 	ctx := context.Background()
-	s, err := e.js.Stream(ctx, consumer.DeliveriesStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Consumer(ctx, consumer.DeliveryConsumerName("down"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := e.deliveryConsumer(ctx, "down")
 	// The failing definition's consumer fills up with parked deliveries to its own limit.
-	eventually(t, 2*time.Minute, "the failing definition's consumer to hold its parked deliveries", func() bool {
+	testutil.Eventually(t, 2*time.Minute, "the failing definition's consumer to hold its parked deliveries", func() bool {
 		info, err := c.Info(ctx)
 		return err == nil && info.NumAckPending >= 10_000
 	})

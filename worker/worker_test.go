@@ -21,6 +21,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
@@ -228,18 +230,18 @@ func (e *env) publishRaw(subject string, body []byte, msgID string) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		<-tick.C
+// deliveryConsumer is the durable JetStream consumer of definition def's deliveries.
+func (e *env) deliveryConsumer(ctx context.Context, def string) jetstream.Consumer {
+	e.t.Helper()
+	s, err := e.js.Stream(ctx, consumer.DeliveriesStream)
+	if err != nil {
+		e.t.Fatalf("stream %s: %v", consumer.DeliveriesStream, err)
 	}
+	c, err := s.Consumer(ctx, consumer.DeliveryConsumerName(def))
+	if err != nil {
+		e.t.Fatalf("consumer of definition %s: %v", def, err)
+	}
+	return c
 }
 
 func (e *env) requests(f storage.Filter) []*storage.WebhookRequest {
@@ -254,7 +256,7 @@ func (e *env) requests(f storage.Filter) []*storage.WebhookRequest {
 func (e *env) waitRequests(n int, f storage.Filter) []*storage.WebhookRequest {
 	e.t.Helper()
 	var reqs []*storage.WebhookRequest
-	eventually(e.t, 20*time.Second, fmt.Sprintf("%d webhook requests matching %+v", n, f), func() bool {
+	testutil.Eventually(e.t, 20*time.Second, fmt.Sprintf("%d webhook requests matching %+v", n, f), func() bool {
 		reqs = e.requests(f)
 		return len(reqs) >= n
 	})
