@@ -8,33 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/event"
+	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/publisher"
 )
 
 // startJetStream runs an in-process NATS server with JetStream and the CRM_EVENTS stream.
-func startJetStream(t testing.TB, storeDir string) (*nats.Conn, jetstream.JetStream, jetstream.Stream, func()) {
+func startJetStream(t testing.TB) (jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: storeDir, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatalf("new NATS server: %v", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
+	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: event.StreamName, Subjects: []string{event.StreamSubjects},
@@ -42,12 +26,7 @@ func startJetStream(t testing.TB, storeDir string) (*nats.Conn, jetstream.JetStr
 	if err != nil {
 		t.Fatalf("create stream: %v", err)
 	}
-	stop := func() {
-		nc.Close()
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	}
-	return nc, js, s, stop
+	return js, s
 }
 
 func validEvent(id string) *event.Event {
@@ -68,8 +47,7 @@ func streamMsgs(t *testing.T, s jetstream.Stream) uint64 {
 }
 
 func TestPublishSetsSubjectHeaderAndBody(t *testing.T) {
-	_, js, s, stop := startJetStream(t, t.TempDir())
-	defer stop()
+	js, s := startJetStream(t)
 	p := publisher.New(js)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -102,8 +80,7 @@ func TestPublishSetsSubjectHeaderAndBody(t *testing.T) {
 }
 
 func TestInvalidEventsRefusedBeforeSending(t *testing.T) {
-	_, js, s, stop := startJetStream(t, t.TempDir())
-	defer stop()
+	js, s := startJetStream(t)
 	p := publisher.New(js)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -146,8 +123,7 @@ func TestInvalidEventsRefusedBeforeSending(t *testing.T) {
 }
 
 func TestDuplicatePublishStoredOnce(t *testing.T) {
-	_, js, s, stop := startJetStream(t, t.TempDir())
-	defer stop()
+	js, s := startJetStream(t)
 	p := publisher.New(js)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -183,8 +159,7 @@ func TestDuplicatePublishStoredOnce(t *testing.T) {
 }
 
 func TestPublishAsyncComplete(t *testing.T) {
-	_, js, s, stop := startJetStream(t, t.TempDir())
-	defer stop()
+	js, s := startJetStream(t)
 	p := publisher.New(js)
 	const n = 200
 	futs := make([]jetstream.PubAckFuture, 0, n)
@@ -216,8 +191,7 @@ func TestPublishAsyncComplete(t *testing.T) {
 }
 
 func TestExpectStream(t *testing.T) {
-	_, js, _, stop := startJetStream(t, t.TempDir())
-	defer stop()
+	js, _ := startJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := publisher.New(js, publisher.WithExpectStream("OTHER")).Publish(ctx, validEvent("ev-x")); err == nil {
@@ -229,9 +203,7 @@ func TestExpectStream(t *testing.T) {
 }
 
 func BenchmarkPublishAsync(b *testing.B) {
-	dir := b.TempDir()
-	_, js, _, stop := startJetStream(b, dir)
-	defer stop()
+	js, _ := startJetStream(b)
 	p := publisher.New(js)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
