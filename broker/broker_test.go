@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/webhookd/webhookd/broker"
+	"github.com/webhookd/webhookd/internal/natstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -57,25 +58,17 @@ func TestEmbeddedServerRefusesABusyPort(t *testing.T) {
 }
 
 func TestConnectWithUserAndPassword(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, Username: "worker", Password: "s3cret", NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("not ready")
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	url := natstest.URL(t, func(o *server.Options) { o.Username, o.Password = "worker", "s3cret" })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	nc, err := broker.Connect(ctx, broker.Options{URL: srv.ClientURL(), User: "worker", Password: "s3cret"}, quiet)
+	nc, err := broker.Connect(ctx, broker.Options{URL: url, User: "worker", Password: "s3cret"}, quiet)
 	if err != nil {
 		t.Fatalf("connect with the right password: %v", err)
 	}
 	nc.Close()
 
-	_, err = broker.Connect(ctx, broker.Options{URL: srv.ClientURL(), User: "worker", Password: "wrong"}, quiet)
+	_, err = broker.Connect(ctx, broker.Options{URL: url, User: "worker", Password: "wrong"}, quiet)
 	if err == nil {
 		t.Fatal("connected with a wrong password")
 	}
