@@ -23,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/ferrettest"
+	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
@@ -38,21 +39,6 @@ func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
 	for _, kind := range storeKinds {
 		t.Run(kind, func(t *testing.T) { f(t, kind) })
 	}
-}
-
-func startNATS(t testing.TB) *server.Server {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
-		MaxPayload: 8 << 20}) // above the responder's own bounds, so those are what is tested
-	if err != nil {
-		t.Fatalf("new NATS server: %v", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv
 }
 
 func connect(t testing.TB, url string) *nats.Conn {
@@ -151,8 +137,11 @@ type envOption func(*control.Options)
 
 func newEnv(t *testing.T, kind string, opts ...envOption) *env {
 	t.Helper()
-	srv := startNATS(t)
-	e := &env{t: t, url: srv.ClientURL(), store: openStore(t, kind), recv: newReceiver(t)}
+	url := natstest.URL(t, func(o *server.Options) {
+		o.JetStream = false    // the control plane speaks core NATS only
+		o.MaxPayload = 8 << 20 // above the responder's own bounds, so those are what is tested
+	})
+	e := &env{t: t, url: url, store: openStore(t, kind), recv: newReceiver(t)}
 	e.nc = connect(t, e.url)
 	e.client = control.NewClient(connect(t, e.url))
 	e.resp, e.reg, e.metrics = e.startResponder(e.store, opts...)
@@ -313,19 +302,7 @@ func (e *env) all(f storage.Filter) []*storage.WebhookRequest {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		pause()
-	}
-}
-
-// pause is the polling interval of waitFor.
+// pause is the polling interval of loops that report more than testutil.Eventually does.
 func pause() {
 	t := time.NewTimer(time.Millisecond)
 	<-t.C

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/internal/testutil"
 )
 
 // checkEnvelope asserts the exact shape of an error reply and returns its code.
@@ -126,7 +128,7 @@ func TestMetricsCountCommands(t *testing.T) {
 	e.raw(control.CmdDefinitionsList, `{}`)
 	e.raw(control.CmdDefinitionsList, ``)
 	e.raw("bogus", `{}`)
-	waitFor(t, "counters", func() bool {
+	testutil.Eventually(t, 20*time.Second, "counters", func() bool {
 		return counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdDefinitionsList, "ok")) == 1 &&
 			counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdDefinitionsList, "error")) == 1 &&
 			counter(t, e.metrics.ControlCommands.WithLabelValues("unknown", "error")) == 1
