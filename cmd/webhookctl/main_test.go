@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/event"
+	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/webhook"
@@ -63,17 +62,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	e := &env{t: t, url: srv.ClientURL()}
+	e := &env{t: t, url: natstest.URL(t)}
 	e.code.Store(http.StatusOK)
 	e.recv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -83,17 +72,13 @@ func newEnv(t *testing.T) *env {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	e.store, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = e.store.Close(context.Background()) })
-	nc, err := nats.Connect(e.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	e.js, _ = jetstream.New(nc)
+	t.Cleanup(func() { _ = store.Close(context.Background()) })
+	nc, js := natstest.Connect(t, e.url)
+	e.store, e.js = store, js
 	if _, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: event.StreamName, Subjects: []string{event.StreamSubjects}, Duplicates: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -406,15 +391,8 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("no NATS: exit %d, want %d", exitOf(err), exitUnavailable)
 	}
 	// NATS but no webhookd.
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	srv.ReadyForConnections(10 * time.Second)
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
 	var errb bytes.Buffer
-	cmd = exec.Command(binary, "--nats-url", srv.ClientURL(), "rules", "list")
+	cmd = exec.Command(binary, "--nats-url", natstest.URL(t), "rules", "list")
 	cmd.Stderr = &errb
 	if err := cmd.Run(); exitOf(err) != exitUnavailable || !strings.Contains(errb.String(), "no webhookd") {
 		t.Errorf("no webhookd: exit %d, stderr %s", exitOf(err), errb.String())
