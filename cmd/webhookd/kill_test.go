@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
 )
@@ -40,22 +41,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 		_ = b
 	}))
 	defer rc.Close()
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-webhook_definitions:
-  - id: local
-    name: Local receiver
-    url: %s
-    secret_key: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-    max_in_flight: 8
-workflow_rules:
-  - id: all-customers
-    name: All customer events
-    entity: customer
-    webhook_definitions: [local]
-`, rc.URL)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, rc.URL, "    max_in_flight: 8")
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "--config", cfg, "--allow-private-networks", "--data-dir", filepath.Join(dir, "data"),
@@ -63,14 +49,7 @@ workflow_rules:
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 60*time.Second, "/readyz", func() bool {
-			resp, err := http.Get("http://" + httpAddr + "/readyz")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		})
+		waitReady(t, httpAddr)
 		return cmd
 	}
 
@@ -93,7 +72,7 @@ workflow_rules:
 	case <-time.After(30 * time.Second):
 		t.Fatal("publish acks did not come")
 	}
-	waitFor(t, 30*time.Second, "some deliveries", func() bool {
+	testutil.Eventually(t, 30*time.Second, "some deliveries", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) >= 20
@@ -110,7 +89,7 @@ workflow_rules:
 		t.Fatal(err)
 	}
 	defer store.Close(context.Background())
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d webhook requests", n), func() bool {
+	testutil.Eventually(t, 60*time.Second, fmt.Sprintf("%d webhook requests", n), func() bool {
 		c, err := store.CountRequests(context.Background(), storage.Filter{})
 		return err == nil && c >= n
 	})

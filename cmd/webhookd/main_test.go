@@ -19,6 +19,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/internal/testutil"
 )
 
 var binPath string
@@ -57,21 +59,7 @@ func TestStandaloneBinary(t *testing.T) {
 		}
 	}))
 	defer rc.Close()
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-webhook_definitions:
-  - id: local
-    name: Local receiver
-    url: %s
-    secret_key: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-workflow_rules:
-  - id: all-customers
-    name: All customer events
-    entity: customer
-    webhook_definitions: [local]
-`, rc.URL)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, dir, rc.URL, "")
 
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "--config", cfg, "--allow-private-networks", "--log-format", "text")
@@ -97,15 +85,7 @@ workflow_rules:
 	}()
 	defer func() { _ = cmd.Process.Kill() }()
 
-	waitFor(t, 60*time.Second, "/readyz", func() bool {
-		resp, err := http.Get("http://" + httpAddr + "/readyz")
-		if err != nil {
-			return false
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitReady(t, httpAddr)
 
 	nc, err := nats.Connect("nats://" + natsAddr)
 	if err != nil {
@@ -118,7 +98,7 @@ workflow_rules:
 	if _, err := js.Publish(ctx, "crm.events.customer.updated", []byte(`{"id":"e1","entity":"customer","entity_id":"C-1","action":"updated","occurred_at":"2026-11-27T10:00:00Z","data":{"name":"Ada"}}`), jetstream.WithMsgID("e1")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "a signed webhook", func() bool { return hits.Load() == 1 })
+	testutil.Eventually(t, 20*time.Second, "a signed webhook", func() bool { return hits.Load() == 1 })
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -149,15 +129,41 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+// writeConfig writes a configuration to dir that sends every customer event to one definition,
+// "local", at receiverURL; extra adds fields to that definition (YAML indented by four spaces).
+func writeConfig(t *testing.T, dir, receiverURL, extra string) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		<-tick.C
+	if extra != "" {
+		extra = "\n" + extra
 	}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+webhook_definitions:
+  - id: local
+    name: Local receiver
+    url: %s
+    secret_key: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw%s
+workflow_rules:
+  - id: all-customers
+    name: All customer events
+    entity: customer
+    webhook_definitions: [local]
+`, receiverURL, extra)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// waitReady waits until the webhookd at httpAddr answers /readyz with 200.
+func waitReady(t *testing.T, httpAddr string) {
+	t.Helper()
+	testutil.Eventually(t, 60*time.Second, "/readyz", func() bool {
+		resp, err := http.Get("http://" + httpAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 }
