@@ -48,7 +48,7 @@ func TestEnsureEventsStreamCreatesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, _ := s.Info(ctx)
-	if info.Config.Storage != jetstream.FileStorage || info.Config.Subjects[0] != "crm.events.>" {
+	if info.Config.Storage != jetstream.FileStorage || info.Config.Subjects[0] != "crm.events.>" || info.Config.MaxAge != 7*24*time.Hour {
 		t.Errorf("created stream = %+v", info.Config)
 	}
 	// A second replica starting at the same time binds to it.

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -243,10 +244,18 @@ func (ix *Index) holds(c *compiled, vars cel.Activation) bool {
 		}
 		err = fmt.Errorf("condition evaluated to %s, not bool", out.Type().TypeName())
 	}
-	if ix.onCondErr != nil {
+	if ix.onCondErr != nil && !missingField(err) {
 		ix.onCondErr(c.rule.ID, err)
 	}
 	return false
+}
+
+// missingField reports whether a condition failed only because the event lacks a field it reads:
+// the contract makes that plain false, not an error, so it is not reported as one. cel-go reports
+// it as an evaluation error whose message is its only distinguishing mark.
+func missingField(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no such key") || strings.Contains(msg, "no such attribute")
 }
 
 // activation is the event as conditions see it: the body of section 2 as a map, with an absent

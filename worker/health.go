@@ -127,7 +127,7 @@ func (h *health) flush(ctx context.Context) {
 			continue
 		}
 		if hl.Failures >= minFailuresToDisable && h.now().Sub(hl.FailingSince) >= def.DisableAfter.D() {
-			h.disable(ctx, def, "every attempt failed for "+def.DisableAfter.String())
+			h.disable(ctx, def, "every attempt failed for "+def.DisableAfter.Text())
 		}
 	}
 }
