@@ -19,11 +19,21 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 
 	"github.com/webhookd/webhookd/internal/testutil"
 )
 
-var binPath string
+// binPath is webhookd built once (lazily, by the first test that runs it) into binDir.
+var binPath, binDir string
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) {
+		if binDir != "" {
+			os.RemoveAll(binDir)
+		}
+	}))
+}
 
 func buildBinary(t *testing.T) string {
 	t.Helper()
@@ -34,6 +44,7 @@ func buildBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	binDir = dir
 	binPath = filepath.Join(dir, "webhookd")
 	build := exec.Command("go", "build", "-o", binPath, ".")
 	build.Stderr = os.Stderr
