@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type batcher[T any] struct {
 	maxDelay time.Duration
 
 	in       chan pending[T]
+	queued   atomic.Int64 // items taken into the current batch (for tests)
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
@@ -75,6 +77,7 @@ func (b *batcher[T]) run() {
 			p.res <- err
 		}
 		batch = batch[:0]
+		b.queued.Store(0)
 		fire = nil
 		if timer != nil {
 			timer.Stop()
@@ -84,6 +87,7 @@ func (b *batcher[T]) run() {
 		select {
 		case p := <-b.in:
 			batch = append(batch, p)
+			b.queued.Store(int64(len(batch)))
 			if len(batch) >= b.maxSize {
 				write()
 			} else if fire == nil {
@@ -112,6 +116,9 @@ func (b *batcher[T]) run() {
 		}
 	}
 }
+
+// pendingForTest reports whether items wait in the current batch.
+func (b *batcher[T]) pendingForTest() bool { return b.queued.Load() > 0 }
 
 // Stop writes what is queued and stops. Adds after Stop fail with errBatcherStopped.
 func (b *batcher[T]) Stop() {

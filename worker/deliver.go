@@ -69,6 +69,18 @@ func (d *deliverer) limiterFor(def *config.Definition) *rate.Limiter {
 	return l.lim
 }
 
+// prune forgets the rate limiters of definitions that are gone, so the map stays bounded by
+// the configuration.
+func (d *deliverer) prune(snap *Snapshot) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id := range d.limiters {
+		if snap.Definition(id) == nil {
+			delete(d.limiters, id)
+		}
+	}
+}
+
 // handle is a definition consumer's handler.
 func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
 	t, err := decodeTask(msg.Data())

@@ -174,7 +174,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	w.background.Add(3)
 	go func() {
 		defer w.background.Done()
-		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) { w.pools.reconcile(fetchCtx, s) })
+		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {
+			w.pools.reconcile(fetchCtx, s)
+			dl.prune(s)
+		})
 	}()
 	go func() {
 		defer w.background.Done()
