@@ -66,8 +66,8 @@ func TestMatch(t *testing.T) {
 		{"repeated definition once", []config.Rule{rule("r", "customer", nil, "", "d1", "d1")}, ev("customer", "updated", `{}`), []string{"r/d1"}, 0},
 		{"condition true", []config.Rule{rule("r", "customer", nil, `event.data.status == "active" && "status" in event.changed`, "d1")}, ev("customer", "updated", cust), []string{"r/d1"}, 0},
 		{"condition false", []config.Rule{rule("r", "customer", nil, `event.data.status == "blocked"`, "d1")}, ev("customer", "updated", cust), nil, 0},
-		{"missing field is false", []config.Rule{rule("r", "customer", nil, `event.data.nope == "x"`, "d1")}, ev("customer", "updated", cust), nil, 0}, // false, and not an error: not counted
-		{"negated missing field is false", []config.Rule{rule("r", "customer", nil, `!(event.data.nope == "x")`, "d1")}, ev("customer", "updated", cust), nil, 0}, // false, and not an error: not counted
+		{"missing field is false", []config.Rule{rule("r", "customer", nil, `event.data.nope == "x"`, "d1")}, ev("customer", "updated", cust), nil, 0},                  // false, and not an error: not counted
+		{"negated missing field is false", []config.Rule{rule("r", "customer", nil, `!(event.data.nope == "x")`, "d1")}, ev("customer", "updated", cust), nil, 0},       // false, and not an error: not counted
 		{"missing nested field is false", []config.Rule{rule("r", "customer", nil, `event.data.address.zip == "8000"`, "d1")}, ev("customer", "updated", cust), nil, 0}, // false, and not an error: not counted
 		{"absent changed is empty", []config.Rule{rule("r", "customer", nil, `"status" in event.changed`, "d1")}, ev("customer", "updated", cust, noChanged), nil, 0},
 		{"absent changed has size 0", []config.Rule{rule("r", "customer", nil, `event.changed.size() == 0`, "d1")}, ev("customer", "updated", cust, noChanged), []string{"r/d1"}, 0},
