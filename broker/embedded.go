@@ -41,7 +41,9 @@ func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger
 		StoreDir:   filepath.Join(dataDir, "nats"),
 		NoSigs:     true, // signals belong to main, not to a library
 		NoLog:      true,
-		MaxPayload: 1 << 20,
+		// Room for a config.apply document (up to 4 MiB); events are bounded by their
+		// publishers' servers in production, and by this in standalone mode.
+		MaxPayload: 8 << 20,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

@@ -21,8 +21,10 @@ func MaskSecret(key string) string {
 	return SecretPrefix + Mask + key[len(key)-4:]
 }
 
-// sensitiveHeader reports whether a header's value is likely a credential, by its name.
-func sensitiveHeader(name string) bool {
+// SensitiveHeader reports whether a header's value is likely a credential (Authorization,
+// Cookie, any name with auth, token, secret, password, key, signature, credential or session),
+// and so is masked wherever webhookd shows or stores it.
+func SensitiveHeader(name string) bool {
 	n := strings.ToLower(name)
 	if n == "authorization" || n == "cookie" {
 		return true
@@ -51,7 +53,7 @@ func (d Definition) MaskSecrets() Definition {
 	c := d.Clone()
 	c.SecretKey = MaskSecret(c.SecretKey)
 	for name, v := range c.Headers {
-		if sensitiveHeader(name) {
+		if SensitiveHeader(name) {
 			c.Headers[name] = MaskHeaderValue(v)
 		}
 	}

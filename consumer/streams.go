@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -130,6 +131,23 @@ func DeliveryConsumerDefinitions(ctx context.Context, s jetstream.Stream) ([]str
 	}
 	if err := names.Err(); err != nil {
 		return nil, fmt.Errorf("list consumers of %s: %w", DeliveriesStream, err)
+	}
+	return ids, nil
+}
+
+// QueuedDeliveryDefinitions lists the definition ids that have deliveries waiting in the work
+// queue, whether or not a consumer exists for them yet (a definition deleted right after its
+// deliveries were queued may never have had one).
+func QueuedDeliveryDefinitions(ctx context.Context, s jetstream.Stream) ([]string, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(DeliveriesSubjectPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("list queued subjects of %s: %w", DeliveriesStream, err)
+	}
+	ids := make([]string, 0, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		if id, ok := strings.CutPrefix(subj, DeliveriesSubjectPrefix); ok && n > 0 {
+			ids = append(ids, id)
+		}
 	}
 	return ids, nil
 }

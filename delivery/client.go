@@ -358,17 +358,12 @@ func recordedHeaders(h http.Header) map[string]string {
 }
 
 func sensitiveHeader(name string) bool {
-	n := strings.ToLower(name)
-	switch n {
-	case "authorization", "proxy-authorization", "cookie":
-		return true
+	// webhookd's own signature headers are no credential (the signature is an HMAC of this
+	// very request) and stay readable; the rest follows the one list replies use too.
+	if strings.HasPrefix(strings.ToLower(name), "webhook-") {
+		return false
 	}
-	for _, s := range []string{"token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "auth"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
+	return config.SensitiveHeader(name)
 }
 
 func unwrapURLError(err error) error {

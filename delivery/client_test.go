@@ -159,6 +159,7 @@ func TestSendHeaders(t *testing.T) {
 		"Content-Length":    "1",
 		"Authorization":     "Bearer very-secret-token-1234",
 		"X-Api-Key":         "k3y-that-is-secret",
+		"X-Client-Key":      "another-k3y-that-is-secret",
 	}
 	res := c.Send(context.Background(), a)
 	if res.Outcome != delivery.Success {
@@ -195,12 +196,13 @@ func TestSendHeaders(t *testing.T) {
 	if _, ok := rec["Host"]; ok {
 		t.Errorf("recorded a Host header that was not sent: %v", rec)
 	}
-	for _, name := range []string{"Authorization", "X-Api-Key"} {
+	// Stored masked by the same list replies use (config.SensitiveHeader).
+	for _, name := range []string{"Authorization", "X-Api-Key", "X-Client-Key"} {
 		if v := rec[name]; strings.Contains(v, "secret") || !strings.HasPrefix(v, "…") {
 			t.Errorf("recorded %s = %q, want it masked", name, v)
 		}
 	}
-	if rec["X-Api-Version"] != "2" || rec["Content-Type"] != "application/json" {
+	if rec["X-Api-Version"] != "2" || rec["Content-Type"] != "application/json" || !strings.HasPrefix(rec[webhook.HeaderSignature], "v1,") {
 		t.Errorf("recorded headers = %v", rec)
 	}
 }

@@ -62,6 +62,14 @@ func (c *Catalog) Nudge() {
 // Load reads definitions and rules and swaps in a new snapshot if the version moved. It reports
 // whether it did.
 func (c *Catalog) Load(ctx context.Context) (bool, error) {
+	changed, err := c.load(ctx)
+	if err != nil {
+		c.metrics.ConfigReloads.WithLabelValues(metrics.ResultError).Inc()
+	}
+	return changed, err
+}
+
+func (c *Catalog) load(ctx context.Context) (bool, error) {
 	v, err := c.store.ConfigVersion(ctx)
 	if err != nil {
 		return false, fmt.Errorf("read config version: %w", err)
@@ -83,7 +91,6 @@ func (c *Catalog) Load(ctx context.Context) (bool, error) {
 		c.log.Debug("rule condition failed, counted as false", "workflow_rule", ruleID, "error", err)
 	}))
 	if err != nil {
-		c.metrics.ConfigReloads.WithLabelValues(metrics.ResultError).Inc()
 		return false, fmt.Errorf("build rule index (version %d): %w", v, err)
 	}
 	snap := &Snapshot{Version: v, Index: ix, Definitions: make(map[string]*config.Definition, len(defs))}

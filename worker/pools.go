@@ -61,7 +61,11 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 	if err != nil {
 		p.log.Warn("list delivery consumers", "error", err)
 	}
-	for _, id := range existing {
+	queued, err := consumer.QueuedDeliveryDefinitions(ctx, p.stream)
+	if err != nil {
+		p.log.Warn("list queued deliveries", "error", err)
+	}
+	for _, id := range append(existing, queued...) {
 		if _, ok := want[id]; ok {
 			continue
 		}

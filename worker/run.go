@@ -233,6 +233,10 @@ func (w *Worker) Stop() error {
 	w.stopOnce.Do(func() {
 		w.log.Info("webhookd stopping: no new work is fetched")
 		w.cancelFetch()
+		// The control plane stops taking commands now too; those in progress finish (bulk work
+		// is interrupted) while deliveries drain.
+		controlDone := make(chan struct{})
+		go func() { defer close(controlDone); w.stopControl() }()
 		done := make(chan struct{})
 		go func() {
 			w.events.Wait()
@@ -247,7 +251,7 @@ func (w *Worker) Stop() error {
 			<-done
 		}
 		w.cancelWork()
-		w.stopControl()
+		<-controlDone
 		w.background.Wait()
 		w.recorder.Stop()
 		w.sender.CloseIdleConnections()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -64,5 +65,29 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 	t.Logf("50 deliveries of the healthy definition took %s beside %d parked ones", time.Since(start), parked)
 	if n := down.count.Load(); n != 0 {
 		t.Errorf("the down receiver got %d attempts before their time", n)
+	}
+}
+
+// TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost: deliveries queued for a definition
+// that was deleted before any replica made a consumer for it are still finished: rejected with
+// DEFINITION_NOT_FOUND and logged, so an operator sees them.
+func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
+	rc := newReceiver(t, nil)
+	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}))
+	m := nats.NewMsg(consumer.DeliverySubject("gone"))
+	m.Data = []byte(`{"webhook_id":"msg_orphan","attempts":0,"event_id":"e-orphan","entity":"customer","entity_id":"C","action":"updated","workflow_rule":{"id":"r-gone","name":"Gone rule"},"webhook_definition":"gone","body":{"type":"customer.updated"},"created_at":"2026-11-27T10:00:00Z"}`)
+	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	// Any configuration change makes the replicas look at the queue again.
+	e.publish(ev{ID: "e-nudge", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	if err := os.WriteFile(e.opts.ConfigFile, []byte(configOf([]string{definitionYAML("d2", rc.srv.URL, "")}, []string{ruleYAML("r2", "order", "d2")})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.stop()
+	e.start() // applies the new file: a config change
+	reqs := e.waitRequests(1, storage.Filter{WebhookDefinition: "gone"})
+	if reqs[0].State != storage.StateRejected || reqs[0].ErrorCode != "DEFINITION_NOT_FOUND" || reqs[0].WebhookID != "msg_orphan" {
+		t.Errorf("orphaned delivery logged as %+v", reqs[0])
 	}
 }
