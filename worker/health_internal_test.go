@@ -21,7 +21,7 @@ import (
 // healthStore is a fake of the worker's Store for endpoint health: it keeps the failure window
 // the way the real stores do (storagetest checks those).
 type healthStore struct {
-	Store // only the methods below are used
+	Store    // only the methods below are used
 	mu       sync.Mutex
 	health   map[string]storage.DefinitionHealth
 	disabled map[string]string
