@@ -118,14 +118,19 @@ func jsonError(err error) error {
 type fieldTypeError struct{ err *json.UnmarshalTypeError }
 
 func (e *fieldTypeError) Error() string {
-	return fmt.Sprintf("field %q: got a JSON %s, want %s", e.err.Field, e.err.Value, jsonKind(e.err.Type))
+	return fmt.Sprintf("field %q: got a JSON %s, want %s", e.err.Field, e.err.Value, JSONKind(e.err.Type))
 }
 
 func (e *fieldTypeError) Unwrap() error { return e.err }
 
-func jsonKind(t reflect.Type) string {
+// JSONKind names the JSON form a Go type takes, for "got a JSON string, want an integer"
+// messages (here and in the control plane's BAD_REQUEST replies).
+func JSONKind(t reflect.Type) string {
 	if t == nil {
 		return "another type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
 	switch t.Kind() {
 	case reflect.Slice, reflect.Array:

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -40,9 +40,9 @@ func describeJSONError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field == "" {
-			return fmt.Sprintf("got a JSON %s, want %s", te.Value, jsonKind(te.Type))
+			return fmt.Sprintf("got a JSON %s, want %s", te.Value, config.JSONKind(te.Type))
 		}
-		return fmt.Sprintf("field %q: got a JSON %s, want %s", te.Field, te.Value, jsonKind(te.Type))
+		return fmt.Sprintf("field %q: got a JSON %s, want %s", te.Field, te.Value, config.JSONKind(te.Type))
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -52,31 +52,6 @@ func describeJSONError(err error) string {
 		return "body is not valid JSON: it ends too early"
 	}
 	return "body is not valid JSON: " + err.Error()
-}
-
-func jsonKind(t reflect.Type) string {
-	if t == nil {
-		return "another type"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return t.String()
 }
 
 // checkUser returns the trimmed user or USER_REQUIRED.
