@@ -212,3 +212,27 @@ func sorted(s []string) []string {
 	}
 	return out
 }
+
+func TestEventsConsumerKeepsAnOperatorsStartingPoint(t *testing.T) {
+	_, js := natstest.Connect(t, natstest.URL(t))
+	ctx := context.Background()
+	s, err := consumer.EnsureEventsStream(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: consumer.EventsConsumer,
+		DeliverPolicy: jetstream.DeliverNewPolicy, AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "crm.events.>"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := consumer.EnsureEventsConsumer(ctx, s, 64)
+	if err != nil {
+		t.Fatalf("binding to an operator's consumer: %v", err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.DeliverPolicy != jetstream.DeliverNewPolicy || info.Config.MaxAckPending != 64 || info.Config.MaxDeliver != -1 {
+		t.Errorf("consumer config = %+v", info.Config)
+	}
+}

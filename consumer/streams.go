@@ -82,8 +82,12 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 }
 
 // EnsureEventsConsumer creates or updates the durable consumer all replicas share.
+//
+// A new consumer starts with the oldest event the stream holds, so nothing published before
+// webhookd's first start is lost. An existing one keeps where it starts from (an operator may
+// have created it with "deliver new"; the server refuses to change it anyway).
 func EnsureEventsConsumer(ctx context.Context, s jetstream.Stream, maxAckPending int) (jetstream.Consumer, error) {
-	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:       EventsConsumer,
 		Description:   "webhookd: matches events to workflow rules and queues their deliveries",
 		FilterSubject: event.StreamSubjects,
@@ -92,7 +96,14 @@ func EnsureEventsConsumer(ctx context.Context, s jetstream.Stream, maxAckPending
 		AckWait:       time.Minute,
 		MaxDeliver:    -1,
 		MaxAckPending: maxAckPending,
-	})
+	}
+	if existing, err := s.Consumer(ctx, EventsConsumer); err == nil {
+		old := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = old.DeliverPolicy, old.OptStartSeq, old.OptStartTime
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("look up consumer %s on %s: %w", EventsConsumer, event.StreamName, err)
+	}
+	c, err := s.CreateOrUpdateConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create consumer %s on %s: %w", EventsConsumer, event.StreamName, err)
 	}
