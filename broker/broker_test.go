@@ -100,3 +100,10 @@ func TestConnectErrorRedactsCredentials(t *testing.T) {
 		t.Errorf("error = %v, want one without the password", err)
 	}
 }
+
+func TestConnectErrorRedactsEveryURLOfAList(t *testing.T) {
+	_, err := broker.Connect(context.Background(), broker.Options{URL: "nats://127.0.0.1:1,nats://u:hunter3@127.0.0.1:2"}, quiet)
+	if err == nil || strings.Contains(err.Error(), "hunter3") {
+		t.Errorf("error = %v, want one without the second URL's password", err)
+	}
+}

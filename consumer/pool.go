@@ -3,7 +3,9 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -78,6 +80,11 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 			if slot {
 				<-sem
 			}
+			if p.Conn != nil && !p.Conn.IsConnected() {
+				// Handing back needs the server; it redelivers after the ack wait anyway, and
+				// waiting here would only stretch the shutdown.
+				continue
+			}
 			if err := (Decision{Action: HandBack}).Apply(workCtx, p.Conn, msg); err != nil {
 				p.Log.Warn("hand back prefetched message", "error", err)
 			}
@@ -87,10 +94,27 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			d := p.Handler(workCtx, msg)
+			d := p.handle(workCtx, msg)
 			if err := d.Apply(workCtx, p.Conn, msg); err != nil {
 				p.Log.Warn("acknowledge message", "error", err)
 			}
 		}()
 	}
+}
+
+// panicDelay is how long a message whose handler panicked waits before it is tried again: long
+// enough that a message that always panics does not spin, short enough to retry a transient one.
+const panicDelay = time.Minute
+
+// handle runs the handler, turning a panic into a delayed retry: one bad message must not take
+// the process down (it would be redelivered to every replica, crashing each in turn).
+func (p *Pool) handle(ctx context.Context, msg jetstream.Msg) (d Decision) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.Log.Error("message handler panicked; the message is retried later", "subject", msg.Subject(),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			d = Decision{Action: Retry, Delay: panicDelay}
+		}
+	}()
+	return p.Handler(ctx, msg)
 }

@@ -50,8 +50,11 @@ func EnsureDeliveriesStream(ctx context.Context, js jetstream.JetStream) (jetstr
 		Subjects:    []string{DeliveriesSubjectPrefix + "*"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.WorkQueuePolicy,
-		// A re-published fan-out (an event redelivered after a crash) is stored once.
-		Duplicates: time.Hour,
+		// A re-published fan-out (an event redelivered after a crash) or retry (a task
+		// redelivered after a crash between publishing its next attempt and its ack) is stored
+		// once. Both come back within an ack wait: at most the longest attempt timeout (5m)
+		// plus its margin. The server holds every id of the window in memory, so no longer.
+		Duplicates: 10 * time.Minute,
 	}, true)
 }
 

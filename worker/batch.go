@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,7 @@ func (b *batcher[T]) run() {
 		}
 		// The final writes of a shutdown must not be cut by the caller's cancellation.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := b.flush(ctx, items)
+		err := b.safeFlush(ctx, items)
 		cancel()
 		for _, p := range batch {
 			p.res <- err
@@ -115,6 +116,17 @@ func (b *batcher[T]) run() {
 			return
 		}
 	}
+}
+
+// safeFlush turns a panic of the flush into an error for every caller of the batch, so none
+// waits forever and the writer goes on.
+func (b *batcher[T]) safeFlush(ctx context.Context, items []T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("batch write panicked: %v", r)
+		}
+	}()
+	return b.flush(ctx, items)
 }
 
 // pendingForTest reports whether items wait in the current batch.

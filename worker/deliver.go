@@ -101,7 +101,7 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 		return d.finishUnattempted(ctx, t, def, CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
 
-	stopKeepAlive := keepAlive(ctx, msg, def.Timeout.D())
+	stopKeepAlive := keepAlive(ctx, msg)
 	defer stopKeepAlive()
 	if lim := d.limiterFor(def); lim != nil {
 		if err := lim.Wait(ctx); err != nil {
@@ -233,9 +233,11 @@ func (d *deliverer) record(ctx context.Context, req *storage.WebhookRequest) con
 }
 
 // keepAlive tells JetStream the message is still being worked on, so a long rate-limit wait or
-// a slow receiver does not get it redelivered to another replica meanwhile.
-func keepAlive(ctx context.Context, msg jetstream.Msg, attemptTimeout time.Duration) (stop func()) {
-	every := (attemptTimeout + ackWaitMargin) / 3
+// a slow receiver does not get it redelivered to another replica meanwhile. It ticks on a fixed
+// interval well inside the shortest AckWait any replica gives a delivery consumer (the margin
+// alone), because the AckWait in force may come from another replica's newer configuration.
+func keepAlive(ctx context.Context, msg jetstream.Msg) (stop func()) {
+	every := ackWaitMargin / 3
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)

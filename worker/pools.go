@@ -47,7 +47,13 @@ func settingsOf(def *config.Definition) poolSettings {
 		// A deleted definition whose queued deliveries still have to be finished (rejected).
 		return poolSettings{maxInFlight: 4, ackWait: ackWaitMargin}
 	}
-	return poolSettings{maxInFlight: max(def.MaxInFlight, 1), ackWait: def.Timeout.D() + ackWaitMargin}
+	s := poolSettings{maxInFlight: max(def.MaxInFlight, 1), ackWait: def.Timeout.D() + ackWaitMargin}
+	if def.RateLimit > 0 {
+		// A prefetched message waits for a slot and for the rate limit without InProgress: the
+		// last of max_in_flight prefetched ones waits about max_in_flight / rate_limit.
+		s.ackWait += time.Duration(float64(s.maxInFlight) / def.RateLimit * float64(time.Second))
+	}
+	return s
 }
 
 // reconcile starts pools for new definitions, restarts those whose settings changed, and keeps

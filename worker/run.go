@@ -107,7 +107,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w.js, err = jetstream.New(w.nc, jetstream.WithPublishAsyncMaxPending(4096))
+	// A publish ack that never comes (a leader election in a cluster) must fail, not hold its
+	// handler forever: republishing is safe, every task has its message id.
+	w.js, err = jetstream.New(w.nc, jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("open JetStream: %w", err)
 	}
