@@ -29,6 +29,7 @@ type Options struct {
 	ShutdownTimeout  time.Duration // bound on finishing in-flight work (default 25s)
 	ConfigPoll       time.Duration // how often the config version is polled (default 1s)
 	HealthFlush      time.Duration // how often endpoint health is written (default 10s)
+	Reconcile        time.Duration // how often delivery consumers are checked without a config change (default 15s)
 }
 
 func (o *Options) setDefaults() {
@@ -61,6 +62,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ConfigPoll <= 0 {
 		o.ConfigPoll = time.Second
+	}
+	if o.Reconcile <= 0 {
+		o.Reconcile = 15 * time.Second
 	}
 	if o.HealthFlush <= 0 {
 		o.HealthFlush = 10 * time.Second

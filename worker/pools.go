@@ -30,7 +30,16 @@ type pools struct {
 	running map[string]*runningPool
 	wg      sync.WaitGroup
 	stopped bool
+
+	// drainedAt records when a gone definition's consumer was first seen empty: it is deleted
+	// only when still empty a while later, since a replica on an older snapshot may still be
+	// queueing to it.
+	drainedMu sync.Mutex
+	drainedAt map[string]time.Time
 }
+
+// drainGrace is how long a gone definition's consumer must stay empty before it is deleted.
+const drainGrace = 30 * time.Second
 
 type runningPool struct {
 	settings poolSettings
@@ -75,7 +84,7 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 		if _, ok := want[id]; ok {
 			continue
 		}
-		if p.drained(ctx, id) {
+		if p.drainedLongEnough(ctx, id) {
 			if err := p.stream.DeleteConsumer(ctx, consumer.DeliveryConsumerName(id)); err != nil {
 				p.log.Warn("delete drained delivery consumer", "webhook_definition", id, "error", err)
 			}
@@ -105,26 +114,71 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 			continue
 		}
 		fetchCtx, cancel := context.WithCancel(ctx)
-		p.running[id] = &runningPool{settings: s, cancel: cancel}
+		rp := &runningPool{settings: s, cancel: cancel}
+		p.running[id] = rp
 		pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler, Conn: p.nc,
 			Log: p.log.With("webhook_definition", id)}
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			if err := pool.Run(fetchCtx, p.workCtx); err != nil {
-				p.log.Error("delivery consumer stopped", "webhook_definition", id, "error", err)
+			err := pool.Run(fetchCtx, p.workCtx)
+			if fetchCtx.Err() == nil {
+				// It ended on its own (its consumer was deleted, or it could not pull): forget
+				// it, so the next reconcile starts it again.
+				p.log.Warn("delivery consumer ended; it is started again at the next reconcile",
+					"webhook_definition", id, "error", err)
+				p.mu.Lock()
+				if p.running[id] == rp {
+					delete(p.running, id)
+				}
+				p.mu.Unlock()
 			}
 		}()
 	}
 }
 
-func (p *pools) drained(ctx context.Context, id string) bool {
-	c, err := p.stream.Consumer(ctx, consumer.DeliveryConsumerName(id))
-	if err != nil {
+// drainedLongEnough reports whether a gone definition's consumer has been empty for drainGrace.
+func (p *pools) drainedLongEnough(ctx context.Context, id string) bool {
+	empty := false
+	if c, err := p.stream.Consumer(ctx, consumer.DeliveryConsumerName(id)); err == nil {
+		if info, err := c.Info(ctx); err == nil {
+			empty = info.NumPending == 0 && info.NumAckPending == 0
+		}
+	}
+	p.drainedMu.Lock()
+	defer p.drainedMu.Unlock()
+	if !empty {
+		delete(p.drainedAt, id)
 		return false
 	}
-	info, err := c.Info(ctx)
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	if p.drainedAt == nil {
+		p.drainedAt = map[string]time.Time{}
+	}
+	first, seen := p.drainedAt[id]
+	if !seen {
+		p.drainedAt[id] = time.Now()
+		return false
+	}
+	if time.Since(first) < drainGrace {
+		return false
+	}
+	delete(p.drainedAt, id)
+	return true
+}
+
+// run reconciles every interval as well as on each configuration change, so a consumer that
+// failed to bind, or a pool that ended, comes back without waiting for the next change.
+func (p *pools) run(ctx context.Context, every time.Duration, current func() *Snapshot) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.reconcile(ctx, current())
+		}
+	}
 }
 
 // stop stops fetching on every pool and waits for their in-flight work (bounded by workCtx).

@@ -174,7 +174,11 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		}
 	}()
 
-	w.background.Add(3)
+	w.background.Add(4)
+	go func() {
+		defer w.background.Done()
+		w.pools.run(fetchCtx, opts.Reconcile, w.catalog.Current)
+	}()
 	go func() {
 		defer w.background.Done()
 		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {

@@ -14,6 +14,7 @@ import (
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/worker"
 )
 
 // TestHundredThousandParkedRetriesDoNotStarveOthers parks 100,000 deliveries of a definition
@@ -90,4 +91,23 @@ func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
 	if reqs[0].State != storage.StateRejected || reqs[0].ErrorCode != "DEFINITION_NOT_FOUND" || reqs[0].WebhookID != "msg_orphan" {
 		t.Errorf("orphaned delivery logged as %+v", reqs[0])
 	}
+}
+
+// TestDeletedDeliveryConsumerComesBack: a definition's consumer deleted under a running worker
+// (by an operator, or by another replica that thought it drained) is made again and its
+// deliveries go on without any configuration change.
+func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
+	rc := newReceiver(t, nil)
+	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+		func(o *worker.Options) { o.Reconcile = 100 * time.Millisecond })
+	ctx := context.Background()
+	s, err := e.js.Stream(ctx, consumer.DeliveriesStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteConsumer(ctx, consumer.DeliveryConsumerName("d1")); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(ev{ID: "after-delete", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	e.waitRequests(1, storage.Filter{WebhookDefinition: "d1"})
 }
