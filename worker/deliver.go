@@ -93,6 +93,10 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 		// Parked until its retry is due: held by this definition's consumer only.
 		return consumer.Decision{Action: consumer.Retry, Delay: wait}
 	}
+	// From here on the message is held (InProgress) for as long as it takes, the store
+	// included: see record.
+	stopKeepAlive := keepAlive(ctx, msg)
+	defer stopKeepAlive()
 	def := d.catalog.Current().Definition(t.DefinitionID)
 	switch {
 	case def == nil:
@@ -101,8 +105,6 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 		return d.finishUnattempted(ctx, t, def, CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
 
-	stopKeepAlive := keepAlive(ctx, msg)
-	defer stopKeepAlive()
 	if lim := d.limiterFor(def); lim != nil {
 		if err := lim.Wait(ctx); err != nil {
 			return consumer.Decision{Action: consumer.HandBack}
@@ -219,18 +221,36 @@ func (d *deliverer) request(t *task, def *config.Definition, attempts int, state
 	return req
 }
 
-// record stores the webhook request; the message is acknowledged only once it is stored.
+// record stores the webhook request; the message is acknowledged only once it is stored. A
+// store that fails is retried here, with backoff, while the message is held: handing the message
+// back would repeat an attempt the receiver already answered. Only a shutdown hands it back.
 func (d *deliverer) record(ctx context.Context, req *storage.WebhookRequest) consumer.Decision {
-	if err := d.recorder.Record(ctx, req); err != nil {
+	wait := recordRetryMin
+	for {
+		err := d.recorder.Record(ctx, req)
+		if err == nil {
+			return consumer.Decision{Action: consumer.Ack}
+		}
 		if ctx.Err() != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
-		d.log.Warn("store webhook request", "webhook_id", req.WebhookID, "error", err)
-		// The attempt is repeated when the message comes back; the write is idempotent.
-		return consumer.Decision{Action: consumer.Retry, Delay: 5 * time.Second}
+		d.log.Warn("store webhook request; retrying", "webhook_id", req.WebhookID, "in", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return consumer.Decision{Action: consumer.HandBack}
+		case <-t.C:
+		}
+		wait = min(2*wait, recordRetryMax)
 	}
-	return consumer.Decision{Action: consumer.Ack}
 }
+
+// Backoff of record's retries while the store is failing.
+const (
+	recordRetryMin = 500 * time.Millisecond
+	recordRetryMax = 30 * time.Second
+)
 
 // keepAlive tells JetStream the message is still being worked on, so a long rate-limit wait or
 // a slow receiver does not get it redelivered to another replica meanwhile. It ticks on a fixed
