@@ -55,13 +55,14 @@ type Worker struct {
 	httpLn   net.Listener
 	ready    chan struct{} // closed once consumers are bound
 
-	cancelFetch context.CancelFunc // stops fetching (phase 1 of shutdown)
-	cancelWork  context.CancelFunc // cuts in-flight work short (phase 2, after the grace period)
-	events      sync.WaitGroup     // the events pool
-	background  sync.WaitGroup     // catalog watch, health, gauges
-	pools       *pools
-	stopOnce    sync.Once
-	stopErr     error
+	cancelFetch  context.CancelFunc // stops fetching (phase 1 of shutdown)
+	cancelWork   context.CancelFunc // cuts in-flight work short (phase 2, after the grace period)
+	cancelHealth context.CancelFunc // stops endpoint health once deliveries are done
+	events       sync.WaitGroup     // the events pool
+	background   sync.WaitGroup     // catalog watch, health, gauges
+	pools        *pools
+	stopOnce     sync.Once
+	stopErr      error
 }
 
 // Start brings up a worker: NATS, the store, the configuration, the consumers and the HTTP
@@ -74,6 +75,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 			if w.cancelWork != nil {
 				w.cancelFetch()
 				w.cancelWork()
+				w.cancelHealth()
+			}
+			if w.recorder != nil {
+				w.recorder.Stop()
 			}
 			_ = w.closeResources()
 		}
@@ -146,6 +151,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	fetchCtx, cancelFetch := context.WithCancel(context.WithoutCancel(ctx))
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancelFetch, w.cancelWork = cancelFetch, cancelWork
+	// Endpoint health runs until the deliveries of the grace period are done, so their outcomes
+	// (a 410 among them) are written too.
+	healthCtx, cancelHealth := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancelHealth = cancelHealth
 
 	w.recorder = NewRecorder(w.store, w.metrics)
 	now := time.Now
@@ -162,6 +171,11 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: dl.handle, log: w.log.With("stage", "deliver"),
 		workCtx: workCtx, running: map[string]*runningPool{}}
+	// The last step that can fail comes before any goroutine starts, so a failed Start has
+	// nothing running to stop.
+	if err := w.startControl(ctx, sender); err != nil {
+		return nil, err
+	}
 	w.pools.reconcile(fetchCtx, w.catalog.Current())
 
 	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle, Conn: w.nc,
@@ -188,15 +202,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}()
 	go func() {
 		defer w.background.Done()
-		w.health.run(fetchCtx, opts.HealthFlush)
+		w.health.run(healthCtx, opts.HealthFlush)
 	}()
 	go func() {
 		defer w.background.Done()
 		w.watchGauges(fetchCtx, eventsStream, deliveriesStream)
 	}()
-	if err := w.startControl(ctx, sender); err != nil {
-		return nil, err
-	}
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String())
@@ -255,9 +266,15 @@ func (w *Worker) Stop() error {
 		case <-time.After(w.opts.ShutdownTimeout):
 			w.log.Warn("shutdown grace period over: handing back in-flight work", "timeout", w.opts.ShutdownTimeout)
 			w.cancelWork()
-			<-done
+			select {
+			case <-done:
+			case <-time.After(handBackTimeout):
+				// Handing back needs the server; unreachable, it redelivers after the ack wait.
+				w.log.Warn("in-flight work not handed back in time; JetStream redelivers it after its ack wait")
+			}
 		}
 		w.cancelWork()
+		w.cancelHealth()
 		<-controlDone
 		w.background.Wait()
 		w.recorder.Stop()
@@ -267,6 +284,9 @@ func (w *Worker) Stop() error {
 	})
 	return w.stopErr
 }
+
+// handBackTimeout bounds the wait for in-flight work to be handed back after the grace period.
+const handBackTimeout = 10 * time.Second
 
 func (w *Worker) closeResources() error {
 	var errs []error
