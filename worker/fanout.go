@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/metrics"
@@ -46,6 +47,7 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	}
 
 	futures := make([]jetstream.PubAckFuture, 0, len(matches))
+	var tooLarge []*storage.WebhookRequest
 	for _, m := range matches {
 		var fields []string
 		if m.Definition.FieldsSet != nil {
@@ -71,11 +73,26 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			CreatedAt:    f.now().UTC(),
 		}
 		fut, err := publishTask(f.js, &t)
+		if errors.Is(err, nats.ErrMaxPayload) {
+			// It would fail the same way forever: the delivery is rejected now, visibly, rather
+			// than the event retried without end.
+			tooLarge = append(tooLarge, f.tooLarge(&t, m.Definition))
+			continue
+		}
 		if err != nil {
 			f.log.Warn("queue delivery", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
 		futures = append(futures, fut)
+	}
+	for _, req := range tooLarge {
+		if err := f.recorder.Record(ctx, req); err != nil {
+			if ctx.Err() != nil {
+				return consumer.Decision{Action: consumer.HandBack}
+			}
+			f.log.Warn("store rejected delivery", "event_id", ev.ID, "error", err)
+			return consumer.Decision{Action: consumer.Retry, Delay: 2 * time.Second}
+		}
 	}
 	for _, fut := range futures {
 		select {
@@ -92,6 +109,27 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	}
 	f.metrics.Events.WithLabelValues(metrics.EventMatched).Inc()
 	return consumer.Decision{Action: consumer.Ack}
+}
+
+// CodePayloadTooLarge rejects a delivery whose task does not fit the NATS server's max_payload.
+const CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
+
+// tooLarge is the rejected webhook request of a delivery that cannot be queued.
+func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookRequest {
+	now := f.now().UTC()
+	f.log.Warn("delivery rejected: too large to queue", "event_id", t.EventID, "webhook_definition", def.ID,
+		"body_bytes", len(t.Body))
+	return &storage.WebhookRequest{
+		WebhookID: t.WebhookID, State: storage.StateRejected,
+		Entity: t.Entity, EntityID: t.EntityID, EventID: t.EventID, URL: def.URL,
+		SecretKey: webhook.MaskSecret(def.SecretKey), FieldsSet: t.FieldsSet,
+		Request:           storage.RequestInfo{Method: def.Method, URL: def.URL, Headers: map[string]string{}, Body: string(t.Body), SentAt: now},
+		WebhookDefinition: storage.Ref{ID: def.ID, Name: def.Name},
+		WorkflowRule:      t.Rule,
+		ErrorCode:         CodePayloadTooLarge,
+		ErrorDescription:  fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)),
+		Log:               storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
+	}
 }
 
 func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {

@@ -2,16 +2,20 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
@@ -110,4 +114,31 @@ func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
 	}
 	e.publish(ev{ID: "after-delete", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	e.waitRequests(1, storage.Filter{WebhookDefinition: "d1"})
+}
+
+// TestDeliveryTooLargeToQueueIsRejectedNotRetried: an event that fits the NATS max_payload but
+// whose delivery task (the body plus its envelope) does not is no poison message: its delivery
+// is rejected with PAYLOAD_TOO_LARGE and the event acknowledged.
+func TestDeliveryTooLargeToQueueIsRejectedNotRetried(t *testing.T) {
+	const maxPayload = 64 << 10
+	url := natstest.URL(t, func(o *server.Options) { o.MaxPayload = maxPayload })
+	rc := newReceiver(t, nil)
+	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+		func(o *worker.Options) { o.NATS.URL = url })
+	x := ev{ID: "big", Entity: "customer", EntityID: "C", Action: "updated", OccurredAt: "2026-11-27T10:00:00Z", Data: map[string]any{"blob": ""}}
+	overhead, _ := json.Marshal(x)
+	x.Data["blob"] = strings.Repeat("x", maxPayload-len(overhead)-100) // the event fits, its task cannot
+	e.publish(x)
+	e.publish(ev{ID: "small", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	reqs := e.waitRequests(2, storage.Filter{})
+	byEvent := map[string]*storage.WebhookRequest{}
+	for _, r := range reqs {
+		byEvent[r.EventID] = r
+	}
+	if r := byEvent["big"]; r == nil || r.State != storage.StateRejected || r.ErrorCode != "PAYLOAD_TOO_LARGE" {
+		t.Errorf("big event's delivery = %+v", r)
+	}
+	if r := byEvent["small"]; r == nil || r.State != storage.StateSuccessful {
+		t.Errorf("small event's delivery = %+v", r)
+	}
 }
