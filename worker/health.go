@@ -120,6 +120,7 @@ func (h *health) flush(ctx context.Context) {
 		hl, err := h.store.RecordFailures(ctx, id, f.n, f.first)
 		if err != nil {
 			h.log.Warn("record endpoint failures", "webhook_definition", id, "error", err)
+			h.requeue(id, f)
 			continue
 		}
 		def := snap.Definition(id)
@@ -130,6 +131,24 @@ func (h *health) flush(ctx context.Context) {
 			h.disable(ctx, def, "every attempt failed for "+def.DisableAfter.Text())
 		}
 	}
+}
+
+// requeue puts failures whose write failed back, to be written with the next flush (unless a
+// success came in between, which clears them anyway).
+func (h *health) requeue(id string, f *failures) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cleared[id] {
+		return
+	}
+	if cur := h.pending[id]; cur != nil {
+		cur.n += f.n
+		if f.first.Before(cur.first) {
+			cur.first = f.first
+		}
+		return
+	}
+	h.pending[id] = f
 }
 
 func (h *health) disable(ctx context.Context, def *config.Definition, reason string) {
