@@ -82,3 +82,9 @@ func TestNothingEmbeddedWithURLs(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigFileAtRestartOnMongoDB(t *testing.T) {
+	uri := ferrettest.MongoURI(t)
+	db := ferrettest.Database(t, uri)
+	configFileAtRestart(t, func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
+}

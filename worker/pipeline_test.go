@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -455,5 +456,49 @@ func TestUnreachableStoreFailsStartCleanly(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "store") {
 		t.Fatalf("start with an unreachable MongoDB = %v, want an error about the store", err)
+	}
+}
+
+// TestConfigFileAtRestartKeepsWhatHappenedSince: every replica applies --config at every start.
+// The same file again changes nothing (no reload on a rolling restart, a deactivated definition
+// stays deactivated); a changed entry is applied.
+func TestConfigFileAtRestartKeepsWhatHappenedSince(t *testing.T) { configFileAtRestart(t) }
+
+func configFileAtRestart(t *testing.T, tweak ...func(*worker.Options)) {
+	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusGone })
+	cfg := configOf([]string{definitionYAML("d1", rc.srv.URL, `    headers: {X-A: "1"}
+    fields_set: {name: basic, fields: [a]}`), definitionYAML("d2", "https://example.com/a", "")},
+		[]string{ruleYAML("r1", "customer", "d1") + "\n    actions: [updated]", ruleYAML("r2", "order", "d2")})
+	e := setup(t, cfg, tweak...)
+	e.publish(ev{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	ctx := context.Background()
+	testutil.Eventually(t, 10*time.Second, "d1 deactivated by its 410", func() bool {
+		d, err := e.store.GetDefinition(ctx, "d1")
+		return err == nil && !d.Active
+	})
+	before, err := e.store.ConfigVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stop()
+	e.start()
+	if after, _ := e.store.ConfigVersion(ctx); after != before {
+		t.Errorf("config version moved from %d to %d on a restart with the same file", before, after)
+	}
+	if d, _ := e.store.GetDefinition(ctx, "d1"); d.Active || d.DisabledReason == "" {
+		t.Errorf("restart with the same --config reactivated d1: %+v", d)
+	}
+
+	changed := strings.Replace(cfg, "https://example.com/a", "https://example.com/b", 1)
+	if err := os.WriteFile(e.opts.ConfigFile, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.stop()
+	e.start()
+	if d, _ := e.store.GetDefinition(ctx, "d2"); d.URL != "https://example.com/b" {
+		t.Errorf("changed entry not applied: d2 url = %s", d.URL)
+	}
+	if d, _ := e.store.GetDefinition(ctx, "d1"); d.Active {
+		t.Error("an unchanged, deactivated entry was reactivated by another entry's change")
 	}
 }

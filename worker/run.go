@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -318,6 +319,10 @@ func (w *Worker) closeResources() error {
 	return errors.Join(errs...)
 }
 
+// applyConfigFile applies --config at start: all or nothing, but only the entries that differ
+// from what is stored. Every replica applies it at every start, so a rolling restart must neither
+// reload every replica nor undo what happened since: a definition that endpoint health
+// deactivated stays inactive until the file (or config.apply) changes it.
 func applyConfigFile(ctx context.Context, store Store, path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -331,17 +336,87 @@ func applyConfigFile(ctx context.Context, store Store, path string) error {
 	if err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
 	}
-	known := make(map[string]bool, len(defs))
-	for _, d := range defs {
-		known[d.ID] = true
+	rules, err := store.ListRules(ctx)
+	if err != nil {
+		return fmt.Errorf("apply --config %q: %w", path, err)
 	}
-	if err := doc.Validate(func(id string) bool { return known[id] }); err != nil {
+	storedDefs := make(map[string]config.Definition, len(defs))
+	for _, d := range defs {
+		storedDefs[d.ID] = d
+	}
+	if err := doc.Validate(func(id string) bool { _, ok := storedDefs[id]; return ok }); err != nil {
 		return fmt.Errorf("--config %q: %w", path, err)
 	}
-	if err := store.ApplyConfig(ctx, doc.WebhookDefinitions, doc.WorkflowRules, storageSystemUser, time.Now().UTC()); err != nil {
+	storedRules := make(map[string]config.Rule, len(rules))
+	for _, r := range rules {
+		storedRules[r.ID] = r
+	}
+	var changedDefs []config.Definition
+	for _, d := range doc.WebhookDefinitions {
+		if old, ok := storedDefs[d.ID]; !ok || !sameDefinition(d, old) {
+			changedDefs = append(changedDefs, d)
+		}
+	}
+	var changedRules []config.Rule
+	for _, r := range doc.WorkflowRules {
+		if old, ok := storedRules[r.ID]; !ok || !sameRule(r, old) {
+			changedRules = append(changedRules, r)
+		}
+	}
+	if len(changedDefs) == 0 && len(changedRules) == 0 {
+		return nil
+	}
+	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storageSystemUser, time.Now().UTC()); err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
 	}
 	return nil
+}
+
+// sameDefinition reports whether the file's definition says what the stored one says. A
+// deactivation by endpoint health is not a difference: it is kept.
+func sameDefinition(file, stored config.Definition) bool {
+	if stored.DisabledReason != "" && file.Active && !stored.Active {
+		stored.Active = true
+	}
+	return sameJSON(file, stored)
+}
+
+func sameRule(file, stored config.Rule) bool { return sameJSON(file, stored) }
+
+// sameJSON compares two entries as JSON, without the bookkeeping fields and with empty lists,
+// maps and null alike, since a store may return either.
+func sameJSON[T config.Definition | config.Rule](a, b T) bool {
+	norm := func(v T) string {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return ""
+		}
+		for _, k := range []string{"updated_at", "updated_by", "disabled_reason", "disabled_at"} {
+			delete(m, k)
+		}
+		for k, x := range m {
+			switch y := x.(type) {
+			case nil:
+				delete(m, k)
+			case []any:
+				if len(y) == 0 {
+					delete(m, k)
+				}
+			case map[string]any:
+				if len(y) == 0 {
+					delete(m, k)
+				}
+			}
+		}
+		out, _ := json.Marshal(m) // map keys are sorted
+		return string(out)
+	}
+	x := norm(a)
+	return x != "" && x == norm(b)
 }
 
 const storageSystemUser = "system"

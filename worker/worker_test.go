@@ -102,6 +102,7 @@ type readStore interface {
 	CountRequests(ctx context.Context, f storage.Filter) (int64, error)
 	ListInvalidEvents(ctx context.Context, limit int) ([]storage.InvalidEvent, error)
 	GetDefinition(ctx context.Context, id string) (*config.Definition, error)
+	ConfigVersion(ctx context.Context) (int64, error)
 	Close(ctx context.Context) error
 }
 
