@@ -472,9 +472,11 @@ func configFileAtRestart(t *testing.T, tweak ...func(*worker.Options)) {
 	e := setup(t, cfg, tweak...)
 	e.publish(ev{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	ctx := context.Background()
+	// Deactivating writes the definition, then moves the config version (two writes on MongoDB).
 	testutil.Eventually(t, 10*time.Second, "d1 deactivated by its 410", func() bool {
 		d, err := e.store.GetDefinition(ctx, "d1")
-		return err == nil && !d.Active
+		v, verr := e.store.ConfigVersion(ctx)
+		return err == nil && verr == nil && !d.Active && v >= 2
 	})
 	before, err := e.store.ConfigVersion(ctx)
 	if err != nil {
