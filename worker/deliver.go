@@ -145,6 +145,11 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 	default:
 		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRejected).Inc()
 		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
+		// Operators look for these: one line per rejected delivery, never the URL or the secret
+		// (the description is redacted by package delivery).
+		d.log.Info("delivery rejected", "webhook_id", t.WebhookID, "webhook_definition", def.ID,
+			"workflow_rule", t.Rule.ID, "event_id", t.EventID, "attempts", attempts,
+			"error_code", res.ErrorCode, "error_description", res.ErrorDescription)
 		return d.record(ctx, d.request(t, def, attempts, storage.StateRejected, &res))
 	}
 }
