@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -502,5 +503,54 @@ func configFileAtRestart(t *testing.T, tweak ...func(*worker.Options)) {
 	}
 	if d, _ := e.store.GetDefinition(ctx, "d1"); d.Active {
 		t.Error("an unchanged, deactivated entry was reactivated by another entry's change")
+	}
+}
+
+// syncBuffer is a log sink safe for the worker's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSecretsStayOutOfLogsAndDocuments: the definition's secret key, and a token in its URL's
+// query, appear in no log line, and the stored request has the secret masked.
+func TestSecretsStayOutOfLogsAndDocuments(t *testing.T) {
+	rc := newReceiver(t, func(n int, _ *http.Request) int {
+		if n == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusBadRequest
+	})
+	var logs syncBuffer
+	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL+"/hook?token=sup3rs3cr3tt0ken", `    retry: {max_attempts: 3, initial_interval: 10ms}`)},
+		[]string{ruleYAML("r1", "customer", "d1")}),
+		func(o *worker.Options) {
+			o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+	e.publish(ev{ID: "ev-secret", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	reqs := e.waitRequests(1, storage.Filter{})
+	out := logs.String()
+	if !strings.Contains(out, "delivery rejected") {
+		t.Fatalf("no rejection logged; logs:\n%s", out)
+	}
+	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), "sup3rs3cr3tt0ken"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+		if strings.Contains(reqs[0].SecretKey, secret) || strings.Contains(reqs[0].ErrorDescription, secret) {
+			t.Errorf("stored request contains %q", secret)
+		}
 	}
 }
