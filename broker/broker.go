@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,4 +101,19 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*nats.Conn, erro
 		}()
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redact(o.URL), ctx.Err())
 	}
+}
+
+// redact hides user info in a URL list (comma separated), for error messages and logs.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, raw := range parts {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		switch {
+		case err != nil:
+			parts[i] = "<unparsable NATS URL>"
+		case u.User != nil:
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

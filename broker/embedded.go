@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -83,18 +81,3 @@ func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(
 func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Tracef(format string, v ...any)  {}
-
-// redact hides user info in a URL list (comma separated), for error messages and logs.
-func redact(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, raw := range parts {
-		u, err := url.Parse(strings.TrimSpace(raw))
-		switch {
-		case err != nil:
-			parts[i] = "<unparsable NATS URL>"
-		case u.User != nil:
-			parts[i] = u.Redacted()
-		}
-	}
-	return strings.Join(parts, ",")
-}

@@ -26,6 +26,13 @@ func DeliverySubject(definitionID string) string { return DeliveriesSubjectPrefi
 // DeliveryConsumerName is the durable consumer of a definition's deliveries.
 func DeliveryConsumerName(definitionID string) string { return deliveriesConsumerPfx + definitionID }
 
+// DeliveryConsumerDefinition returns the definition id of a delivery consumer's name, and
+// whether the name is one.
+func DeliveryConsumerDefinition(name string) (string, bool) {
+	id, ok := strings.CutPrefix(name, deliveriesConsumerPfx)
+	return id, ok && id != ""
+}
+
 // EnsureEventsStream binds to CRM_EVENTS, creating it (file storage) when it does not exist.
 // An existing stream is used as its owner configured it.
 func EnsureEventsStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
@@ -139,8 +146,8 @@ func DeliveryConsumerDefinitions(ctx context.Context, s jetstream.Stream) ([]str
 	names := s.ConsumerNames(ctx)
 	var ids []string
 	for n := range names.Name() {
-		if len(n) > len(deliveriesConsumerPfx) && n[:len(deliveriesConsumerPfx)] == deliveriesConsumerPfx {
-			ids = append(ids, n[len(deliveriesConsumerPfx):])
+		if id, ok := DeliveryConsumerDefinition(n); ok {
+			ids = append(ids, id)
 		}
 	}
 	if err := names.Err(); err != nil {

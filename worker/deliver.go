@@ -16,7 +16,6 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
-	"github.com/webhookd/webhookd/webhook"
 )
 
 // Error codes of deliveries that were not attempted.
@@ -42,15 +41,11 @@ type deliverer struct {
 	now      func() time.Time
 
 	mu       sync.Mutex
-	limiters map[string]*limiter // by definition id
+	limiters map[string]*rate.Limiter // by definition id
 }
 
-type limiter struct {
-	perSecond float64
-	lim       *rate.Limiter
-}
-
-// limiterFor returns the definition's rate limiter, or nil when it has no limit.
+// limiterFor returns the definition's rate limiter, or nil when it has no limit. A changed
+// rate_limit gets a new limiter.
 func (d *deliverer) limiterFor(def *config.Definition) *rate.Limiter {
 	if def.RateLimit <= 0 {
 		return nil
@@ -58,15 +53,14 @@ func (d *deliverer) limiterFor(def *config.Definition) *rate.Limiter {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.limiters == nil {
-		d.limiters = make(map[string]*limiter)
+		d.limiters = make(map[string]*rate.Limiter)
 	}
 	l := d.limiters[def.ID]
-	if l == nil || l.perSecond != def.RateLimit {
-		burst := max(int(def.RateLimit), 1)
-		l = &limiter{perSecond: def.RateLimit, lim: rate.NewLimiter(rate.Limit(def.RateLimit), burst)}
+	if l == nil || float64(l.Limit()) != def.RateLimit {
+		l = rate.NewLimiter(rate.Limit(def.RateLimit), max(int(def.RateLimit), 1))
 		d.limiters[def.ID] = l
 	}
-	return l.lim
+	return l
 }
 
 // prune forgets the rate limiters of definitions that are gone, so the map stays bounded by
@@ -184,46 +178,14 @@ func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 
 // finishUnattempted rejects a task whose definition is gone or inactive, without an attempt.
 func (d *deliverer) finishUnattempted(ctx context.Context, t *task, def *config.Definition, code, desc string) consumer.Decision {
-	now := d.now().UTC()
-	res := delivery.Result{
-		Outcome:          delivery.Reject,
-		ErrorCode:        code,
-		ErrorDescription: desc,
-		Request:          storage.RequestInfo{Method: config.DefaultMethod, Headers: map[string]string{}, Body: string(t.Body), SentAt: now},
-	}
 	if def == nil {
 		def = &config.Definition{ID: t.DefinitionID, Method: config.DefaultMethod}
-	} else {
-		res.Request.Method, res.Request.URL = def.Method, def.URL
 	}
-	return d.record(ctx, d.request(t, def, t.Attempts, storage.StateRejected, &res))
+	return d.record(ctx, t.unattempted(def, code, desc, d.now().UTC()))
 }
 
 func (d *deliverer) request(t *task, def *config.Definition, attempts int, state string, res *delivery.Result) *storage.WebhookRequest {
-	now := d.now().UTC()
-	req := &storage.WebhookRequest{
-		WebhookID:         t.WebhookID,
-		State:             state,
-		Entity:            t.Entity,
-		EntityID:          t.EntityID,
-		EventID:           t.EventID,
-		URL:               res.Request.URL,
-		SecretKey:         webhook.MaskSecret(def.SecretKey),
-		FieldsSet:         t.FieldsSet,
-		Request:           res.Request,
-		Response:          res.Response,
-		WebhookDefinition: storage.Ref{ID: def.ID, Name: def.Name},
-		WorkflowRule:      t.Rule,
-		Attempts:          attempts,
-		Log:               storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
-	}
-	if req.URL == "" {
-		req.URL = def.URL
-	}
-	if state == storage.StateRejected {
-		req.ErrorCode, req.ErrorDescription = res.ErrorCode, res.ErrorDescription
-	}
-	return req
+	return t.request(def, attempts, state, res, d.now().UTC())
 }
 
 // record stores the webhook request; the message is acknowledged only once it is stored. A

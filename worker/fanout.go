@@ -116,20 +116,9 @@ const CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
 
 // tooLarge is the rejected webhook request of a delivery that cannot be queued.
 func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookRequest {
-	now := f.now().UTC()
 	f.log.Warn("delivery rejected: too large to queue", "event_id", t.EventID, "webhook_definition", def.ID,
 		"body_bytes", len(t.Body))
-	return &storage.WebhookRequest{
-		WebhookID: t.WebhookID, State: storage.StateRejected,
-		Entity: t.Entity, EntityID: t.EntityID, EventID: t.EventID, URL: def.URL,
-		SecretKey: webhook.MaskSecret(def.SecretKey), FieldsSet: t.FieldsSet,
-		Request:           storage.RequestInfo{Method: def.Method, URL: def.URL, Headers: map[string]string{}, Body: string(t.Body), SentAt: now},
-		WebhookDefinition: storage.Ref{ID: def.ID, Name: def.Name},
-		WorkflowRule:      t.Rule,
-		ErrorCode:         CodePayloadTooLarge,
-		ErrorDescription:  fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)),
-		Log:               storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
-	}
+	return t.unattempted(def, CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
 }
 
 func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {

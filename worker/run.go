@@ -15,7 +15,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/webhookd/webhookd/broker"
@@ -24,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
 )
@@ -366,7 +366,7 @@ func applyConfigFile(ctx context.Context, store Store, path string) error {
 	if len(changedDefs) == 0 && len(changedRules) == 0 {
 		return nil
 	}
-	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storageSystemUser, time.Now().UTC()); err != nil {
+	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storage.SystemUser, time.Now().UTC()); err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
 	}
 	return nil
@@ -419,8 +419,6 @@ func sameJSON[T config.Definition | config.Rule](a, b T) bool {
 	return x != "" && x == norm(b)
 }
 
-const storageSystemUser = "system"
-
 // watchGauges samples consumer lag and connection state for the metrics.
 func (w *Worker) watchGauges(ctx context.Context, events, deliveries jetstream.Stream) {
 	t := time.NewTicker(5 * time.Second)
@@ -448,23 +446,23 @@ func (w *Worker) sampleGauges(ctx context.Context, events, deliveries jetstream.
 	} else {
 		w.metrics.StoreUp.Set(1)
 	}
-	for _, s := range []jetstream.Stream{events, deliveries} {
-		lister := s.ListConsumers(pctx)
-		for info := range lister.Info() {
-			if s == deliveries && !isDeliveryConsumer(info.Name) {
-				continue
-			}
-			if s == events && info.Name != consumer.EventsConsumer {
-				continue
-			}
-			w.metrics.ConsumerPending.WithLabelValues(info.Name).Set(float64(info.NumPending))
-			w.metrics.ConsumerAckPending.WithLabelValues(info.Name).Set(float64(info.NumAckPending))
+	if c, err := events.Consumer(pctx, consumer.EventsConsumer); err == nil {
+		if info, err := c.Info(pctx); err == nil {
+			w.setConsumerGauges(info)
+		}
+	}
+	// The deliveries stream is webhookd's own: every consumer on it is a definition's.
+	lister := deliveries.ListConsumers(pctx)
+	for info := range lister.Info() {
+		if _, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
+			w.setConsumerGauges(info)
 		}
 	}
 }
 
-func isDeliveryConsumer(name string) bool {
-	return len(name) > len("deliveries-") && name[:len("deliveries-")] == "deliveries-"
+func (w *Worker) setConsumerGauges(info *jetstream.ConsumerInfo) {
+	w.metrics.ConsumerPending.WithLabelValues(info.Name).Set(float64(info.NumPending))
+	w.metrics.ConsumerAckPending.WithLabelValues(info.Name).Set(float64(info.NumAckPending))
 }
 
 // readyCheck says what keeps the worker from being ready, or nil.
@@ -484,5 +482,3 @@ func (w *Worker) readyCheck(ctx context.Context) error {
 	}
 	return nil
 }
-
-var _ prometheus.Gatherer = (*prometheus.Registry)(nil)

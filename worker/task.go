@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/webhook"
 )
 
 // task is one delivery (event, rule, definition) waiting for its next attempt: the message on
@@ -46,4 +48,43 @@ func decodeTask(b []byte) (*task, error) {
 		return nil, fmt.Errorf("decode delivery task: webhook_id, webhook_definition and body are required")
 	}
 	return &t, nil
+}
+
+// request is the webhook request that logs the task's delivery, finished with res.
+func (t *task) request(def *config.Definition, attempts int, state string, res *delivery.Result, now time.Time) *storage.WebhookRequest {
+	req := &storage.WebhookRequest{
+		WebhookID:         t.WebhookID,
+		State:             state,
+		Entity:            t.Entity,
+		EntityID:          t.EntityID,
+		EventID:           t.EventID,
+		URL:               res.Request.URL,
+		SecretKey:         webhook.MaskSecret(def.SecretKey),
+		FieldsSet:         t.FieldsSet,
+		Request:           res.Request,
+		Response:          res.Response,
+		WebhookDefinition: storage.Ref{ID: def.ID, Name: def.Name},
+		WorkflowRule:      t.Rule,
+		Attempts:          attempts,
+		Log:               storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
+	}
+	if req.URL == "" {
+		req.URL = def.URL
+	}
+	if state == storage.StateRejected {
+		req.ErrorCode, req.ErrorDescription = res.ErrorCode, res.ErrorDescription
+	}
+	return req
+}
+
+// unattempted is the rejected webhook request of a delivery that was never attempted (its
+// definition is gone or inactive, or it could not be queued).
+func (t *task) unattempted(def *config.Definition, code, desc string, now time.Time) *storage.WebhookRequest {
+	res := delivery.Result{
+		Outcome:          delivery.Reject,
+		ErrorCode:        code,
+		ErrorDescription: desc,
+		Request:          storage.RequestInfo{Method: def.Method, URL: def.URL, Headers: map[string]string{}, Body: string(t.Body), SentAt: now},
+	}
+	return t.request(def, t.Attempts, storage.StateRejected, &res, now)
 }
