@@ -59,7 +59,8 @@ func TestContractProjectJSONDuplicateKeys(t *testing.T) {
 	}
 }
 
-// ProjectJSON selects exactly what Project selects; only the order differs.
+// ProjectJSON selects exactly what the reference Project (export_test.go) selects; only the
+// order differs.
 func FuzzProjectJSONMatchesProject(f *testing.F) {
 	f.Add(`{"a":{"b":1,"c":[1]},"d":"x"}`, "a.b,d,a,a.c.0")
 	f.Add(`{"":{"":{}}}`, ".,..,")
