@@ -9,8 +9,8 @@ test: ## the tests, as the README's second command
 
 race: test
 
-bench: ## benchmarks of the hot paths, including the whole pipeline's events/s
-	go test -run XXX -bench . -benchmem ./worker ./rules ./webhook ./delivery ./storage/sqlite
+bench: ## every benchmark, including the whole pipeline's events/s
+	go test -run XXX -bench . -benchmem ./...
 
 FUZZTIME ?= 30s
 fuzz: ## every fuzz target for FUZZTIME each

@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/internal/natstest"
 )
 
 var natsPasswords = map[string]string{
@@ -20,36 +22,28 @@ var natsPasswords = map[string]string{
 }
 
 // startComposeNATS runs a real nats-server with deploy/nats/nats.conf, as the compose file
-// does, on a random loopback port with its JetStream files in a temporary directory.
+// does, on natstest's random loopback port with its JetStream files in a temporary directory.
 func startComposeNATS(t *testing.T) *server.Server {
 	t.Helper()
 	t.Setenv("NATS_PUBLISHER_PASSWORD", natsPasswords["publisher"])
 	t.Setenv("NATS_OPERATOR_PASSWORD", natsPasswords["operator"])
 	t.Setenv("NATS_WEBHOOKD_PASSWORD", natsPasswords["webhookd"])
-	opts, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy/nats/nats.conf"))
+	fromFile, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy/nats/nats.conf"))
 	if err != nil {
 		t.Fatalf("deploy/nats/nats.conf: %v", err)
 	}
-	if !opts.JetStream {
+	if !fromFile.JetStream {
 		t.Fatal("nats.conf does not enable JetStream")
 	}
-	opts.Host, opts.Port = "127.0.0.1", -1
-	opts.HTTPHost, opts.HTTPPort = "", 0
-	opts.StoreDir = t.TempDir()
-	opts.NoSigs, opts.NoLog = true, true
-	s, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("start nats-server: %v", err)
-	}
-	s.Start()
-	t.Cleanup(func() {
-		s.Shutdown()
-		s.WaitForShutdown()
+	return natstest.Server(t, func(o *server.Options) {
+		// Everything from the file (users, permissions, limits) but where it listens and stores,
+		// and without its monitoring port.
+		host, port, storeDir := o.Host, o.Port, o.StoreDir
+		*o = *fromFile
+		o.Host, o.Port, o.StoreDir = host, port, storeDir
+		o.HTTPHost, o.HTTPPort = "", 0
+		o.NoSigs, o.NoLog = true, true
 	})
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return s
 }
 
 // natsUser is a connection as one of nats.conf's users, collecting the asynchronous errors
