@@ -11,14 +11,12 @@
 // Secrets come from -secrets (comma-separated) and from the secret_key values of a webhookd
 // config file given with -config.
 //
-// It is a demonstration tool, not part of webhookd.
+// It is a demonstration tool, not part of webhookd; it verifies with package webhook, as any Go
+// receiver may.
 package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,14 +34,12 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/webhookd/webhookd/webhook"
 )
 
 // maxBody bounds what the receiver reads of a request; webhookd's bodies are far smaller.
 const maxBody = 1 << 20
-
-// tolerance is how far webhook-timestamp may be from the receiver's clock, as Standard Webhooks
-// recommends, so a captured request cannot be replayed later.
-const tolerance = 5 * time.Minute
 
 func main() {
 	addr := flag.String("addr", envOr("RECEIVER_ADDR", ":8090"), "listen address (env RECEIVER_ADDR)")
@@ -146,27 +142,21 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logge
 }
 
 type handler struct {
-	log  *slog.Logger
-	keys [][]byte
-	now  func() time.Time
-	rand func() float64
-	mux  *http.ServeMux
+	log     *slog.Logger
+	secrets []string
+	now     func() time.Time
+	rand    func() float64
+	mux     *http.ServeMux
 }
 
-// newHandler decodes the whsec_ secrets; an undecodable one is an error rather than a key that
+// newHandler checks the whsec_ secrets; an undecodable one is an error rather than a key that
 // silently never matches.
 func newHandler(log *slog.Logger, secrets []string, now func() time.Time, rnd func() float64) (http.Handler, error) {
-	h := &handler{log: log, now: now, rand: rnd, mux: http.NewServeMux()}
+	h := &handler{log: log, secrets: secrets, now: now, rand: rnd, mux: http.NewServeMux()}
 	for i, s := range secrets {
-		b64, ok := strings.CutPrefix(s, "whsec_")
-		if !ok {
-			return nil, fmt.Errorf("secret %d does not start with whsec_", i+1)
+		if _, err := webhook.DecodeSecret(s); err != nil {
+			return nil, fmt.Errorf("secret %d: %w", i+1, err)
 		}
-		key, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil {
-			return nil, fmt.Errorf("secret %d is not base64 after whsec_: %w", i+1, err)
-		}
-		h.keys = append(h.keys, key)
 	}
 	h.mux.HandleFunc("POST /hooks/{name}", h.hook)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -181,7 +171,7 @@ func (h *handler) hook(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, r, http.StatusBadRequest, "body unreadable or too large")
 		return
 	}
-	if len(h.keys) > 0 {
+	if len(h.secrets) > 0 {
 		if reason := h.verify(r.Header, body); reason != "" {
 			h.answer(w, r, http.StatusUnauthorized, reason)
 			return
@@ -209,37 +199,16 @@ func (h *handler) hook(w http.ResponseWriter, r *http.Request) {
 	h.answer(w, r, status, "")
 }
 
-// verify returns why the signature headers do not verify, or "" when one signature matches.
+// verify returns why the signature headers do not verify with any of the secrets (Standard
+// Webhooks, with its 5-minute timestamp tolerance), or "" when one does.
 func (h *handler) verify(hdr http.Header, body []byte) string {
-	id, ts, sigs := hdr.Get("webhook-id"), hdr.Get("webhook-timestamp"), hdr.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return "missing webhook-id, webhook-timestamp or webhook-signature"
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return "webhook-timestamp is not Unix seconds"
-	}
-	if d := h.now().Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return "webhook-timestamp outside the tolerance"
-	}
-	signed := []byte(id + "." + ts + "." + string(body))
-	for _, key := range h.keys {
-		mac := hmac.New(sha256.New, key)
-		mac.Write(signed)
-		want := mac.Sum(nil)
-		// Several space-separated signatures may be sent while a secret is rotated.
-		for _, s := range strings.Fields(sigs) {
-			v, b64, ok := strings.Cut(s, ",")
-			if !ok || v != "v1" {
-				continue
-			}
-			got, err := base64.StdEncoding.DecodeString(b64)
-			if err == nil && hmac.Equal(got, want) {
-				return ""
-			}
+	var err error
+	for _, secret := range h.secrets {
+		if err = webhook.Verify(secret, hdr, body, h.now(), 0); err == nil {
+			return ""
 		}
 	}
-	return "no signature verifies with the configured secrets"
+	return err.Error()
 }
 
 func (h *handler) answer(w http.ResponseWriter, r *http.Request, status int, reason string) {
