@@ -4,7 +4,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,7 +80,7 @@ func TestComposeMountsExist(t *testing.T) {
 				t.Errorf("service %s builds from %s: %v", name, df, err)
 				continue
 			}
-			if b.Target != "" && !slices.Contains(dockerfileStages(t), b.Target) {
+			if b.Target != "" && !slices.ContainsFunc(parseDockerfile(t), func(st dockerStage) bool { return st.name == b.Target }) {
 				t.Errorf("service %s builds target %s, which Dockerfile does not have", name, b.Target)
 			}
 		}
@@ -89,17 +88,6 @@ func TestComposeMountsExist(t *testing.T) {
 	if binds < 6 {
 		t.Errorf("only %d bind mounts found: is the file loaded right?", binds)
 	}
-}
-
-var dockerfileFrom = regexp.MustCompile(`(?im)^FROM\s+\S+(?:\s+AS\s+(\S+))?\s*$`)
-
-func dockerfileStages(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	for _, m := range dockerfileFrom.FindAllStringSubmatch(string(readFile(t, "Dockerfile")), -1) {
-		out = append(out, m[1])
-	}
-	return out
 }
 
 // TestComposeServices: the services the issue asks for, wired together: webhookd built from the
