@@ -4,21 +4,21 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/webhookd/webhookd/webhook"
 )
 
 // Mask is what replaces the hidden part of a secret.
 const Mask = "…"
 
-// MaskSecret returns key as replies and webhook requests show it: "whsec_…" and its last four
-// characters (section 5: "whsec_…LaSw"). A key too short for that to hide most of it shows none.
+// MaskSecret returns key as replies show it: webhook.MaskSecret (section 5: "whsec_…LaSw"; a
+// key too short for that to hide most of it shows none of it), always with the whsec_ prefix,
+// even for a key that lacks it.
 func MaskSecret(key string) string {
 	if key == "" {
 		return ""
 	}
-	if len(key) < 16 {
-		return SecretPrefix + Mask
-	}
-	return SecretPrefix + Mask + key[len(key)-4:]
+	return webhook.MaskSecret(SecretPrefix + strings.TrimPrefix(key, SecretPrefix))
 }
 
 // SensitiveHeader reports whether a header's value is likely a credential (Authorization,

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/webhookd/webhookd/webhook"
 )
 
 // Kinds of entry a Fault can be in.
@@ -28,9 +29,9 @@ const (
 	MaxTimeout       = 5 * time.Minute
 	MaxMaxAttempts   = 100
 	MaxMaxInFlight   = 1000
-	MinSecretBytes   = 24
-	MaxSecretBytes   = 64
-	SecretPrefix     = "whsec_"
+	MinSecretBytes   = webhook.MinSecretBytes
+	MaxSecretBytes   = webhook.MaxSecretBytes
+	SecretPrefix     = webhook.SecretPrefix
 	maxHeaderLength  = 8 << 10
 	maxFieldsInSet   = 1000
 	maxFieldPathSize = 1024
@@ -261,25 +262,17 @@ func (v *validator) checkURL(raw string) {
 }
 
 // CheckSecretKey returns why key is not a valid secret key ("whsec_" and the standard base64 of
-// 24 to 64 bytes), or "" if it is. The message never holds the key.
+// 24 to 64 bytes), or "" if it is. The message never holds the key. The format is the one
+// delivery signs with, webhook.DecodeSecret, so a key that validates is a key that signs.
 func CheckSecretKey(key string) string {
-	const want = "must be whsec_ followed by the standard base64 (with padding) of 24 to 64 bytes"
 	switch {
 	case key == "":
 		return "required"
-	case strings.Contains(key, "…"):
+	case strings.Contains(key, Mask):
 		return "looks masked, as replies show it; give the whole key"
-	case !strings.HasPrefix(key, SecretPrefix):
-		return want
 	}
-	enc := key[len(SecretPrefix):]
-	// DecodeString skips newlines; a key must not hold any.
-	if strings.ContainsAny(enc, "\r\n") {
-		return want
-	}
-	b, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(b) < MinSecretBytes || len(b) > MaxSecretBytes {
-		return want
+	if _, err := webhook.DecodeSecret(key); err != nil {
+		return "must be whsec_ followed by the standard base64 (with padding) of 24 to 64 bytes"
 	}
 	return ""
 }
@@ -311,7 +304,7 @@ func (v *validator) checkHeaders(h map[string]string) {
 	for _, name := range slices.Sorted(maps.Keys(h)) {
 		value := h[name]
 		field := "headers." + name
-		if !validHeaderName(name) {
+		if !ValidHeaderName(name) {
 			v.fault("headers", "%q is not a valid header name", name)
 			continue
 		}
@@ -328,16 +321,17 @@ func (v *validator) checkHeaders(h map[string]string) {
 		switch {
 		case len(value) > maxHeaderLength:
 			v.fault(field, "value is longer than %d bytes", maxHeaderLength)
-		case strings.Contains(value, "…"):
+		case strings.Contains(value, Mask):
 			v.fault(field, "value looks masked, as replies show it; give the real value")
-		case !validHeaderValue(value):
+		case !ValidHeaderValue(value):
 			v.fault(field, "value holds a control character")
 		}
 	}
 }
 
-// validHeaderName: an RFC 9110 token.
-func validHeaderName(s string) bool {
+// ValidHeaderName reports whether s is an RFC 9110 token, as a header name must be. Validate and
+// package delivery (which checks each attempt's headers too) use it both.
+func ValidHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -353,8 +347,9 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// validHeaderValue: no control characters but tab (CR and LF would split the request).
-func validHeaderValue(s string) bool {
+// ValidHeaderValue reports whether s holds no control character but tab (CR and LF would split
+// the request).
+func ValidHeaderValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return false

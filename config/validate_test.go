@@ -52,6 +52,8 @@ func TestValidateDefinitionFaults(t *testing.T) {
 		{"secret unpadded", func(d *Definition) { d.SecretKey = "whsec_" + strings.Repeat("A", 33) }, "secret_key", "must be whsec_"},
 		{"secret too short", func(d *Definition) { d.SecretKey = "whsec_" + strings.Repeat("A", 28) }, "secret_key", "24 to 64 bytes"}, // 21 bytes
 		{"secret too long", func(d *Definition) { d.SecretKey = "whsec_" + strings.Repeat("A", 88) }, "secret_key", "24 to 64 bytes"},  // 66 bytes
+		// Padding bits that are not zero: lax base64 reads it, the signer (strict) refuses it.
+		{"secret not canonical base64", func(d *Definition) { d.SecretKey = "whsec_" + strings.Repeat("A", 42) + "B=" }, "secret_key", "must be whsec_"},
 		{"secret with newline", func(d *Definition) { d.SecretKey = testKey[:20] + "\n" + testKey[20:] }, "secret_key", "must be whsec_"},
 		{"secret masked", func(d *Definition) { d.SecretKey = MaskSecret(testKey) }, "secret_key", "looks masked"},
 		{"header name", func(d *Definition) { d.Headers = map[string]string{"X Bad": "1"} }, "headers", `"X Bad" is not a valid header name`},
