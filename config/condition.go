@@ -45,6 +45,8 @@ func (e *ConditionError) Error() string { return "condition " + e.Reason }
 
 func (e *ConditionError) Unwrap() error { return e.Err }
 
+// conditionEnv is the CEL environment conditions compile in: one variable, event, a map from
+// field name to a dynamic value.
 var conditionEnv = sync.OnceValues(func() (*cel.Env, error) {
 	return cel.NewEnv(
 		cel.Variable(ConditionVariable, cel.MapType(cel.StringType, cel.DynType)),
@@ -57,10 +59,6 @@ var conditionEnv = sync.OnceValues(func() (*cel.Env, error) {
 		cel.ParserRecursionLimit(100),
 	)
 })
-
-// ConditionEnv returns the CEL environment conditions compile in: one variable, event, a map
-// from field name to a dynamic value.
-func ConditionEnv() (*cel.Env, error) { return conditionEnv() }
 
 // CompileCondition compiles a rule condition into a program that is safe for concurrent use and
 // stops with an error past MaxConditionCost. The condition must type-check to bool; an expression

@@ -46,125 +46,88 @@ type (
 
 // UnmarshalJSON decodes a definition over the section 4 defaults. JSON null leaves it unchanged.
 func (d *Definition) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
-		return nil
-	}
-	p := plainDefinition(Defaults())
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*d = Definition(p)
-	return nil
+	return decodeJSONOver(b, (*plainDefinition)(d), plainDefinition(Defaults()))
 }
 
 // UnmarshalJSON decodes a rule over its defaults (active). JSON null leaves it unchanged.
 func (r *Rule) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
-		return nil
-	}
-	p := plainRule(ruleDefaults())
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*r = Rule(p)
-	return nil
+	return decodeJSONOver(b, (*plainRule)(r), plainRule(ruleDefaults()))
 }
 
 // UnmarshalJSON decodes a retry policy over the section 4 defaults, so a partial policy keeps
 // the defaults of the fields it leaves out. JSON null leaves it unchanged.
 func (rp *RetryPolicy) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
-		return nil
-	}
-	p := plainRetry(DefaultRetry())
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*rp = RetryPolicy(p)
-	return nil
+	return decodeJSONOver(b, (*plainRetry)(rp), plainRetry(DefaultRetry()))
 }
 
-func isJSONNull(b []byte) bool { return strings.TrimSpace(string(b)) == "null" }
+// decodeJSONOver decodes b over start and stores the result in dst only if it decodes. P is a
+// plain type, so decoding does not call the method that called it. JSON null leaves dst as is.
+func decodeJSONOver[P any](b []byte, dst *P, start P) error {
+	if strings.TrimSpace(string(b)) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(b, &start); err != nil {
+		return err
+	}
+	*dst = start
+	return nil
+}
 
 // UnmarshalYAML decodes a definition over the section 4 defaults. Unknown keys are errors: the
 // yaml package forgets its strict mode inside custom unmarshalers, so the keys are checked here.
 func (d *Definition) UnmarshalYAML(n *yaml.Node) error {
-	if err := mustBeMapping(n, "a webhook definition"); err != nil {
-		return err
-	}
-	errs := checkKeys(n, definitionKeys, "webhook definition")
-	if fs := mappingValue(n, "fields_set"); fs != nil {
-		errs = append(errs, checkKeys(fs, fieldsSetKeys, "fields_set")...)
-	}
-	p := plainDefinition(Defaults())
-	if err := n.Decode(&p); err != nil {
-		errs = append(errs, yamlErrors(err)...)
-	}
-	if len(errs) > 0 {
-		return &yaml.TypeError{Errors: errs}
-	}
-	*d = Definition(p)
-	return nil
+	fieldsSet := checkKeys(mappingValue(n, "fields_set"), fieldsSetKeys, "fields_set")
+	return decodeYAMLOver(n, definitionShape, (*plainDefinition)(d), plainDefinition(Defaults()), fieldsSet...)
 }
 
 // UnmarshalYAML decodes a rule over its defaults, refusing unknown keys.
 func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
-	if err := mustBeMapping(n, "a workflow rule"); err != nil {
-		return err
-	}
-	errs := checkKeys(n, ruleKeys, "workflow rule")
-	p := plainRule(ruleDefaults())
-	if err := n.Decode(&p); err != nil {
-		errs = append(errs, yamlErrors(err)...)
-	}
-	if len(errs) > 0 {
-		return &yaml.TypeError{Errors: errs}
-	}
-	*r = Rule(p)
-	return nil
+	return decodeYAMLOver(n, ruleShape, (*plainRule)(r), plainRule(ruleDefaults()))
 }
 
 // UnmarshalYAML decodes a retry policy over the section 4 defaults, refusing unknown keys.
 func (rp *RetryPolicy) UnmarshalYAML(n *yaml.Node) error {
-	if err := mustBeMapping(n, "retry"); err != nil {
-		return err
-	}
-	errs := checkKeys(n, retryKeys, "retry")
-	p := plainRetry(DefaultRetry())
-	if err := n.Decode(&p); err != nil {
-		errs = append(errs, yamlErrors(err)...)
-	}
-	if len(errs) > 0 {
-		return &yaml.TypeError{Errors: errs}
-	}
-	*rp = RetryPolicy(p)
-	return nil
+	return decodeYAMLOver(n, retryShape, (*plainRetry)(rp), plainRetry(DefaultRetry()))
 }
 
 // UnmarshalYAML decodes a document, refusing unknown keys with their line.
 func (doc *Document) UnmarshalYAML(n *yaml.Node) error {
-	if err := mustBeMapping(n, "a config document"); err != nil {
+	return decodeYAMLOver(n, documentShape, (*plainDocument)(doc), plainDocument{})
+}
+
+// yamlShape is what the strict YAML decoding of one type needs: its keys, and how messages name it.
+type yamlShape struct {
+	mapping string // completes "... must be a mapping of field: value"
+	name    string // completes "unknown field "x" in ..."
+	keys    []string
+}
+
+var (
+	definitionShape = yamlShape{"a webhook definition", "webhook definition", yamlKeys(reflect.TypeFor[Definition]())}
+	ruleShape       = yamlShape{"a workflow rule", "workflow rule", yamlKeys(reflect.TypeFor[Rule]())}
+	retryShape      = yamlShape{"retry", "retry", yamlKeys(reflect.TypeFor[RetryPolicy]())}
+	documentShape   = yamlShape{"a config document", "document", yamlKeys(reflect.TypeFor[Document]())}
+	fieldsSetKeys   = yamlKeys(reflect.TypeFor[FieldsSet]())
+)
+
+// decodeYAMLOver decodes mapping n over start and stores the result in dst only if there is no
+// fault. Every fault is reported at once, in one *yaml.TypeError (so the decoder goes on to the
+// document's other entries): n's unknown keys, then more (faults of nested keys the caller
+// checked), then the decoder's own. P is a plain type, so decoding does not recurse.
+func decodeYAMLOver[P any](n *yaml.Node, shape yamlShape, dst *P, start P, more ...string) error {
+	if err := mustBeMapping(n, shape.mapping); err != nil {
 		return err
 	}
-	errs := checkKeys(n, documentKeys, "document")
-	var p plainDocument
-	if err := n.Decode(&p); err != nil {
+	errs := append(checkKeys(n, shape.keys, shape.name), more...)
+	if err := n.Decode(&start); err != nil {
 		errs = append(errs, yamlErrors(err)...)
 	}
 	if len(errs) > 0 {
 		return &yaml.TypeError{Errors: errs}
 	}
-	*doc = Document(p)
+	*dst = start
 	return nil
 }
-
-var (
-	definitionKeys = yamlKeys(reflect.TypeFor[Definition]())
-	fieldsSetKeys  = yamlKeys(reflect.TypeFor[FieldsSet]())
-	ruleKeys       = yamlKeys(reflect.TypeFor[Rule]())
-	retryKeys      = yamlKeys(reflect.TypeFor[RetryPolicy]())
-	documentKeys   = yamlKeys(reflect.TypeFor[Document]())
-)
 
 // yamlKeys lists the YAML names of a struct's fields from their tags, so the strict check can
 // never disagree with what the decoder accepts.
