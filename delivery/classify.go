@@ -52,8 +52,8 @@ const (
 // HTTPCodePrefix starts the code of a non-2xx answer, HTTP_<status>.
 const HTTPCodePrefix = "HTTP_"
 
-// Codes returns every error code other than HTTP_<status>, for documentation and for
-// initialising metric labels at zero.
+// Codes returns every error code other than HTTP_<status> that Send can give, as the package
+// documentation lists them (the worker adds codes of its own, such as PAYLOAD_TOO_LARGE).
 func Codes() []string {
 	return []string{
 		CodeTimeout, CodeConnectionFailed, CodeDNSFailed, CodeTLSFailed, CodeDestinationBlocked,

@@ -261,15 +261,15 @@ func (c *Client) newRequest(method string, a Attempt, ts time.Time) (*http.Reque
 	if err != nil {
 		return nil, &requestError{CodeInvalidSecret, err}
 	}
-	if a.WebhookID == "" || !validHeaderValue(a.WebhookID) {
+	if a.WebhookID == "" || !config.ValidHeaderValue(a.WebhookID) {
 		return nil, &requestError{CodeInvalidRequest, fmt.Errorf("webhook-id %q is empty or holds a control character", a.WebhookID)}
 	}
 	h := make(http.Header, len(a.Headers)+6)
 	for name, v := range a.Headers {
-		if !validHeaderName(name) {
+		if !config.ValidHeaderName(name) {
 			return nil, &requestError{CodeInvalidRequest, fmt.Errorf("header name %q is not a valid HTTP token", name)}
 		}
-		if !validHeaderValue(v) {
+		if !config.ValidHeaderValue(v) {
 			// The value may be a credential: name the header only.
 			return nil, &requestError{CodeInvalidRequest, fmt.Errorf("value of header %q holds a control character", name)}
 		}
@@ -301,30 +301,8 @@ func (c *Client) newRequest(method string, a Attempt, ts time.Time) (*http.Reque
 
 var transportOwned = map[string]bool{"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Trailer": true}
 
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
-func validHeaderValue(s string) bool {
-	for i := range len(s) {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// readBody keeps up to storage.MaxResponseBody bytes, drains a bounded rest so the
-// connection can be reused, and closes the body.
+// readBody keeps up to storage.MaxResponseBody bytes, made valid UTF-8, drains a bounded rest so
+// the connection can be reused, and closes the body.
 func readBody(rc io.ReadCloser) (string, bool) {
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, storage.MaxResponseBody+1))
@@ -333,10 +311,15 @@ func readBody(rc io.ReadCloser) (string, bool) {
 		b, truncated = b[:storage.MaxResponseBody], true
 		_, _ = io.CopyN(io.Discard, rc, maxDrain)
 	}
-	if !utf8.Valid(b) {
-		return strings.ToValidUTF8(string(b), "\uFFFD"), truncated
+	s := string(b)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		// A replacement character takes 3 bytes, more than the byte it may replace: cut again.
+		if len(s) > storage.MaxResponseBody {
+			s, truncated = storage.CapBody(s, storage.MaxResponseBody), true
+		}
 	}
-	return string(b), truncated
+	return s, truncated
 }
 
 func joinHeaders(h http.Header) map[string]string {

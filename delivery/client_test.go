@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/storage"
@@ -444,6 +445,18 @@ func TestSendResponseBodyMadeValidUTF8(t *testing.T) {
 	res := c.Send(context.Background(), attempt(srv.URL))
 	if res.Response == nil || res.Response.Body != "ok\uFFFD" {
 		t.Fatalf("body = %q", res.Response.Body)
+	}
+}
+
+// Replacement characters are longer than the bytes they replace; the body still fits the cap.
+func TestSendResponseBodyInvalidUTF8StaysUnderTheCap(t *testing.T) {
+	body := bytes.Repeat([]byte{'a', 0xff}, storage.MaxResponseBody/2)
+	srv := newReceiver(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) })
+	c := newClient(t, delivery.Options{AllowPrivateNetworks: true})
+	res := c.Send(context.Background(), attempt(srv.URL))
+	if res.Response == nil || len(res.Response.Body) > storage.MaxResponseBody || !res.Response.Truncated ||
+		!utf8.ValidString(res.Response.Body) || !strings.HasPrefix(res.Response.Body, "a\uFFFDa\uFFFD") {
+		t.Fatalf("len = %d, truncated = %v, valid = %v", len(res.Response.Body), res.Response.Truncated, utf8.ValidString(res.Response.Body))
 	}
 }
 
