@@ -131,9 +131,27 @@ func (f Filter) IsEmpty() bool { return f == Filter{} }
 // ListQuery asks for one page of requests, newest (highest number) first.
 type ListQuery struct {
 	Filter Filter
-	Limit  int
+	Limit  int // see ClampLimit
 	// BeforeSeq, when > 0, returns only requests with Seq < BeforeSeq (the cursor of the next page).
 	BeforeSeq int64
+}
+
+// Limits of the stores' list queries.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+// ClampLimit is how many items a store's list query returns at most when asked for n: the
+// stores guard against a caller that forgot to bound a limit.
+func ClampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
 }
 
 // InvalidEvent is a message on crm.events.> that broke the rules of CONTRACT.md section 2.

@@ -60,3 +60,45 @@ func TestUTF8Cleaning(t *testing.T) {
 		t.Errorf("CleanHeaders = %q (input changed: %q)", got["X"], h["X"])
 	}
 }
+
+func TestPrepareRequest(t *testing.T) {
+	valid := func() *storage.WebhookRequest {
+		return &storage.WebhookRequest{Number: "WR-0000000007", WebhookID: "msg_1"}
+	}
+	for name, mod := range map[string]func(r *storage.WebhookRequest){
+		"bad number":    func(r *storage.WebhookRequest) { r.Number = "WR-12" },
+		"non-canonical": func(r *storage.WebhookRequest) { r.Number = "WR-00000000007" },
+		"seq disagrees": func(r *storage.WebhookRequest) { r.Seq = 8 },
+		"no webhook_id": func(r *storage.WebhookRequest) { r.WebhookID = "" },
+	} {
+		r := valid()
+		mod(r)
+		if _, err := storage.PrepareRequest(r); err == nil {
+			t.Errorf("%s: PrepareRequest accepted %+v", name, r)
+		}
+	}
+	if _, err := storage.PrepareRequest(nil); err == nil {
+		t.Error("PrepareRequest(nil) accepted")
+	}
+	r := valid()
+	r.ErrorDescription = "bad \xc3"
+	r.Response = &storage.ResponseInfo{Body: "\xff", Headers: map[string]string{"X": "\xfe"}}
+	got, err := storage.PrepareRequest(r)
+	if err != nil {
+		t.Fatalf("PrepareRequest: %v", err)
+	}
+	if got.Seq != 7 || got.ErrorDescription != "bad \uFFFD" || got.Response.Body != "\uFFFD" || got.Response.Headers["X"] != "\uFFFD" {
+		t.Errorf("PrepareRequest = %+v, response %+v", got, got.Response)
+	}
+	if r.Seq != 0 || r.Response.Body != "\xff" {
+		t.Errorf("PrepareRequest changed its input: %+v, response %+v", r, r.Response)
+	}
+}
+
+func TestClampLimit(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{{-1, 50}, {0, 50}, {1, 1}, {1000, 1000}, {1001, 1000}} {
+		if got := storage.ClampLimit(tc.n); got != tc.want {
+			t.Errorf("ClampLimit(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}

@@ -21,13 +21,11 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 	}
 	docs := make([]any, len(evs))
 	for i, e := range evs {
-		if e.MsgID == "" {
-			return fmt.Errorf("insert invalid events: event %d (subject %q) has no msg_id", i, e.Subject)
+		d, err := storage.PrepareInvalidEvent(e)
+		if err != nil {
+			return fmt.Errorf("insert invalid events: event %d: %w", i, err)
 		}
-		e.Subject = storage.ValidUTF8(e.Subject)
-		e.Body = storage.CapBody(e.Body, storage.MaxInvalidBody)
-		e.Reason = storage.ValidUTF8(e.Reason)
-		docs[i] = e
+		docs[i] = d
 	}
 	_, err := s.invalid.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err == nil {
@@ -53,7 +51,7 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.InvalidEvent, error) {
 	cur, err := s.invalid.Find(ctx, bson.D{}, options.Find().
 		SetSort(bson.D{{Key: "received_at", Value: -1}, {Key: "_id", Value: -1}}).
-		SetLimit(clampLimit(limit)))
+		SetLimit(int64(storage.ClampLimit(limit))))
 	if err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
 	}
@@ -78,7 +76,7 @@ func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
 func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry, error) {
 	cur, err := s.audit.Find(ctx, bson.D{}, options.Find().
 		SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).
-		SetLimit(clampLimit(limit)))
+		SetLimit(int64(storage.ClampLimit(limit))))
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}

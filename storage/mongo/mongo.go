@@ -42,7 +42,6 @@ const (
 // Store is the MongoDB store. It is safe for concurrent use.
 type Store struct {
 	client *mongo.Client
-	db     *mongo.Database
 
 	requests, invalid, defs, rules, audit, counters, health *mongo.Collection
 
@@ -62,7 +61,6 @@ func Open(ctx context.Context, uri, database string) (*Store, error) {
 	db := client.Database(database)
 	s := &Store{
 		client:   client,
-		db:       db,
 		requests: db.Collection(CollRequests),
 		invalid:  db.Collection(CollInvalidEvents),
 		defs:     db.Collection(CollDefinitions),
@@ -190,23 +188,6 @@ func (s *Store) Close(ctx context.Context) error {
 		return fmt.Errorf("disconnect from MongoDB: %w", err)
 	}
 	return nil
-}
-
-// Limits of list queries.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
-// clampLimit guards against a caller that forgot to bound a limit.
-func clampLimit(n int) int64 {
-	switch {
-	case n <= 0:
-		return defaultLimit
-	case n > maxLimit:
-		return maxLimit
-	}
-	return int64(n)
 }
 
 // norm gives a time the precision and zone of a BSON date.

@@ -12,55 +12,6 @@ import (
 	"github.com/webhookd/webhookd/storage"
 )
 
-// requestSeq checks a request's identity: a canonical number (so number and seq name each other
-// one to one), a Seq that is zero or agrees with it, and a webhook id.
-func requestSeq(r *storage.WebhookRequest) (int64, error) {
-	if r == nil {
-		return 0, errors.New("nil webhook request")
-	}
-	seq, err := storage.ParseNumber(r.Number)
-	if err != nil {
-		return 0, err
-	}
-	if storage.FormatNumber(seq) != r.Number {
-		return 0, fmt.Errorf("webhook request number %q is not canonical, want %q", r.Number, storage.FormatNumber(seq))
-	}
-	if r.Seq != 0 && r.Seq != seq {
-		return 0, fmt.Errorf("webhook request %s has seq %d, want %d", r.Number, r.Seq, seq)
-	}
-	if r.WebhookID == "" {
-		return 0, fmt.Errorf("webhook request %s has no webhook_id", r.Number)
-	}
-	return seq, nil
-}
-
-// requestDoc is the document written for r: a copy with its seq set and the strings that come
-// from receivers made valid UTF-8.
-func requestDoc(r *storage.WebhookRequest) (*storage.WebhookRequest, error) {
-	seq, err := requestSeq(r)
-	if err != nil {
-		return nil, err
-	}
-	c := *r
-	c.Seq = seq
-	c.Request.Body = storage.ValidUTF8(c.Request.Body)
-	c.Request.Headers = storage.CleanHeaders(c.Request.Headers)
-	c.Response = cleanResponse(c.Response)
-	c.ErrorCode = storage.ValidUTF8(c.ErrorCode)
-	c.ErrorDescription = storage.ValidUTF8(c.ErrorDescription)
-	return &c, nil
-}
-
-func cleanResponse(resp *storage.ResponseInfo) *storage.ResponseInfo {
-	if resp == nil {
-		return nil
-	}
-	c := *resp
-	c.Body = storage.ValidUTF8(c.Body)
-	c.Headers = storage.CleanHeaders(c.Headers)
-	return &c
-}
-
 // ReserveNumbers reserves the block [first, first+n) with one atomic $inc. The first block
 // starts at 1.
 func (s *Store) ReserveNumbers(ctx context.Context, n int) (int64, error) {
@@ -85,7 +36,7 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 	}
 	docs := make([]any, len(reqs))
 	for i, r := range reqs {
-		d, err := requestDoc(r)
+		d, err := storage.PrepareRequest(r)
 		if err != nil {
 			return 0, fmt.Errorf("insert webhook requests: %w", err)
 		}
@@ -184,9 +135,9 @@ func requestFilter(f storage.Filter, beforeSeq int64) bson.D {
 
 // ListRequests returns a page of requests, highest seq first.
 func (s *Store) ListRequests(ctx context.Context, q storage.ListQuery) ([]*storage.WebhookRequest, error) {
-	limit := clampLimit(q.Limit)
+	limit := storage.ClampLimit(q.Limit)
 	cur, err := s.requests.Find(ctx, requestFilter(q.Filter, q.BeforeSeq),
-		options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(limit))
+		options.Find().SetSort(bson.D{{Key: "seq", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("list webhook requests: %w", err)
 	}
@@ -314,7 +265,7 @@ func (s *Store) CompleteResendSuccess(ctx context.Context, number, token string,
 		}
 		return nil
 	}
-	doc, err := requestDoc(rs.Replacement)
+	doc, err := storage.PrepareRequest(rs.Replacement)
 	if err != nil {
 		return fmt.Errorf("complete resend of webhook request %s: replacement: %w", number, err)
 	}
@@ -336,15 +287,16 @@ func (s *Store) CompleteResendSuccess(ctx context.Context, number, token string,
 // the claim's token. The stored response becomes the new attempt's (none, when no response
 // came), so it always explains the error.
 func (s *Store) CompleteResendFailure(ctx context.Context, number, token string, f storage.ResendFailure) error {
+	f = storage.PrepareFailure(f)
 	set := bson.D{
-		{Key: "error_code", Value: storage.ValidUTF8(f.ErrorCode)},
-		{Key: "error_description", Value: storage.ValidUTF8(f.ErrorDescription)},
+		{Key: "error_code", Value: f.ErrorCode},
+		{Key: "error_description", Value: f.ErrorDescription},
 		{Key: "log.updated_at", Value: f.At},
 		{Key: "log.updated_by", Value: f.By},
 	}
 	unset := bson.D{{Key: "resend_claim", Value: ""}}
-	if resp := cleanResponse(f.Response); resp != nil {
-		set = append(set, bson.E{Key: "response", Value: resp})
+	if f.Response != nil {
+		set = append(set, bson.E{Key: "response", Value: f.Response})
 	} else {
 		unset = append(unset, bson.E{Key: "response", Value: ""})
 	}

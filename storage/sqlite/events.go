@@ -17,9 +17,11 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 	if len(evs) == 0 {
 		return nil
 	}
-	for i := range evs {
-		if evs[i].MsgID == "" {
-			return fmt.Errorf("insert invalid events: event %d (subject %q) has no msg_id", i, evs[i].Subject)
+	prepared := make([]storage.InvalidEvent, len(evs))
+	for i, e := range evs {
+		var err error
+		if prepared[i], err = storage.PrepareInvalidEvent(e); err != nil {
+			return fmt.Errorf("insert invalid events: event %d: %w", i, err)
 		}
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -27,9 +29,8 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 		if err != nil {
 			return err
 		}
-		for _, e := range evs {
-			if _, err := stmt.ExecContext(ctx, e.MsgID, storage.ValidUTF8(e.Subject), storage.CapBody(e.Body, storage.MaxInvalidBody),
-				storage.ValidUTF8(e.Reason), ms(e.ReceivedAt)); err != nil {
+		for _, e := range prepared {
+			if _, err := stmt.ExecContext(ctx, e.MsgID, e.Subject, e.Body, e.Reason, ms(e.ReceivedAt)); err != nil {
 				return fmt.Errorf("msg_id %s: %w", e.MsgID, err)
 			}
 		}
@@ -44,7 +45,7 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 // ListInvalidEvents returns the newest invalid events first.
 func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.InvalidEvent, error) {
 	rows, err := s.rs.query(ctx, `SELECT msg_id, subject, body, reason, received_at FROM invalid_events
-		ORDER BY received_at DESC, id DESC LIMIT ?`, clampLimit(limit))
+		ORDER BY received_at DESC, id DESC LIMIT ?`, storage.ClampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
 	}
@@ -77,7 +78,7 @@ func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
 // ListAudit returns the newest audit entries first.
 func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry, error) {
 	rows, err := s.rs.query(ctx, `SELECT at, user, command, request, ok, result FROM audit_log
-		ORDER BY at DESC, id DESC LIMIT ?`, clampLimit(limit))
+		ORDER BY at DESC, id DESC LIMIT ?`, storage.ClampLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}

@@ -71,42 +71,21 @@ func (r *requestRow) dest() []any {
 		&r.updatedBy}
 }
 
-// requestSeq checks a request's identity: a canonical number (so number and seq name each other
-// one to one), a Seq that is zero or agrees with it, and a webhook id.
-func requestSeq(r *storage.WebhookRequest) (int64, error) {
-	if r == nil {
-		return 0, errors.New("nil webhook request")
-	}
-	seq, err := storage.ParseNumber(r.Number)
-	if err != nil {
-		return 0, err
-	}
-	if storage.FormatNumber(seq) != r.Number {
-		return 0, fmt.Errorf("webhook request number %q is not canonical, want %q", r.Number, storage.FormatNumber(seq))
-	}
-	if r.Seq != 0 && r.Seq != seq {
-		return 0, fmt.Errorf("webhook request %s has seq %d, want %d", r.Number, r.Seq, seq)
-	}
-	if r.WebhookID == "" {
-		return 0, fmt.Errorf("webhook request %s has no webhook_id", r.Number)
-	}
-	return seq, nil
-}
-
+// toRow checks r and gives the columns of storage.PrepareRequest's copy.
 func toRow(r *storage.WebhookRequest) (requestRow, error) {
-	seq, err := requestSeq(r)
+	r, err := storage.PrepareRequest(r)
 	if err != nil {
 		return requestRow{}, err
 	}
 	row := requestRow{
-		seq: seq, number: r.Number, webhookID: r.WebhookID, state: r.State,
+		seq: r.Seq, number: r.Number, webhookID: r.WebhookID, state: r.State,
 		entity: r.Entity, entityID: r.EntityID, eventID: r.EventID,
 		url: r.URL, secretKey: r.SecretKey,
-		reqMethod: r.Request.Method, reqURL: r.Request.URL, reqBody: storage.ValidUTF8(r.Request.Body),
+		reqMethod: r.Request.Method, reqURL: r.Request.URL, reqBody: r.Request.Body,
 		reqSentAt: ms(r.Request.SentAt),
 		defID:     r.WebhookDefinition.ID, defName: r.WebhookDefinition.Name,
 		ruleID: r.WorkflowRule.ID, ruleName: r.WorkflowRule.Name,
-		attempts: int64(r.Attempts), errorCode: storage.ValidUTF8(r.ErrorCode), errorDesc: storage.ValidUTF8(r.ErrorDescription),
+		attempts: int64(r.Attempts), errorCode: r.ErrorCode, errorDesc: r.ErrorDescription,
 		resentFrom: r.ResentFrom,
 		createdAt:  ms(r.Log.CreatedAt), createdBy: r.Log.CreatedBy,
 		updatedAt: ms(r.Log.UpdatedAt), updatedBy: r.Log.UpdatedBy,
@@ -140,7 +119,7 @@ func toResponseCols(resp *storage.ResponseInfo) (responseCols, error) {
 	return responseCols{
 		status:     sql.NullInt64{Int64: int64(resp.Status), Valid: true},
 		headers:    sql.NullString{String: string(b), Valid: true},
-		body:       sql.NullString{String: storage.ValidUTF8(resp.Body), Valid: true},
+		body:       sql.NullString{String: resp.Body, Valid: true},
 		truncated:  sql.NullBool{Bool: resp.Truncated, Valid: true},
 		durationMS: sql.NullInt64{Int64: resp.DurationMS, Valid: true},
 	}, nil
@@ -232,6 +211,7 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 		if err != nil {
 			return err
 		}
+		var skipped []*requestRow
 		for i := range rows {
 			res, err := stmt.ExecContext(ctx, rows[i].args()...)
 			if err != nil {
@@ -241,17 +221,21 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 				return err
 			} else if n == 1 {
 				inserted++
-				continue
+			} else {
+				skipped = append(skipped, &rows[i])
 			}
-			var one int
-			err = tx.QueryRowContext(ctx, `SELECT 1 FROM webhook_requests WHERE webhook_id = ?`, rows[i].webhookID).Scan(&one)
-			switch {
-			case err == nil: // the same delivery, already stored
-			case errors.Is(err, sql.ErrNoRows):
+		}
+		if len(skipped) == 0 {
+			return nil
+		}
+		stored, err := storedWebhookIDs(ctx, tx, skipped)
+		if err != nil {
+			return fmt.Errorf("look up the webhook_ids of %d skipped requests: %w", len(skipped), err)
+		}
+		for _, r := range skipped {
+			if !stored[r.webhookID] { // else the same delivery, already stored
 				conflicts = append(conflicts, fmt.Errorf("insert webhook request %s (webhook_id %s): number already used by another delivery: %w",
-					rows[i].number, rows[i].webhookID, storage.ErrConflict))
-			default:
-				return fmt.Errorf("insert webhook request %s: look up webhook_id: %w", rows[i].number, err)
+					r.number, r.webhookID, storage.ErrConflict))
 			}
 		}
 		return nil
@@ -260,6 +244,34 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 		return 0, fmt.Errorf("insert webhook requests: %w", err)
 	}
 	return inserted, errors.Join(conflicts...)
+}
+
+// storedWebhookIDs tells which of the rows' webhook_ids are stored, with one query whatever their
+// number: they are bound as one JSON array, so no batch meets the limit on bound parameters.
+func storedWebhookIDs(ctx context.Context, tx *sql.Tx, rows []*requestRow) (map[string]bool, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.webhookID
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tx.QueryContext(ctx, `SELECT webhook_id FROM webhook_requests
+		WHERE webhook_id IN (SELECT value FROM json_each(?))`, string(b))
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	stored := make(map[string]bool, len(rows))
+	for res.Next() {
+		var id string
+		if err := res.Scan(&id); err != nil {
+			return nil, err
+		}
+		stored[id] = true
+	}
+	return stored, res.Err()
 }
 
 // GetRequest returns the request with that number.
@@ -323,8 +335,9 @@ func indexHint(f storage.Filter) string {
 
 // ListRequests returns a page of requests, highest seq first.
 func (s *Store) ListRequests(ctx context.Context, q storage.ListQuery) ([]*storage.WebhookRequest, error) {
+	limit := storage.ClampLimit(q.Limit)
 	w, args := where(q.Filter, q.BeforeSeq)
-	args = append(args, clampLimit(q.Limit))
+	args = append(args, limit)
 	// The inner query finds the page's seqs on an index alone (sorting integers, if it must
 	// sort); only the page's rows are then read whole.
 	rows, err := s.rs.query(ctx, `SELECT `+requestColumns+` FROM webhook_requests WHERE seq IN (
@@ -333,7 +346,7 @@ func (s *Store) ListRequests(ctx context.Context, q storage.ListQuery) ([]*stora
 		return nil, fmt.Errorf("list webhook requests: %w", err)
 	}
 	defer rows.Close()
-	out := make([]*storage.WebhookRequest, 0, clampLimit(q.Limit))
+	out := make([]*storage.WebhookRequest, 0, limit)
 	for rows.Next() {
 		wr, err := scanRequest(rows)
 		if err != nil {
@@ -478,6 +491,7 @@ func (s *Store) CompleteResendSuccess(ctx context.Context, number, token string,
 // CompleteResendFailure records the new error and releases the claim. The stored response
 // becomes the new attempt's (none, when no response came), so it always explains the error.
 func (s *Store) CompleteResendFailure(ctx context.Context, number, token string, f storage.ResendFailure) error {
+	f = storage.PrepareFailure(f)
 	resp, err := toResponseCols(f.Response)
 	if err != nil {
 		return fmt.Errorf("complete resend of webhook request %s: encode response: %w", number, err)
@@ -487,7 +501,7 @@ func (s *Store) CompleteResendFailure(ctx context.Context, number, token string,
 			response_body = ?, response_truncated = ?, response_duration_ms = ?, attempts = attempts + 1,
 			updated_at = ?, updated_by = ?, claim_token = NULL, claim_by = NULL, claim_until = NULL
 		WHERE number = ? AND claim_token = ?`,
-		storage.ValidUTF8(f.ErrorCode), storage.ValidUTF8(f.ErrorDescription), resp.status, resp.headers, resp.body,
+		f.ErrorCode, f.ErrorDescription, resp.status, resp.headers, resp.body,
 		resp.truncated, resp.durationMS, ms(f.At), f.By, number, token)
 	if err != nil {
 		return fmt.Errorf("complete resend of webhook request %s: %w", number, err)

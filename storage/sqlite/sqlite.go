@@ -115,9 +115,6 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-// Path returns the database file's path.
-func (s *Store) Path() string { return s.path }
-
 // Ping checks that both pools can reach the database.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
@@ -169,23 +166,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// Limits of list queries.
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
-// clampLimit guards against a caller that forgot to bound a limit.
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultLimit
-	case n > maxLimit:
-		return maxLimit
-	}
-	return n
 }
 
 // ms is how times are stored: Unix milliseconds, the precision of a BSON date.

@@ -16,9 +16,11 @@ type Store interface {
 	// Blocks never overlap, across replicas too.
 	ReserveNumbers(ctx context.Context, n int) (first int64, err error)
 
-	// InsertRequests writes requests in one batch (unordered). A request whose WebhookID is
-	// already stored is skipped, not an error: redelivery never writes a second document for
-	// the same delivery. It returns how many were written.
+	// InsertRequests writes requests in one batch (unordered), after storage.PrepareRequest. A
+	// request whose WebhookID is already stored is skipped, not an error: redelivery never writes
+	// a second document for the same delivery. One whose number another delivery holds is
+	// reported, wrapping storage.ErrConflict, and the rest are still written. It returns how many
+	// were written.
 	InsertRequests(ctx context.Context, reqs []*storage.WebhookRequest) (inserted int, err error)
 	// GetRequest returns storage.ErrNotFound for an unknown number.
 	GetRequest(ctx context.Context, number string) (*storage.WebhookRequest, error)
