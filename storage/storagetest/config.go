@@ -77,6 +77,24 @@ func equal[T any](t *testing.T, what string, got, want T) {
 	}
 }
 
+func getDefinition(t *testing.T, st Store, id string) config.Definition {
+	t.Helper()
+	d, err := st.GetDefinition(ctx(t), id)
+	if err != nil {
+		t.Fatalf("GetDefinition(%s): %v", id, err)
+	}
+	return *d
+}
+
+func getRule(t *testing.T, st Store, id string) config.Rule {
+	t.Helper()
+	r, err := st.GetRule(ctx(t), id)
+	if err != nil {
+		t.Fatalf("GetRule(%s): %v", id, err)
+	}
+	return *r
+}
+
 func version(t *testing.T, st Store) int64 {
 	t.Helper()
 	v, err := st.ConfigVersion(ctx(t))
@@ -108,11 +126,7 @@ func (s *suite) testConfigApply(t *testing.T) {
 	for _, d := range defs {
 		checkUTC(t, "definition "+d.ID, d.UpdatedAt)
 	}
-	got, err := st.GetDefinition(ctx(t), "def-a")
-	if err != nil {
-		t.Fatalf("GetDefinition: %v", err)
-	}
-	equal(t, "GetDefinition", *got, applied(da, "alice", t0))
+	equal(t, "GetDefinition", getDefinition(t, st, "def-a"), applied(da, "alice", t0))
 	_, err = st.GetDefinition(ctx(t), "def-x")
 	wantErr(t, "GetDefinition(unknown)", err, storage.ErrNotFound)
 
@@ -121,11 +135,7 @@ func (s *suite) testConfigApply(t *testing.T) {
 		t.Fatalf("ListRules: %v", err)
 	}
 	equal(t, "ListRules", rules, []config.Rule{appliedRule(r2, "alice", t0), appliedRule(r1, "alice", t0)})
-	gotRule, err := st.GetRule(ctx(t), "rule-2")
-	if err != nil {
-		t.Fatalf("GetRule: %v", err)
-	}
-	equal(t, "GetRule", *gotRule, appliedRule(r1, "alice", t0))
+	equal(t, "GetRule", getRule(t, st, "rule-2"), appliedRule(r1, "alice", t0))
 	_, err = st.GetRule(ctx(t), "rule-x")
 	wantErr(t, "GetRule(unknown)", err, storage.ErrNotFound)
 
@@ -135,21 +145,9 @@ func (s *suite) testConfigApply(t *testing.T) {
 	da2.URL, da2.Headers = "https://new.example.com/", nil
 	r1b := rule("rule-2", "def-a")
 	apply(t, st, []config.Definition{da2}, []config.Rule{r1b}, "bob", at2)
-	got, err = st.GetDefinition(ctx(t), "def-a")
-	if err != nil {
-		t.Fatalf("GetDefinition: %v", err)
-	}
-	equal(t, "GetDefinition after an upsert", *got, applied(da2, "bob", at2))
-	got, err = st.GetDefinition(ctx(t), "def-b")
-	if err != nil {
-		t.Fatalf("GetDefinition: %v", err)
-	}
-	equal(t, "GetDefinition of another", *got, applied(db, "alice", t0))
-	gotRule, err = st.GetRule(ctx(t), "rule-2")
-	if err != nil {
-		t.Fatalf("GetRule: %v", err)
-	}
-	equal(t, "GetRule after an upsert", *gotRule, appliedRule(r1b, "bob", at2))
+	equal(t, "GetDefinition after an upsert", getDefinition(t, st, "def-a"), applied(da2, "bob", at2))
+	equal(t, "GetDefinition of another", getDefinition(t, st, "def-b"), applied(db, "alice", t0))
+	equal(t, "GetRule after an upsert", getRule(t, st, "rule-2"), appliedRule(r1b, "bob", at2))
 
 	// Deletes.
 	if err := st.DeleteRule(ctx(t), "rule-1"); err != nil {
@@ -212,14 +210,11 @@ func (s *suite) testConfigDisable(t *testing.T) {
 	if v1 == v0 {
 		t.Errorf("config version stayed %d after DisableDefinition", v0)
 	}
-	got, err := st.GetDefinition(ctx(t), "def-a")
-	if err != nil {
-		t.Fatalf("GetDefinition: %v", err)
-	}
+	got := getDefinition(t, st, "def-a")
 	w := applied(d, "alice", t0)
 	wantAt := norm(at)
 	w.Active, w.DisabledReason, w.DisabledAt = false, "410 Gone", &wantAt
-	equal(t, "disabled definition", *got, w)
+	equal(t, "disabled definition", got, w)
 	if got.DisabledAt != nil {
 		checkUTC(t, "disabled_at", *got.DisabledAt)
 	}
@@ -231,20 +226,12 @@ func (s *suite) testConfigDisable(t *testing.T) {
 	if err != nil || changed {
 		t.Errorf("DisableDefinition(unknown) = %v, %v; want false", changed, err)
 	}
-	got, err = st.GetDefinition(ctx(t), "def-a")
-	if err != nil {
-		t.Fatalf("GetDefinition: %v", err)
-	}
-	equal(t, "disabled definition after a second disable", *got, w)
+	equal(t, "disabled definition after a second disable", getDefinition(t, st, "def-a"), w)
 
 	// An apply re-activates it and clears its health.
 	at2 := at.Add(time.Hour)
 	apply(t, st, []config.Definition{d}, nil, "bob", at2)
-	got, err = st.GetDefinition(ctx(t), "def-a")
-	if err != nil {
-		t.Fatalf("GetDefinition: %v", err)
-	}
-	equal(t, "re-applied definition", *got, applied(d, "bob", at2))
+	equal(t, "re-applied definition", getDefinition(t, st, "def-a"), applied(d, "bob", at2))
 	h, err := st.RecordFailures(ctx(t), "def-a", 1, at2)
 	if err != nil {
 		t.Fatalf("RecordFailures: %v", err)

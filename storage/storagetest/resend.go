@@ -216,31 +216,38 @@ func (s *suite) testResendUnclaimed(t *testing.T) {
 	equalRequest(t, "unchanged", get(t, st, rej.Number), want(rej))
 }
 
+// race runs fn(0), ..., fn(n-1) at once and returns how many won (returned nil); a loser must
+// fail with a conflict.
+func race(t *testing.T, what string, n int, fn func(i int) error) (won int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	results := make(chan error, n)
+	for i := range n {
+		wg.Go(func() { results <- fn(i) })
+	}
+	wg.Wait()
+	close(results)
+	for err := range results {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, storage.ErrConflict):
+			t.Errorf("%s: %v, want nil or a conflict", what, err)
+		}
+	}
+	return won
+}
+
 func (s *suite) testResendConcurrentClaims(t *testing.T) {
 	s.needConcurrency(t)
 	st := s.open(t)
 	rej := request(1)
 	insert(t, st, rej)
 	const n = 8
-	var wg sync.WaitGroup
-	results := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			_, err := st.ClaimResend(ctx(t), rej.Number, claim(fmt.Sprintf("tok-%d", i), future()))
-			results <- err
-		})
-	}
-	wg.Wait()
-	close(results)
-	won := 0
-	for err := range results {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, storage.ErrConflict):
-			t.Errorf("ClaimResend: %v, want nil or a conflict", err)
-		}
-	}
+	won := race(t, "ClaimResend", n, func(i int) error {
+		_, err := st.ClaimResend(ctx(t), rej.Number, claim(fmt.Sprintf("tok-%d", i), future()))
+		return err
+	})
 	if won != 1 {
 		t.Errorf("%d of %d concurrent claims won, want exactly 1", won, n)
 	}
@@ -257,31 +264,12 @@ func (s *suite) testResendConcurrentCompletions(t *testing.T) {
 	// The same claimed resend completed several times at once (a retried completion, or a bug):
 	// at most one replacement, and never beside the rejected request.
 	const n = 6
-	var wg sync.WaitGroup
-	results := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			var err error
-			switch i % 3 {
-			case 0, 1:
-				err = st.CompleteResendSuccess(ctx(t), rej.Number, "tok", storage.ResendSuccess{Replacement: replacement(rej, int64(10+i))})
-			default:
-				err = st.CompleteResendFailure(ctx(t), rej.Number, "tok", storage.ResendFailure{ErrorCode: "TIMEOUT", At: t0, By: "bob"})
-			}
-			results <- err
-		})
-	}
-	wg.Wait()
-	close(results)
-	won := 0
-	for err := range results {
-		switch {
-		case err == nil:
-			won++
-		case !errors.Is(err, storage.ErrConflict):
-			t.Errorf("complete: %v, want nil or a conflict", err)
+	won := race(t, "complete", n, func(i int) error {
+		if i%3 == 2 {
+			return st.CompleteResendFailure(ctx(t), rej.Number, "tok", storage.ResendFailure{ErrorCode: "TIMEOUT", At: t0, By: "bob"})
 		}
-	}
+		return st.CompleteResendSuccess(ctx(t), rej.Number, "tok", storage.ResendSuccess{Replacement: replacement(rej, int64(10+i))})
+	})
 	if won != 1 {
 		t.Errorf("%d of %d concurrent completions won, want exactly 1", won, n)
 	}
