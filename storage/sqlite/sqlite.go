@@ -5,9 +5,9 @@
 // The file is opened in WAL mode with two pools: one connection for every write, so writers
 // queue in Go instead of spinning on SQLITE_BUSY and a transaction that reads before it writes
 // cannot lose its snapshot, and a few read-only connections that WAL lets run beside the writer.
-// Columns hold what is filtered or sorted on; the nested parts of a document (request, response,
-// fields set) are JSON. Times are Unix milliseconds in UTC, the precision of BSON dates, so both
-// stores return the same times.
+// A webhook request is a row of columns, its request and response flattened into them; only its
+// header maps and fields set are JSON, as are whole definitions and rules. Times are Unix
+// milliseconds in UTC, the precision of BSON dates, so both stores return the same times.
 package sqlite
 
 import (
