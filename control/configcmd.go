@@ -25,19 +25,14 @@ func (r *Responder) configApply(ctx context.Context, c *call) (any, *Error) {
 	if parseErr != nil && isTypeError(parseErr) {
 		return nil, errorf(CodeBadRequest, "%v", parseErr)
 	}
-	if e := checkUserLength(shape.User); e != nil {
+	if e := c.requireUser(shape.User); e != nil {
 		return nil, e
 	}
-	user, e := checkUser(shape.User)
-	if e != nil {
-		return nil, e
-	}
-	c.user = user
 	if parseErr != nil {
 		// A value the decoder refused (a malformed duration, say): the entry is invalid.
 		return nil, errorf(CodeInvalidConfig, "%v", parseErr)
 	}
-	c.auditRequest = auditDocument(doc, user)
+	c.auditRequest = auditDocument(doc, c.user)
 
 	defs, err := r.o.Store.ListDefinitions(ctx)
 	if err != nil {
@@ -50,8 +45,8 @@ func (r *Responder) configApply(ctx context.Context, c *call) (any, *Error) {
 	if err := doc.Validate(func(id string) bool { return known[id] }); err != nil {
 		return nil, errorf(CodeInvalidConfig, "%v", err)
 	}
-	c.auditRequest = auditDocument(doc, user) // normalised by Validate
-	if err := r.o.Store.ApplyConfig(ctx, doc.WebhookDefinitions, doc.WorkflowRules, user, r.o.Now().UTC()); err != nil {
+	c.auditRequest = auditDocument(doc, c.user) // normalised by Validate
+	if err := r.o.Store.ApplyConfig(ctx, doc.WebhookDefinitions, doc.WorkflowRules, c.user, r.o.Now().UTC()); err != nil {
 		return nil, internal("apply the configuration", err)
 	}
 	r.o.OnConfigChange()
@@ -106,14 +101,9 @@ func decodeID(c *call, mutating bool) (string, *Error) {
 	if !mutating {
 		return req.ID, nil
 	}
-	if e := checkUserLength(req.User); e != nil {
+	if e := c.requireUser(req.User); e != nil {
 		return "", e
 	}
-	user, e := checkUser(req.User)
-	if e != nil {
-		return "", e
-	}
-	c.user = user
 	return req.ID, nil
 }
 

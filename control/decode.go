@@ -54,20 +54,18 @@ func describeJSONError(err error) string {
 	return "body is not valid JSON: " + err.Error()
 }
 
-// checkUser returns the trimmed user or USER_REQUIRED.
-func checkUser(user string) (string, *Error) {
-	u := strings.TrimSpace(user)
-	if u == "" {
-		return "", errorf(CodeUserRequired, `this command changes data: "user" (who is asking) is required`)
-	}
-	return u, nil
-}
-
-// checkUserLength is a BAD_REQUEST check, so it runs before checkUser.
-func checkUserLength(user string) *Error {
+// requireUser checks a mutating command's "user" and keeps it, trimmed, in c.user for the
+// audit and the log. Its length is a BAD_REQUEST check, so it is called after the command's
+// other BAD_REQUEST checks; a blank user is USER_REQUIRED.
+func (c *call) requireUser(user string) *Error {
 	if len(user) > maxUser {
 		return errorf(CodeBadRequest, `field "user" is %d bytes, at most %d are allowed`, len(user), maxUser)
 	}
+	u := strings.TrimSpace(user)
+	if u == "" {
+		return errorf(CodeUserRequired, `this command changes data: "user" (who is asking) is required`)
+	}
+	c.user = u
 	return nil
 }
 

@@ -10,10 +10,10 @@
 // value out of range), USER_REQUIRED (mutating commands), then the command's own codes. A store
 // failure is INTERNAL, and so is a panic in a handler, which is recovered per message.
 //
-// Bulk work (resend and delete by filter, resend of many numbers) pages through the store with
-// a descending sequence cursor, so its memory is bounded and requests that arrive while it runs
-// are left alone; resends run a bounded number at a time. A request that asks for it with
-// "progress":true gets progress messages, {"progress":{"done":N,"total":M}}, on its reply
+// Bulk work by filter (delete and resend) pages through the store with a descending sequence
+// cursor, so its memory is bounded and requests that arrive while it runs are left alone;
+// resends, by filter or by numbers, run a bounded number at a time. A request that asks for it
+// with "progress":true gets progress messages, {"progress":{"done":N,"total":M}}, on its reply
 // subject before the final reply (see README.md, "Control plane").
 //
 // Resend safety: a request is claimed in the store before its attempt is sent, and the outcome

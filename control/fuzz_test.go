@@ -22,8 +22,11 @@ func FuzzRequestBodies(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := &call{cmd: CmdRequestsResend, body: body}
-		if b, e := decodeBulk(c); e == nil && b.numbers == nil && b.filter.IsEmpty() {
+		if b, e := decodeBulk(c, false); e == nil && b.numbers == nil && b.filter.IsEmpty() {
 			t.Fatalf("accepted an empty filter: %q", body)
+		}
+		if b, e := decodeBulk(c, true); e == nil && b.numbers == nil && b.filter.State != storage.StateRejected {
+			t.Fatalf("a resend filter selects state %q: %q", b.filter.State, body)
 		}
 		var lr ListRequest
 		if e := decode(body, &lr); e == nil {

@@ -81,6 +81,7 @@ func TestErrorCodesAndOrder(t *testing.T) {
 		{"resend no user", control.CmdRequestsResend, `{"numbers":["WR-0000000001"]}`, control.CodeUserRequired},
 		{"resend empty filter", control.CmdRequestsResend, `{"filter":{},"user":"ann"}`, control.CodeFilterRequired},
 		{"resend successful filter", control.CmdRequestsResend, `{"filter":{"state":"successful"},"user":"ann"}`, control.CodeBadRequest},
+		{"resend successful filter before user", control.CmdRequestsResend, `{"filter":{"state":"successful"}}`, control.CodeBadRequest},
 		{"apply no user", control.CmdConfigApply, `{"webhook_definitions":[]}`, control.CodeUserRequired},
 		{"apply definitions wrong type", control.CmdConfigApply, `{"webhook_definitions":{},"user":"ann"}`, control.CodeBadRequest},
 		{"apply field wrong type", control.CmdConfigApply, `{"webhook_definitions":[{"id":"a","max_in_flight":"many"}],"user":"ann"}`, control.CodeBadRequest},

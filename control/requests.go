@@ -102,8 +102,9 @@ type bulk struct {
 }
 
 // decodeBulk runs the checks of delete and resend in the contract's order: BAD_REQUEST, then
-// USER_REQUIRED, then FILTER_REQUIRED.
-func decodeBulk(c *call) (*bulk, *Error) {
+// USER_REQUIRED, then FILTER_REQUIRED. rejectedOnly (resend) refuses a filter on successful
+// requests and narrows the filter to rejected ones.
+func decodeBulk(c *call, rejectedOnly bool) (*bulk, *Error) {
 	var req BulkRequest
 	if e := decode(c.body, &req); e != nil {
 		return nil, e
@@ -126,22 +127,23 @@ func decodeBulk(c *call) (*bulk, *Error) {
 		if e != nil {
 			return nil, e
 		}
+		if rejectedOnly && f.State == storage.StateSuccessful {
+			return nil, errorf(CodeBadRequest, `filter.state "successful": only rejected requests can be resent (leave state out, or use "rejected")`)
+		}
 		b.filter = f
 	}
-	if e := checkUserLength(req.User); e != nil {
+	if e := c.requireUser(req.User); e != nil {
 		return nil, e
 	}
-	user, e := checkUser(req.User)
-	if e != nil {
-		return nil, e
-	}
-	c.user = user
 	if req.Numbers != nil {
 		b.numbers = dedupe(req.Numbers)
 		return b, nil
 	}
 	if b.filter.IsEmpty() {
 		return nil, errorf(CodeFilterRequired, `give "numbers", or a "filter" with at least one field: an empty filter would select every request`)
+	}
+	if rejectedOnly {
+		b.filter.State = storage.StateRejected
 	}
 	return b, nil
 }
@@ -159,7 +161,7 @@ func dedupe(list []string) []string {
 }
 
 func (r *Responder) requestsDelete(ctx context.Context, c *call) (any, *Error) {
-	b, e := decodeBulk(c)
+	b, e := decodeBulk(c, false)
 	if e != nil {
 		return nil, e
 	}

@@ -27,22 +27,15 @@ const (
 )
 
 func (r *Responder) requestsResend(ctx context.Context, c *call) (any, *Error) {
-	b, e := decodeBulk(c)
+	b, e := decodeBulk(c, true)
 	if e != nil {
 		return nil, e
 	}
 	var res *ResendResult
 	if b.numbers != nil {
 		res = r.resendNumbers(ctx, c, b)
-	} else {
-		if b.filter.State == storage.StateSuccessful {
-			return nil, errorf(CodeBadRequest, `filter.state "successful": only rejected requests can be resent (leave state out, or use "rejected")`)
-		}
-		b.filter.State = storage.StateRejected
-		var e *Error
-		if res, e = r.resendFilter(ctx, c, b); e != nil {
-			return nil, e
-		}
+	} else if res, e = r.resendFilter(ctx, c, b); e != nil {
+		return nil, e
 	}
 	c.summary = fmt.Sprintf("resent %d: %d successful, %d rejected, %d failed",
 		res.Successful+res.Rejected+res.Failed, res.Successful, res.Rejected, res.Failed)
@@ -98,7 +91,7 @@ func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *Resend
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			items[i] = r.resendOne(ctx, n, c.user)
+			items[i] = r.resendOne(ctx, n, nil, c.user)
 			t.add(1)
 		}()
 	}
@@ -123,14 +116,14 @@ func (r *Responder) resendFilter(ctx context.Context, c *call, b *bulk) (*Resend
 	defer t.stop()
 	col := &collector{res: ResendResult{Results: []ResendItem{}}}
 
-	numbers := make(chan string)
+	listed := make(chan *storage.WebhookRequest)
 	var wg sync.WaitGroup
 	for range r.o.ResendConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := range numbers {
-				col.add(r.resendOne(ctx, n, c.user))
+			for wr := range listed {
+				col.add(r.resendOne(ctx, wr.Number, wr, c.user))
 				t.add(1)
 			}
 		}()
@@ -148,7 +141,7 @@ feed:
 		}
 		for _, wr := range page {
 			select {
-			case numbers <- wr.Number:
+			case listed <- wr:
 				seen++
 			case <-r.stopping:
 				interrupted = true
@@ -163,7 +156,7 @@ feed:
 		}
 		before = page[len(page)-1].Seq
 	}
-	close(numbers)
+	close(listed)
 	wg.Wait()
 	t.setTotal(seen)
 	t.stop()
@@ -184,30 +177,38 @@ func failed(number, code, format string, args ...any) ResendItem {
 	return ResendItem{Number: number, Outcome: OutcomeFailed, ErrorCode: code, ErrorDescription: fmt.Sprintf(format, args...)}
 }
 
-// resendOne resends one request (section 6, "Resend"). It never panics: a panic is the
+// resendOne resends one request (section 6, "Resend"); listed is the request as a resend by
+// filter read it from its page, nil for a resend by numbers. It never panics: a panic is the
 // request's INTERNAL failure.
-func (r *Responder) resendOne(ctx context.Context, number, user string) (item ResendItem) {
+func (r *Responder) resendOne(ctx context.Context, number string, listed *storage.WebhookRequest, user string) (item ResendItem) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.o.Log.Error("resend panicked", "number", number, "panic", fmt.Sprint(p))
 			item = failed(number, CodeInternal, "internal error")
 		}
 	}()
-	item = r.resend(ctx, number, user)
+	item = r.resend(ctx, number, listed, user)
 	r.o.Log.Info("resend", "number", number, "user", user, "outcome", item.Outcome,
 		"new_number", item.NewNumber, "error_code", item.ErrorCode)
 	return item
 }
 
-func (r *Responder) resend(ctx context.Context, number, user string) ResendItem {
+func (r *Responder) resend(ctx context.Context, number string, listed *storage.WebhookRequest, user string) ResendItem {
 	// 1. The checks that change nothing come first, so a refused resend never holds a claim.
-	wr, err := r.o.Store.GetRequest(ctx, number)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return failed(number, CodeNotFound, "webhook request %s does not exist", number)
-	case err != nil:
-		return failed(number, CodeInternal, "read the request: %v", err)
-	case wr.State != storage.StateRejected:
+	// A listed request is not read again: the claim below checks its state in the store, and
+	// claimFailed tells why when it changed meanwhile.
+	wr := listed
+	if wr == nil {
+		var err error
+		wr, err = r.o.Store.GetRequest(ctx, number)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return failed(number, CodeNotFound, "webhook request %s does not exist", number)
+		case err != nil:
+			return failed(number, CodeInternal, "read the request: %v", err)
+		}
+	}
+	if wr.State != storage.StateRejected {
 		return failed(number, CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
 	}
 	defID := wr.WebhookDefinition.ID
