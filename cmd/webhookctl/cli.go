@@ -198,7 +198,3 @@ func (a *app) call(command string, req, out any, onProgress func(control.Progres
 
 // json reports whether output is for scripts.
 func (a *app) json() bool { return a.Output == "json" }
-
-func contextWithTimeout(a *app) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(a.ctx, a.Timeout)
-}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -29,9 +30,9 @@ func (c *applyCmd) Run(a *app) error {
 	var b []byte
 	var err error
 	if c.File == "-" {
-		b, err = readAllLimited(os.Stdin, config.MaxDocumentSize+1)
+		b, err = readAllLimited(os.Stdin, config.MaxDocumentSize)
 	} else {
-		b, err = os.ReadFile(c.File)
+		b, err = readFileLimited(c.File, config.MaxDocumentSize)
 	}
 	if err != nil {
 		return usagef("read %s: %w", c.File, err)
@@ -107,14 +108,14 @@ func (c *definitionsGetCmd) Run(a *app) error {
 		return writeJSON(a.stdout, raw)
 	}
 	return writeYAML(a, map[string]any{"webhook_definitions": []config.Definition{res.Item}},
-		res.Item.UpdatedAt.IsZero(), when(res.Item.UpdatedAt)+byWhom(res.Item.UpdatedBy))
+		res.Item.UpdatedAt, res.Item.UpdatedBy)
 }
 
 // writeYAML prints an entry in the form of section 4, so it can be edited and applied back
 // (with the real secret put back in place of the masked one).
-func writeYAML(a *app, v any, noUpdate bool, updated string) error {
-	if !noUpdate {
-		fmt.Fprintf(a.stdout, "# updated %s\n", updated)
+func writeYAML(a *app, v any, updatedAt time.Time, updatedBy string) error {
+	if !updatedAt.IsZero() {
+		fmt.Fprintf(a.stdout, "# updated %s%s\n", when(updatedAt), byWhom(updatedBy))
 	}
 	enc := yaml.NewEncoder(a.stdout)
 	enc.SetIndent(2)
@@ -129,14 +130,19 @@ type definitionsDeleteCmd struct {
 }
 
 func (c *definitionsDeleteCmd) Run(a *app) error {
-	raw, err := a.call(control.CmdDefinitionsDelete, control.IDRequest{ID: c.ID, User: a.user()}, nil, nil)
+	return deleteByID(a, control.CmdDefinitionsDelete, "webhook definition", c.ID)
+}
+
+// deleteByID runs definitions.delete or rules.delete.
+func deleteByID(a *app, command, what, id string) error {
+	raw, err := a.call(command, control.IDRequest{ID: id, User: a.user()}, nil, nil)
 	if err != nil {
 		return err
 	}
 	if a.json() {
 		return writeJSON(a.stdout, raw)
 	}
-	fmt.Fprintf(a.stdout, "Deleted webhook definition %s.\n", c.ID)
+	fmt.Fprintf(a.stdout, "Deleted %s %s.\n", what, id)
 	return nil
 }
 
@@ -187,7 +193,7 @@ func (c *rulesGetCmd) Run(a *app) error {
 		return writeJSON(a.stdout, raw)
 	}
 	return writeYAML(a, map[string]any{"workflow_rules": []config.Rule{res.Item}},
-		res.Item.UpdatedAt.IsZero(), when(res.Item.UpdatedAt)+byWhom(res.Item.UpdatedBy))
+		res.Item.UpdatedAt, res.Item.UpdatedBy)
 }
 
 type rulesDeleteCmd struct {
@@ -195,13 +201,5 @@ type rulesDeleteCmd struct {
 }
 
 func (c *rulesDeleteCmd) Run(a *app) error {
-	raw, err := a.call(control.CmdRulesDelete, control.IDRequest{ID: c.ID, User: a.user()}, nil, nil)
-	if err != nil {
-		return err
-	}
-	if a.json() {
-		return writeJSON(a.stdout, raw)
-	}
-	fmt.Fprintf(a.stdout, "Deleted workflow rule %s.\n", c.ID)
-	return nil
+	return deleteByID(a, control.CmdRulesDelete, "workflow rule", c.ID)
 }

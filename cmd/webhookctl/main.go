@@ -7,8 +7,10 @@
 //
 //	0  done
 //	1  webhookd refused or failed the command (an error reply: BAD_REQUEST, INVALID_CONFIG, …)
-//	2  usage: unknown command or flag, missing argument, unreadable or invalid local file
-//	3  webhookd unreachable: cannot connect to NATS, no webhookd answering, or timed out
+//	2  usage: unknown command or flag, missing argument, unreadable or invalid local file, an
+//	   invalid event for publish, an address listen cannot use
+//	3  unreachable: cannot connect to NATS, no webhookd answering, timed out, or a publish
+//	   that JetStream did not acknowledge
 //	4  not found (NOT_FOUND): the request, definition or rule does not exist
 //	5  partly done: a resend with rejected or failed requests, a delete with unknown numbers
 package main

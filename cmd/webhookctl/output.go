@@ -92,7 +92,7 @@ type progressBar struct {
 const barWidth = 30
 
 // newProgress returns a bar, or nil when none is to be shown: stderr is not a terminal and
-// --progress was not given, or the output is JSON for a script that did not ask.
+// --progress was not given.
 func (a *app) newProgress(label string) *progressBar {
 	show := a.Progress
 	if !show {

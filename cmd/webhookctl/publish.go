@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -75,7 +76,7 @@ func (c *publishCmd) Run(a *app) error {
 	if err != nil {
 		return fmt.Errorf("open JetStream: %w", err)
 	}
-	ctx, cancel := contextWithTimeout(a)
+	ctx, cancel := context.WithTimeout(a.ctx, a.Timeout)
 	defer cancel()
 	ack, err := publisher.New(js).Publish(ctx, ev)
 	if err != nil {
@@ -111,6 +112,7 @@ func (c *secretGenerateCmd) Run(a *app) error {
 	return nil
 }
 
+// readFileLimited reads a file, refusing one larger than limit bytes.
 func readFileLimited(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -267,6 +267,27 @@ func (b *bulkArgs) request(a *app) (control.BulkRequest, error) {
 	return req, nil
 }
 
+// send sends a delete or resend with a progress bar and decodes its result into out; count
+// tells how many requests the result covers, to finish the bar. With -o json it prints the
+// result; the caller prints the table form.
+func (b *bulkArgs) send(a *app, command, label string, out any, count func() int) error {
+	req, err := b.request(a)
+	if err != nil {
+		return err
+	}
+	bar := a.newProgress(label)
+	raw, err := a.call(command, req, out, bar.callback())
+	if err != nil {
+		bar.done()
+		return err
+	}
+	bar.finish(count())
+	if a.json() {
+		return writeJSON(a.stdout, raw)
+	}
+	return nil
+}
+
 type requestsDeleteCmd struct {
 	bulkArgs
 }
@@ -281,23 +302,11 @@ Numbers that do not exist are listed as not found (exit code 5).`
 }
 
 func (c *requestsDeleteCmd) Run(a *app) error {
-	req, err := c.request(a)
-	if err != nil {
-		return err
-	}
-	bar := a.newProgress("deleting")
 	var res control.DeleteResult
-	raw, err := a.call(control.CmdRequestsDelete, req, &res, bar.callback())
-	if err != nil {
-		bar.done()
+	if err := c.send(a, control.CmdRequestsDelete, "deleting", &res, func() int { return res.Deleted + len(res.NotFound) }); err != nil {
 		return err
 	}
-	bar.finish(res.Deleted + len(res.NotFound))
-	if a.json() {
-		if err := writeJSON(a.stdout, raw); err != nil {
-			return err
-		}
-	} else {
+	if !a.json() {
 		fmt.Fprintf(a.stdout, "Deleted %d webhook request%s.\n", res.Deleted, plural(res.Deleted))
 		if len(res.NotFound) > 0 {
 			fmt.Fprintf(a.stdout, "Not found: %s\n", strings.Join(res.NotFound, " "))
@@ -327,23 +336,11 @@ Exit code 5 when some requests were rejected again or could not be resent.`
 }
 
 func (c *requestsResendCmd) Run(a *app) error {
-	req, err := c.request(a)
-	if err != nil {
-		return err
-	}
-	bar := a.newProgress("resending")
 	var res control.ResendResult
-	raw, err := a.call(control.CmdRequestsResend, req, &res, bar.callback())
-	if err != nil {
-		bar.done()
+	if err := c.send(a, control.CmdRequestsResend, "resending", &res, func() int { return res.Successful + res.Rejected + res.Failed }); err != nil {
 		return err
 	}
-	bar.finish(res.Successful + res.Rejected + res.Failed)
-	if a.json() {
-		if err := writeJSON(a.stdout, raw); err != nil {
-			return err
-		}
-	} else {
+	if !a.json() {
 		if len(res.Results) > 0 {
 			tw := newTable(a.stdout, "NUMBER", "OUTCOME", "NEW NUMBER", "ERROR", "DESCRIPTION")
 			for _, r := range res.Results {
