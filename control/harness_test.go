@@ -2,7 +2,6 @@ package control_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -306,13 +305,4 @@ func (e *env) all(f storage.Filter) []*storage.WebhookRequest {
 func pause() {
 	t := time.NewTimer(time.Millisecond)
 	<-t.C
-}
-
-func mustJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
