@@ -59,8 +59,11 @@ func EnsureDeliveriesStream(ctx context.Context, js jetstream.JetStream) (jetstr
 		Retention:   jetstream.WorkQueuePolicy,
 		// A re-published fan-out (an event redelivered after a crash) or retry (a task
 		// redelivered after a crash between publishing its next attempt and its ack) is stored
-		// once. Both come back within an ack wait: at most the longest attempt timeout (5m)
-		// plus its margin. The server holds every id of the window in memory, so no longer.
+		// once when it comes back within the window. That covers the events' 1m ack wait and a
+		// delivery's (attempt timeout, at most 5m, plus 30s), but not the longer ack wait of a
+		// slowly rate-limited definition: there, a crash at that moment repeats one attempt (the
+		// webhook request is still written once). The server holds every id of the window in
+		// memory, so no longer.
 		Duplicates: 10 * time.Minute,
 	}, true)
 }

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,33 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/broker"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/worker"
 )
-
-// syncBuffer is a log sink the worker's goroutines may write while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestWorkerWithComposeNATSPermissions runs the real webhookd worker as the compose file does:
 // connected as nats.conf's webhookd user (standalone SQLite store instead of MongoDB). An event
@@ -74,7 +55,7 @@ workflow_rules:
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	ctx := t.Context()
 	w, err := worker.Start(ctx, worker.Options{
 		NATS:             broker.Options{URL: s.ClientURL(), User: "webhookd", Password: natsPasswords["webhookd"]},

@@ -165,8 +165,12 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 	return m
 }
 
-// InitDefinition creates a definition's series at zero.
-func (m *Metrics) InitDefinition(id string) {
+// InitDefinition creates a definition's series at zero, the error series for each of the
+// given (non-HTTP) error codes too.
+func (m *Metrics) InitDefinition(id string, errorCodes ...string) {
+	for _, c := range errorCodes {
+		m.DeliveryErrors.WithLabelValues(id, c)
+	}
 	for _, o := range []string{OutcomeSuccess, OutcomeRetry, OutcomeRejected} {
 		m.DeliveryAttempts.WithLabelValues(id, o)
 	}

@@ -8,9 +8,13 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/rules"
 )
+
+// errorCodes are the delivery error codes other than HTTP_<status>, whose series start at zero.
+var errorCodes = append(delivery.Codes(), CodeDefinitionNotFound, CodeDefinitionInactive, CodePayloadTooLarge)
 
 // Snapshot is one consistent view of the definitions and rules. It is immutable: a change in the
 // store produces a new Snapshot, swapped in atomically, so an event is matched against one
@@ -98,7 +102,7 @@ func (c *Catalog) load(ctx context.Context) (bool, error) {
 	for i := range defs {
 		d := &defs[i]
 		snap.Definitions[d.ID] = d
-		c.metrics.InitDefinition(d.ID)
+		c.metrics.InitDefinition(d.ID, errorCodes...)
 		if d.Active {
 			activeDefs++
 		}

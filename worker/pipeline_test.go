@@ -506,24 +506,6 @@ func configFileAtRestart(t *testing.T, tweak ...func(*worker.Options)) {
 	}
 }
 
-// syncBuffer is a log sink safe for the worker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecretsStayOutOfLogsAndDocuments: the definition's secret key, and a token in its URL's
 // query, appear in no log line, and the stored request has the secret masked.
 func TestSecretsStayOutOfLogsAndDocuments(t *testing.T) {
@@ -533,7 +515,7 @@ func TestSecretsStayOutOfLogsAndDocuments(t *testing.T) {
 		}
 		return http.StatusBadRequest
 	})
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL+"/hook?token=sup3rs3cr3tt0ken", `    retry: {max_attempts: 3, initial_interval: 10ms}`)},
 		[]string{ruleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) {

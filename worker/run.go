@@ -53,8 +53,10 @@ type Worker struct {
 	http     *http.Server
 	sender   *delivery.Client
 	control  *control.Responder
-	httpLn   net.Listener
-	ready    chan struct{} // closed once consumers are bound
+
+	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
+	httpLn       net.Listener
+	ready        chan struct{} // closed once consumers are bound
 
 	cancelFetch  context.CancelFunc // stops fetching (phase 1 of shutdown)
 	cancelWork   context.CancelFunc // cuts in-flight work short (phase 2, after the grace period)
@@ -451,13 +453,26 @@ func (w *Worker) sampleGauges(ctx context.Context, events, deliveries jetstream.
 			w.setConsumerGauges(info)
 		}
 	}
-	// The deliveries stream is webhookd's own: every consumer on it is a definition's.
+	// The deliveries stream is webhookd's own: every consumer on it is a definition's. The lag
+	// of one deleted since the last sample is dropped, not left at its last value.
+	seen := make(map[string]bool, len(w.lagConsumers))
 	lister := deliveries.ListConsumers(pctx)
 	for info := range lister.Info() {
 		if _, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
 			w.setConsumerGauges(info)
+			seen[info.Name] = true
 		}
 	}
+	if lister.Err() != nil {
+		return
+	}
+	for name := range w.lagConsumers {
+		if !seen[name] {
+			w.metrics.ConsumerPending.DeleteLabelValues(name)
+			w.metrics.ConsumerAckPending.DeleteLabelValues(name)
+		}
+	}
+	w.lagConsumers = seen
 }
 
 func (w *Worker) setConsumerGauges(info *jetstream.ConsumerInfo) {
