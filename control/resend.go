@@ -340,32 +340,7 @@ func (r *Responder) nextNumber(ctx context.Context) (int64, error) {
 	if r.o.Numbers != nil {
 		return r.o.Numbers(ctx)
 	}
-	return r.numbers.take(ctx, r.o.Store)
-}
-
-// numberBlock is how many numbers the fallback allocator reserves at a time.
-const numberBlock = 100
-
-// blockAllocator hands out request numbers from blocks reserved in the store, one round trip
-// per block, when the responder runs without the worker's allocator.
-type blockAllocator struct {
-	mu          sync.Mutex
-	next, limit int64
-}
-
-func (b *blockAllocator) take(ctx context.Context, s Store) (int64, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.next >= b.limit {
-		first, err := s.ReserveNumbers(ctx, numberBlock)
-		if err != nil {
-			return 0, fmt.Errorf("reserve %d webhook request numbers: %w", numberBlock, err)
-		}
-		b.next, b.limit = first, first+numberBlock
-	}
-	n := b.next
-	b.next++
-	return n, nil
+	return r.numbers.Next(ctx, r.o.Store)
 }
 
 func (r *Responder) countAttempt(defID string, res delivery.Result) {

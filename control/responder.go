@@ -108,7 +108,7 @@ type Responder struct {
 	sub      *nats.Subscription
 	handlers map[string]handler
 	sem      chan struct{}
-	numbers  blockAllocator // used when Options.Numbers is nil
+	numbers  storage.Numbers // used when Options.Numbers is nil
 
 	ctx      context.Context // commands' context; canceled only when Stop's grace period is over
 	cancel   context.CancelFunc

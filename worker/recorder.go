@@ -10,19 +10,12 @@ import (
 	"github.com/webhookd/webhookd/storage"
 )
 
-// numberBlock is how many request numbers a replica reserves per round trip to the counter.
-const numberBlock = 500
-
-// Recorder writes webhook requests and invalid events in batches. Numbers are taken from blocks
-// reserved from the store's counter, so numbering costs one round trip per numberBlock requests
-// and numbers increase in time within a replica.
+// Recorder writes webhook requests and invalid events in batches, numbering the requests from
+// blocks reserved in the store (storage.Numbers).
 type Recorder struct {
 	store   Store
 	metrics *metrics.Metrics
-
-	mu      sync.Mutex // guards next and limit
-	next    int64
-	limit   int64
+	numbers storage.Numbers
 	reqs    *batcher[*storage.WebhookRequest]
 	invalid *batcher[storage.InvalidEvent]
 	wg      sync.WaitGroup
@@ -60,18 +53,7 @@ func (r *Recorder) RecordInvalid(ctx context.Context, ev storage.InvalidEvent) e
 // Number allocates the next request number (for writes that do not go through Record, such as
 // a resend's replacement).
 func (r *Recorder) Number(ctx context.Context) (int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.next >= r.limit {
-		first, err := r.store.ReserveNumbers(ctx, numberBlock)
-		if err != nil {
-			return 0, fmt.Errorf("reserve %d webhook request numbers: %w", numberBlock, err)
-		}
-		r.next, r.limit = first, first+numberBlock
-	}
-	n := r.next
-	r.next++
-	return n, nil
+	return r.numbers.Next(ctx, r.store)
 }
 
 func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookRequest) error {
