@@ -2,30 +2,19 @@ package control
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/deactivate"
 )
 
 // NoticeDefinitionDisabled is where a deactivated definition is announced (CONTRACT.md
-// section 3). The worker announces its own deactivations on the same subject with the same
-// JSON; control cannot import the worker, so the two are kept equal by tests.
-const NoticeDefinitionDisabled = "crm.webhooks.notices.definition_disabled"
+// section 3), by the worker and by a resend alike.
+const NoticeDefinitionDisabled = deactivate.Subject
 
 // DisabledNotice is the JSON published on NoticeDefinitionDisabled.
-type DisabledNotice struct {
-	ID     string    `json:"id"`
-	Name   string    `json:"name"`
-	Reason string    `json:"reason"`
-	Time   time.Time `json:"time"`
-}
-
-// goneReason is the disabled_reason of a definition whose receiver answered 410, the same
-// words the worker uses.
-const goneReason = "the receiver answered 410 Gone"
+type DisabledNotice = deactivate.Notice
 
 // disableIfGone deactivates def when a resend attempt got 410 Gone: the contract makes any 410
 // answer deactivate the definition, and a resend is an attempt like any other. It runs after
@@ -35,25 +24,13 @@ func (r *Responder) disableIfGone(ctx context.Context, def *config.Definition, r
 	if res.Response == nil || res.Response.Status != http.StatusGone {
 		return
 	}
-	at := r.o.Now().UTC()
-	changed, err := r.o.Store.DisableDefinition(ctx, def.ID, goneReason, at)
+	changed, err := deactivate.Definition(ctx, deactivate.Deps{Store: r.o.Store, Conn: r.nc, Metrics: r.o.Metrics, Log: r.o.Log},
+		def, deactivate.GoneReason, r.o.Now().UTC())
 	if err != nil {
 		r.o.Log.Error("deactivate webhook definition", "webhook_definition", def.ID, "error", err)
 		return
 	}
-	if !changed {
-		return // already inactive, or a replica got there first and announced it
+	if changed {
+		r.o.OnConfigChange()
 	}
-	if r.o.Metrics != nil {
-		r.o.Metrics.DefinitionsDisabled.WithLabelValues(def.ID).Inc()
-	}
-	r.o.Log.Warn("webhook definition deactivated", "webhook_definition", def.ID, "reason", goneReason)
-	b, err := json.Marshal(DisabledNotice{ID: def.ID, Name: def.Name, Reason: goneReason, Time: at})
-	if err == nil {
-		err = r.nc.Publish(NoticeDefinitionDisabled, b)
-	}
-	if err != nil {
-		r.o.Log.Warn("announce deactivated definition", "webhook_definition", def.ID, "error", err)
-	}
-	r.o.OnConfigChange()
 }

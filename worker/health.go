@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,23 +9,19 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/internal/deactivate"
 	"github.com/webhookd/webhookd/metrics"
 )
 
 // NoticeDefinitionDisabled is where a deactivation is announced.
-const NoticeDefinitionDisabled = "crm.webhooks.notices.definition_disabled"
+const NoticeDefinitionDisabled = deactivate.Subject
 
 // minFailuresToDisable: a definition is deactivated for failing only after this many attempts
 // in its disable_after window, so one failure after a quiet weekend does not switch it off.
 const minFailuresToDisable = 20
 
 // DisabledNotice is the JSON published on NoticeDefinitionDisabled.
-type DisabledNotice struct {
-	ID     string    `json:"id"`
-	Name   string    `json:"name"`
-	Reason string    `json:"reason"`
-	Time   time.Time `json:"time"`
-}
+type DisabledNotice = deactivate.Notice
 
 // health tracks endpoint health (CONTRACT.md section 3). Failures are counted in memory and
 // written to the store every flush, so the store sees a few writes per definition per minute
@@ -108,7 +103,7 @@ func (h *health) flush(ctx context.Context) {
 	snap := h.catalog.Current()
 	for id := range gone {
 		if def := snap.Definition(id); def != nil {
-			h.disable(ctx, def, "the receiver answered 410 Gone")
+			h.disable(ctx, def, deactivate.GoneReason)
 		}
 	}
 	for id := range cleared {
@@ -152,20 +147,13 @@ func (h *health) requeue(id string, f *failures) {
 }
 
 func (h *health) disable(ctx context.Context, def *config.Definition, reason string) {
-	at := h.now().UTC()
-	changed, err := h.store.DisableDefinition(ctx, def.ID, reason, at)
+	changed, err := deactivate.Definition(ctx, deactivate.Deps{Store: h.store, Conn: h.nc, Metrics: h.metrics, Log: h.log},
+		def, reason, h.now().UTC())
 	if err != nil {
 		h.log.Error("deactivate webhook definition", "webhook_definition", def.ID, "error", err)
 		return
 	}
-	if !changed {
-		return // already inactive, or another replica got there first
+	if changed {
+		h.catalog.Nudge()
 	}
-	h.metrics.DefinitionsDisabled.WithLabelValues(def.ID).Inc()
-	h.log.Warn("webhook definition deactivated", "webhook_definition", def.ID, "reason", reason)
-	b, _ := json.Marshal(DisabledNotice{ID: def.ID, Name: def.Name, Reason: reason, Time: at})
-	if err := h.nc.Publish(NoticeDefinitionDisabled, b); err != nil {
-		h.log.Warn("announce deactivated definition", "webhook_definition", def.ID, "error", err)
-	}
-	h.catalog.Nudge()
 }
