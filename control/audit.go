@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
@@ -27,11 +26,7 @@ func (r *Responder) audit(c *call, e *Error) {
 		}
 	}
 	if len(req) > maxAuditRequest {
-		cut := maxAuditRequest
-		for cut > 0 && !utf8.RuneStart(req[cut]) {
-			cut--
-		}
-		req = req[:cut] + "…"
+		req = storage.CapBody(req, maxAuditRequest) + "…"
 	}
 	entry := storage.AuditEntry{At: r.o.Now().UTC(), User: c.user, Command: c.cmd, Request: req, OK: e == nil, Result: c.summary}
 	if e != nil {

@@ -76,8 +76,8 @@ const (
 
 // Bounds of requests.
 const (
-	DefaultLimit = 50
-	MaxLimit     = 1000
+	DefaultLimit = storage.DefaultLimit
+	MaxLimit     = storage.MaxLimit
 	// MaxNumbers bounds the numbers of one delete or resend; use a filter for more.
 	MaxNumbers = 1000
 	// MaxBody bounds a request body, except config.apply's, bounded by config.MaxDocumentSize.

@@ -37,11 +37,19 @@ func (r *Responder) requestsList(ctx context.Context, c *call) (any, *Error) {
 		before = seq
 	}
 	// One more than asked tells whether there is a next page, so the last page has no "next".
+	// The store returns at most MaxLimit: a full page of MaxLimit asks for the one after it.
 	items, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: f, Limit: min(limit+1, MaxLimit), BeforeSeq: before})
 	if err != nil {
 		return nil, internal("list webhook requests", err)
 	}
-	more := len(items) > limit || (len(items) == MaxLimit && limit == MaxLimit)
+	more := len(items) > limit
+	if !more && len(items) == MaxLimit {
+		next, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: f, Limit: 1, BeforeSeq: items[len(items)-1].Seq})
+		if err != nil {
+			return nil, internal("list webhook requests", err)
+		}
+		more = len(next) > 0
+	}
 	items = items[:min(len(items), limit)]
 	// Requests carry bodies of up to 64 KiB each: a page is cut short where its reply would no
 	// longer fit a NATS message, and "next" goes on from there.

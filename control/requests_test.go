@@ -221,3 +221,22 @@ func TestListPageFitsOneMessage(t *testing.T) {
 		seen[g] = true
 	}
 }
+
+// A full page of the largest limit says exactly whether another page exists: no "next" that
+// leads to an empty page.
+func TestListLargestPageKnowsWhetherMoreExist(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	for range control.MaxLimit {
+		e.seed(storage.StateSuccessful, "d1")
+	}
+	var res control.ListResult
+	e.do(control.CmdRequestsList, map[string]any{"limit": control.MaxLimit}, &res)
+	if len(res.Items) != control.MaxLimit || res.Next != "" {
+		t.Fatalf("exactly %d requests: page of %d with next %q, want all and no next", control.MaxLimit, len(res.Items), res.Next)
+	}
+	e.seed(storage.StateSuccessful, "d1")
+	e.do(control.CmdRequestsList, map[string]any{"limit": control.MaxLimit}, &res)
+	if len(res.Items) != control.MaxLimit || res.Next == "" {
+		t.Fatalf("%d requests: page of %d with next %q, want a next page", control.MaxLimit+1, len(res.Items), res.Next)
+	}
+}
