@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -19,7 +20,8 @@ type Embedded struct {
 
 // StartEmbedded starts a NATS server with JetStream on disk under dataDir/nats, listening on
 // listen (host:port; port 0 picks a free one) so other clients can publish and send control
-// messages. It returns once the server accepts connections.
+// messages. It returns once the server accepts connections, at once when the server cannot
+// start (a port in use, a JetStream store it cannot open), or when ctx ends.
 func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger) (*Embedded, error) {
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -31,6 +33,10 @@ func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else if err := canListen(listen); err != nil {
+		// The server would report this through its logger only; asking first gives the
+		// operator the plain reason, before anything is written to the data directory.
+		return nil, err
 	}
 	opts := &server.Options{
 		ServerName: "webhookd-embedded",
@@ -48,20 +54,53 @@ func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("create embedded NATS server on %s: %w", listen, err)
 	}
-	srv.SetLoggerV2(&natsLogger{log: log.With("component", "embedded-nats")}, false, false, false)
-	go srv.Start()
-
-	wait := 30 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d)
-	}
-	if !srv.ReadyForConnections(wait) {
+	logger := &natsLogger{log: log.With("component", "embedded-nats"), fatal: make(chan error, 1)}
+	srv.SetLoggerV2(logger, false, false, false)
+	// Start returns once the server listens, or after it reported why it cannot through
+	// Fatalf; JetStream's recovery of a large store makes it slow, so it runs beside the wait.
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		srv.Start()
+	}()
+	fail := func(err error) (*Embedded, error) {
 		srv.Shutdown()
+		<-started
 		srv.WaitForShutdown()
-		return nil, fmt.Errorf("embedded NATS server on %s: not ready after %s (is the port in use?)", listen, wait)
+		return nil, err
 	}
+	select {
+	case err := <-logger.fatal:
+		return fail(fmt.Errorf("embedded NATS server on %s: %w", listen, err))
+	case <-ctx.Done():
+		return fail(fmt.Errorf("embedded NATS server on %s: start interrupted: %w", listen, context.Cause(ctx)))
+	case <-started:
+	}
+	// Start has returned: the server listens, or it has said why it cannot.
+	select {
+	case err := <-logger.fatal:
+		return fail(fmt.Errorf("embedded NATS server on %s: %w", listen, err))
+	default:
+	}
+	if !srv.ReadyForConnections(readyAfterStart) {
+		return fail(fmt.Errorf("embedded NATS server on %s: not accepting connections %s after it started", listen, readyAfterStart))
+	}
+	logger.startedUp.Store(true)
 	log.Info("embedded NATS server started", "url", srv.ClientURL(), "store_dir", opts.StoreDir)
 	return &Embedded{srv: srv}, nil
+}
+
+// readyAfterStart bounds the wait for connections once Start has returned; by then the
+// listener exists, so this is a formality.
+const readyAfterStart = 5 * time.Second
+
+// canListen reports whether addr can be listened on now.
+func canListen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
 }
 
 // ClientURL is the URL clients use to reach the embedded server.
@@ -73,11 +112,26 @@ func (e *Embedded) Shutdown() {
 	e.srv.WaitForShutdown()
 }
 
-type natsLogger struct{ log *slog.Logger }
+// natsLogger turns the server's log into slog records. Until start-up is over, a fatal error
+// is handed to StartEmbedded instead, which returns it: logging it too would say it twice.
+type natsLogger struct {
+	log       *slog.Logger
+	fatal     chan error
+	startedUp atomic.Bool
+}
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Tracef(format string, v ...any)  {}
+func (l *natsLogger) Fatalf(format string, v ...any) {
+	if !l.startedUp.Load() {
+		select {
+		case l.fatal <- fmt.Errorf(format, v...):
+			return
+		default:
+		}
+	}
+	l.log.Error(fmt.Sprintf(format, v...))
+}
+func (l *natsLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any) {}

@@ -167,8 +167,9 @@ func (faultyStore) ListDefinitions(context.Context) ([]config.Definition, error)
 func TestInternalErrorsAndPanics(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	r2, _, _ := e.startResponder(faultyStore{e.store}, func(o *control.Options) { o.Queue = "faulty" })
-	e.resp.Stop() // only the faulty one answers now
-	for range 3 { // the responder survives each of them
+	e.resp.Stop(context.Background()) // only the faulty one answers now
+	// The responder survives each of them.
+	for range 3 {
 		ce := e.fail(control.CmdRequestsGet, map[string]string{"number": "WR-0000000001"})
 		if ce.Code != control.CodeInternal {
 			t.Fatalf("panic = %v", ce)
@@ -180,5 +181,5 @@ func TestInternalErrorsAndPanics(t *testing.T) {
 	}
 	var rules control.ItemsResult[config.Rule]
 	e.do(control.CmdRulesList, map[string]any{}, &rules)
-	r2.Stop()
+	r2.Stop(context.Background())
 }

@@ -77,7 +77,7 @@ func newContractFixture(t *testing.T, status int) *contractFixture {
 	if err != nil {
 		t.Fatalf("start responder: %v", err)
 	}
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() { r.Stop(context.Background()) })
 	return f
 }
 

@@ -164,7 +164,7 @@ func (e *env) startResponder(store control.Store, opts ...envOption) (*control.R
 	if err != nil {
 		e.t.Fatalf("start responder: %v", err)
 	}
-	e.t.Cleanup(r.Stop)
+	e.t.Cleanup(func() { r.Stop(context.Background()) })
 	return r, reg, m
 }
 

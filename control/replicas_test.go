@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -34,8 +35,8 @@ func TestReplicasShareTheQueueGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Stop waits for commands in progress, so the counters are final.
-	e.resp.Stop()
-	r2.Stop()
+	e.resp.Stop(context.Background())
+	r2.Stop(context.Background())
 	a := counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdRequestsGet, "ok"))
 	b := counter(t, m2.ControlCommands.WithLabelValues(control.CmdRequestsGet, "ok"))
 	if a+b != n {

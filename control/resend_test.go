@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -316,7 +317,7 @@ func TestStopInterruptsBulkWork(t *testing.T) {
 	}()
 	<-e.recv.arrived
 	stopped := make(chan struct{})
-	go func() { e.resp.Stop(); close(stopped) }()
+	go func() { e.resp.Stop(context.Background()); close(stopped) }()
 	// Stop waits for the attempt in flight.
 	select {
 	case <-stopped:

@@ -67,7 +67,6 @@ type Options struct {
 	Concurrency       int           // commands handled at once; default 32
 	ResendConcurrency int           // resend attempts at once within one command; default 8
 	ProgressInterval  time.Duration // least time between progress messages; default 500ms
-	StopTimeout       time.Duration // how long Stop lets commands in progress finish; default 30s
 	Now               func() time.Time
 }
 
@@ -83,9 +82,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 500 * time.Millisecond
-	}
-	if o.StopTimeout <= 0 {
-		o.StopTimeout = 30 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -163,26 +159,24 @@ func Start(ctx context.Context, o Options) (*Responder, error) {
 }
 
 // Stop stops taking commands and waits for those in progress: bulk work stops at its next item
-// and answers INTERRUPTED, attempts already sent finish and their outcome is stored. After
-// StopTimeout whatever is left is cut short. Stop is idempotent.
-func (r *Responder) Stop() {
+// and answers INTERRUPTED, attempts already sent finish and their outcome is stored. When ctx
+// ends first, whatever is left is cut short. Stop is idempotent.
+func (r *Responder) Stop(ctx context.Context) {
 	r.stopOnce.Do(func() {
 		close(r.stopping)
 		closed := r.sub.StatusChanged(nats.SubscriptionClosed)
 		if err := r.sub.Drain(); err != nil {
 			_ = r.sub.Unsubscribe()
 		}
-		grace := time.NewTimer(r.o.StopTimeout)
-		defer grace.Stop()
 		cut := func() {
-			r.o.Log.Warn("control commands still running after the stop timeout: cutting them short", "timeout", r.o.StopTimeout)
+			r.o.Log.Warn("control commands still running at the shutdown deadline: cutting them short")
 			r.cancel()
 		}
 		// Once the subscription is closed its callback runs no more, so wg only goes down.
 		timedOut := false
 		select {
 		case <-closed:
-		case <-grace.C:
+		case <-ctx.Done():
 			timedOut = true
 			cut()
 		}
@@ -191,7 +185,7 @@ func (r *Responder) Stop() {
 		if !timedOut {
 			select {
 			case <-done:
-			case <-grace.C:
+			case <-ctx.Done():
 				cut()
 			}
 		}

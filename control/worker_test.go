@@ -73,7 +73,7 @@ func TestConfigChangeReachesEveryReplica(t *testing.T) {
 		if err != nil {
 			t.Fatalf("start worker 1: %v", err)
 		}
-		t.Cleanup(func() { _ = w1.Stop() })
+		t.Cleanup(func() { _ = w1.Stop(context.Background()) })
 		// The second replica: the first one's NATS, the same store (the same SQLite file in
 		// standalone mode, the same database with MongoDB).
 		o2 := base
@@ -84,7 +84,7 @@ func TestConfigChangeReachesEveryReplica(t *testing.T) {
 		if err != nil {
 			t.Fatalf("start worker 2: %v", err)
 		}
-		t.Cleanup(func() { _ = w2.Stop() })
+		t.Cleanup(func() { _ = w2.Stop(context.Background()) })
 
 		for _, reg := range []*prometheus.Registry{o1.Registry, o2.Registry} {
 			if got := gauge(t, reg, "webhookd_webhook_definitions_active"); got != 0 {
@@ -115,10 +115,10 @@ func TestConfigChangeReachesEveryReplica(t *testing.T) {
 			pause()
 		}
 		t.Logf("config.apply answered by %s; in force on both after %s", answeredBy, time.Since(applied).Round(time.Millisecond))
-		if err := w2.Stop(); err != nil {
+		if err := w2.Stop(context.Background()); err != nil {
 			t.Errorf("stop worker 2: %v", err)
 		}
-		if err := w1.Stop(); err != nil {
+		if err := w1.Stop(context.Background()); err != nil {
 			t.Errorf("stop worker 1: %v", err)
 		}
 	})

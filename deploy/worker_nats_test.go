@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,7 +71,7 @@ workflow_rules:
 		t.Fatalf("start webhookd as the compose webhookd user: %v\n%s", err, logs.String())
 	}
 	// Stop is idempotent: this call matters only when the test ends early.
-	defer func() { _ = w.Stop() }()
+	defer func() { _ = w.Stop(context.Background()) }()
 
 	waitFor(t, "webhookd /readyz", func() (bool, string) {
 		resp, err := http.Get("http://" + w.HTTPAddr() + "/readyz")
@@ -120,7 +121,7 @@ workflow_rules:
 	publisher.expectNoErrors(t)
 	operator.expectNoErrors(t)
 
-	if err := w.Stop(); err != nil {
+	if err := w.Stop(context.Background()); err != nil {
 		t.Errorf("stop webhookd: %v", err)
 	}
 	if l := logs.String(); strings.Contains(strings.ToLower(l), "permissions violation") {

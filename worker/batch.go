@@ -24,6 +24,7 @@ type batcher[T any] struct {
 	queued   atomic.Int64 // items taken into the current batch (for tests)
 	stopOnce sync.Once
 	stop     chan struct{}
+	stopCtx  context.Context // bounds the last write; set before stop is closed
 	done     chan struct{}
 }
 
@@ -62,7 +63,7 @@ func (b *batcher[T]) run() {
 		timer *time.Timer
 		fire  <-chan time.Time
 	)
-	write := func() {
+	write := func(parent context.Context) {
 		if len(batch) == 0 {
 			return
 		}
@@ -70,8 +71,9 @@ func (b *batcher[T]) run() {
 		for i, p := range batch {
 			items[i] = p.item
 		}
-		// The final writes of a shutdown must not be cut by the caller's cancellation.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// A write is not cut by its callers' cancellation (they wait for it, see Add); only a
+		// store that does not answer ends it, or the shutdown's deadline for the last one.
+		ctx, cancel := context.WithTimeout(parent, writeTimeout)
 		err := b.safeFlush(ctx, items)
 		cancel()
 		for _, p := range batch {
@@ -90,7 +92,7 @@ func (b *batcher[T]) run() {
 			batch = append(batch, p)
 			b.queued.Store(int64(len(batch)))
 			if len(batch) >= b.maxSize {
-				write()
+				write(context.Background())
 			} else if fire == nil {
 				if timer == nil {
 					timer = time.NewTimer(b.maxDelay)
@@ -100,7 +102,7 @@ func (b *batcher[T]) run() {
 				fire = timer.C
 			}
 		case <-fire:
-			write()
+			write(context.Background())
 		case <-b.stop:
 			// Take what is still being handed in without blocking, then write it all.
 			for {
@@ -112,7 +114,7 @@ func (b *batcher[T]) run() {
 				}
 				break
 			}
-			write()
+			write(b.stopCtx)
 			return
 		}
 	}
@@ -132,8 +134,16 @@ func (b *batcher[T]) safeFlush(ctx context.Context, items []T) (err error) {
 // pendingForTest reports whether items wait in the current batch.
 func (b *batcher[T]) pendingForTest() bool { return b.queued.Load() > 0 }
 
-// Stop writes what is queued and stops. Adds after Stop fail with errBatcherStopped.
-func (b *batcher[T]) Stop() {
-	b.stopOnce.Do(func() { close(b.stop) })
+// Stop writes what is queued, within ctx, and stops. Adds after Stop fail with
+// errBatcherStopped. An item whose write ctx cuts short is not stored and its caller is told
+// so: its message is not acknowledged, and JetStream redelivers it.
+func (b *batcher[T]) Stop(ctx context.Context) {
+	b.stopOnce.Do(func() {
+		b.stopCtx = ctx
+		close(b.stop)
+	})
 	<-b.done
 }
+
+// writeTimeout bounds one batch write.
+const writeTimeout = 30 * time.Second

@@ -47,7 +47,7 @@ func TestBatcherGroupsWritesAndReportsEachResult(t *testing.T) {
 	res := make(chan error, 1)
 	go func() { res <- b.Add(context.Background(), -1) }()
 	testEventually(t, func() bool { return b.pendingForTest() })
-	b.Stop()
+	b.Stop(context.Background())
 	if err := <-res; !errors.Is(err, fail) {
 		t.Errorf("add in a failed batch = %v, want %v", err, fail)
 	}
@@ -60,7 +60,7 @@ func TestBatcherGroupsWritesAndReportsEachResult(t *testing.T) {
 func TestBatcherFlushesAfterMaxDelay(t *testing.T) {
 	b := newBatcher(100, time.Millisecond, func(context.Context, []int) error { return nil })
 	go b.run()
-	defer b.Stop()
+	defer b.Stop(context.Background())
 	// One lonely item is written after maxDelay, not held until the batch fills.
 	if err := b.Add(context.Background(), 1); err != nil {
 		t.Fatal(err)

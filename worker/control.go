@@ -35,9 +35,9 @@ func (w *Worker) startControl(ctx context.Context, sender Sender) error {
 }
 
 // stopControl drains the control subscription and waits for commands in progress.
-func (w *Worker) stopControl() {
+func (w *Worker) stopControl(ctx context.Context) {
 	if w.control != nil {
-		w.control.Stop()
+		w.control.Stop(ctx)
 		w.control = nil
 	}
 }

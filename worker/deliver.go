@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -39,6 +40,8 @@ type deliverer struct {
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
+
+	inFlight atomic.Int64 // tasks past their due time and not yet decided: what a shutdown waits for
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter // by definition id
@@ -91,6 +94,8 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 	// included: see record.
 	stopKeepAlive := keepAlive(ctx, msg)
 	defer stopKeepAlive()
+	d.inFlight.Add(1)
+	defer d.inFlight.Add(-1)
 	def := d.catalog.Current().Definition(t.DefinitionID)
 	switch {
 	case def == nil:

@@ -83,9 +83,7 @@ func (h *health) run(ctx context.Context, every time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			h.flush(fctx)
-			cancel()
+			// The last flush is the owner's, under its shutdown deadline (Worker.Stop).
 			return
 		case <-t.C:
 		case <-h.kick:

@@ -26,7 +26,7 @@ type Options struct {
 
 	// Tuning; zero values take the defaults below.
 	EventConcurrency int           // events handled at once per replica (default 64)
-	ShutdownTimeout  time.Duration // bound on finishing in-flight work (default 25s)
+	ShutdownTimeout  time.Duration // bound on the whole shutdown when Stop's context has none (default 30s: 25s for in-flight work, 5s to hand back, write and close)
 	ConfigPoll       time.Duration // how often the config version is polled (default 1s)
 	HealthFlush      time.Duration // how often endpoint health is written (default 10s)
 	Reconcile        time.Duration // how often delivery consumers are checked without a config change (default 15s)
@@ -58,7 +58,7 @@ func (o *Options) setDefaults() {
 		o.EventConcurrency = 64
 	}
 	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 25 * time.Second
+		o.ShutdownTimeout = 30 * time.Second
 	}
 	if o.ConfigPoll <= 0 {
 		o.ConfigPoll = time.Second

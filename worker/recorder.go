@@ -32,10 +32,10 @@ func NewRecorder(store Store, m *metrics.Metrics) *Recorder {
 	return r
 }
 
-// Stop writes what is queued and stops the writers.
-func (r *Recorder) Stop() {
-	r.reqs.Stop()
-	r.invalid.Stop()
+// Stop writes what is queued, within ctx, and stops the writers.
+func (r *Recorder) Stop(ctx context.Context) {
+	r.reqs.Stop(ctx)
+	r.invalid.Stop(ctx)
 	r.wg.Wait()
 }
 

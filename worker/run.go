@@ -22,37 +22,30 @@ import (
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/datadir"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
 )
 
-// Run starts a worker and stops it gracefully when ctx ends.
-func Run(ctx context.Context, opts Options) error {
-	w, err := Start(ctx, opts)
-	if err != nil {
-		return err
-	}
-	<-ctx.Done()
-	return w.Stop()
-}
-
 // Worker is a running webhookd worker.
 type Worker struct {
-	opts     Options
-	log      *slog.Logger
-	metrics  *metrics.Metrics
-	embedded *broker.Embedded
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	store    Store
-	catalog  *Catalog
-	recorder *Recorder
-	health   *health
-	http     *http.Server
-	sender   *delivery.Client
-	control  *control.Responder
+	opts      Options
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	embedded  *broker.Embedded
+	lock      *datadir.Lock // standalone: the data directory, held by this process alone
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	store     Store
+	catalog   *Catalog
+	recorder  *Recorder
+	health    *health
+	http      *http.Server
+	sender    *delivery.Client
+	deliverer *deliverer
+	control   *control.Responder
 
 	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
 	httpLn       net.Listener
@@ -80,19 +73,24 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 				w.cancelWork()
 				w.cancelHealth()
 			}
+			cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalReserve)
+			defer cancel()
 			if w.recorder != nil {
-				w.recorder.Stop()
+				w.recorder.Stop(cleanup)
 			}
-			_ = w.closeResources()
+			_ = w.closeResources(cleanup)
 		}
 	}()
 	w.metrics = metrics.New(opts.Registry, opts.Version)
 	_ = opts.Registry.Register(collectors.NewGoCollector())
 	_ = opts.Registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if opts.NATS.URL == "" || opts.MongoURI == "" {
-		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data dir %q: %w", opts.DataDir, err)
+	// Everything that can be checked without the store is checked before anything is
+	// created on disk or on the network: a typo in --config must not leave a data directory.
+	var doc *config.Document
+	if opts.ConfigFile != "" {
+		if doc, err = loadConfigFile(opts.ConfigFile); err != nil {
+			return nil, err
 		}
 	}
 
@@ -101,11 +99,22 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		return nil, err
 	}
 
+	switch {
+	case opts.NATS.URL == "":
+		if w.lock, err = datadir.Acquire(opts.DataDir); err != nil {
+			return nil, fmt.Errorf("--data-dir: %w", err)
+		}
+	case opts.MongoURI == "":
+		if _, err = datadir.Prepare(opts.DataDir); err != nil {
+			return nil, fmt.Errorf("--data-dir: %w", err)
+		}
+	}
+
 	natsOpts := opts.NATS
 	if natsOpts.URL == "" {
 		w.embedded, err = broker.StartEmbedded(ctx, opts.DataDir, opts.EmbeddedNATSListen, w.log)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--embedded-nats-listen %s: %w", opts.EmbeddedNATSListen, err)
 		}
 		natsOpts = broker.Options{URL: w.embedded.ClientURL(), Name: opts.NATS.Name}
 	}
@@ -127,14 +136,18 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		return nil, err
 	}
 
-	if opts.ConfigFile != "" {
-		if err := applyConfigFile(ctx, w.store, opts.ConfigFile); err != nil {
+	if doc != nil {
+		if err := applyConfigFile(ctx, w.store, opts.ConfigFile, doc); err != nil {
 			return nil, err
 		}
 	}
 	w.catalog = NewCatalog(w.store, w.metrics, w.log)
 	if _, err := w.catalog.Load(ctx); err != nil {
 		return nil, err
+	}
+	if len(w.catalog.Current().Definitions) == 0 {
+		w.log.Info("no webhook definitions yet: nothing is delivered until some are added, " +
+			"with --config FILE or `webhookctl apply -f FILE`")
 	}
 
 	eventsStream, err := consumer.EnsureEventsStream(ctx, w.js)
@@ -167,12 +180,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		UserAgent:            "webhookd/" + opts.Version,
 	})
 	w.sender = sender
-	dl := &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
+	w.deliverer = &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
 		metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
 	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, metrics: w.metrics,
 		log: w.log.With("stage", "fanout"), now: now}
 
-	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: dl.handle, log: w.log.With("stage", "deliver"),
+	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
 		workCtx: workCtx, running: map[string]*runningPool{}}
 	// The last step that can fail comes before any goroutine starts, so a failed Start has
 	// nothing running to stop.
@@ -200,7 +213,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		defer w.background.Done()
 		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {
 			w.pools.reconcile(fetchCtx, s)
-			dl.prune(s)
+			w.deliverer.prune(s)
 		})
 	}()
 	go func() {
@@ -247,56 +260,134 @@ func (w *Worker) NATSURL() string { return w.nc.ConnectedUrl() }
 // HTTPAddr is the address the HTTP endpoints listen on.
 func (w *Worker) HTTPAddr() string { return w.httpLn.Addr().String() }
 
-// Stop shuts down in two phases: stop fetching, then let in-flight deliveries finish within
-// ShutdownTimeout (after which they are cut short and handed back, never acknowledged), then
-// flush the last writes and close everything.
-func (w *Worker) Stop() error {
-	w.stopOnce.Do(func() {
-		w.log.Info("webhookd stopping: no new work is fetched")
-		w.cancelFetch()
-		// The control plane stops taking commands now too; those in progress finish (bulk work
-		// is interrupted) while deliveries drain.
-		controlDone := make(chan struct{})
-		go func() { defer close(controlDone); w.stopControl() }()
-		done := make(chan struct{})
-		go func() {
-			w.events.Wait()
-			w.pools.stop()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(w.opts.ShutdownTimeout):
-			w.log.Warn("shutdown grace period over: handing back in-flight work", "timeout", w.opts.ShutdownTimeout)
-			w.cancelWork()
-			select {
-			case <-done:
-			case <-time.After(handBackTimeout):
-				// Handing back needs the server; unreachable, it redelivers after the ack wait.
-				w.log.Warn("in-flight work not handed back in time; JetStream redelivers it after its ack wait")
-			}
-		}
-		w.cancelWork()
-		w.cancelHealth()
-		<-controlDone
-		w.background.Wait()
-		w.recorder.Stop()
-		w.sender.CloseIdleConnections()
-		w.stopErr = w.closeResources()
-		w.log.Info("webhookd stopped")
-	})
+// Stop shuts the worker down within ctx's deadline (Options.ShutdownTimeout when ctx has
+// none), the one bound of the whole shutdown:
+//  1. stop fetching and taking control commands;
+//  2. let in-flight deliveries finish, until a reserve (5s at most) before the deadline;
+//  3. hand back what is still in flight (never acknowledged: JetStream redelivers it at once);
+//  4. write the last batch and endpoint health, close HTTP, NATS, the store and the data dir.
+//
+// Cancelling ctx (a second signal) cuts every phase short: in-flight work is handed back now
+// and the last writes are abandoned, which loses nothing, since a message is acknowledged only
+// after its document is written. Stop is idempotent; later calls return the first one's error.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.stopOnce.Do(func() { w.stopErr = w.stop(ctx) })
 	return w.stopErr
 }
 
-// handBackTimeout bounds the wait for in-flight work to be handed back after the grace period.
-const handBackTimeout = 10 * time.Second
+// finalReserve is kept from the shutdown deadline for phases 3 and 4 (a quarter of a shorter
+// deadline).
+const finalReserve = 5 * time.Second
 
-func (w *Worker) closeResources() error {
+// hurriedReserve bounds phases 3 and 4 once ctx is cancelled: a hand-back and a close take
+// milliseconds when NATS is there, and nothing is lost when it is not.
+const hurriedReserve = 2 * time.Second
+
+func (w *Worker) stop(ctx context.Context) error {
+	w.log.Info("webhookd stopping: no new work is fetched")
+	w.cancelFetch()
+	// The control plane stops taking commands now too; those in progress finish (bulk work
+	// is interrupted) while deliveries drain.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.opts.ShutdownTimeout)
+		defer cancel()
+	}
+	deadline, _ := ctx.Deadline()
+	graceCtx, cancelGrace := context.WithDeadline(ctx, deadline.Add(-min(finalReserve, time.Until(deadline)/4)))
+	defer cancelGrace()
+	controlDone := make(chan struct{})
+	go func() { defer close(controlDone); w.stopControl(graceCtx) }()
+	done := make(chan struct{})
+	go func() {
+		w.events.Wait()
+		w.pools.stop()
+		close(done)
+	}()
+	if !w.awaitInFlight(graceCtx, done) {
+		if ctx.Err() != nil {
+			w.log.Warn("shutdown cut short: handing back in-flight work now")
+		} else {
+			w.log.Warn("shutdown grace period over: handing back in-flight work")
+		}
+		w.cancelWork()
+	}
+	// From here on each step has what is left of the deadline, or hurriedReserve once the
+	// caller gave up waiting.
+	finalCtx, cancelFinal := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancelFinal()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-finalCtx.Done():
+			return
+		}
+		t := time.NewTimer(hurriedReserve)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelFinal()
+		case <-finalCtx.Done():
+		}
+	}()
+	select {
+	case <-done:
+	case <-finalCtx.Done():
+		// Handing back needs the server; unreachable, it redelivers after the ack wait.
+		w.log.Warn("in-flight work not handed back in time; JetStream redelivers it after its ack wait")
+	}
+	w.cancelWork()
+	w.cancelHealth()
+	<-controlDone
+	w.background.Wait()
+	w.health.flush(finalCtx)
+	w.recorder.Stop(finalCtx)
+	w.sender.CloseIdleConnections()
+	err := w.closeResources(finalCtx)
+	w.log.Info("webhookd stopped")
+	return err
+}
+
+// awaitInFlight waits for done until ctx ends, saying what it waits for at the start and every
+// few seconds, so a stop that takes a while is never silent. It reports whether done came.
+func (w *Worker) awaitInFlight(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+	}
+	say := func(prefix string) {
+		n := w.deliverer.inFlight.Load()
+		d, _ := ctx.Deadline()
+		left := time.Until(d).Round(time.Second)
+		w.log.Info(fmt.Sprintf("%s up to %s for %d in-flight deliveries (send the signal again to exit at once; unacknowledged work is redelivered)", prefix, left, n),
+			"in_flight", n, "timeout", left.String())
+	}
+	if w.deliverer.inFlight.Load() > 0 {
+		say("waiting")
+	}
+	progress := time.NewTicker(5 * time.Second)
+	defer progress.Stop()
+	for {
+		select {
+		case <-done:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-progress.C:
+			say("still waiting")
+		}
+	}
+}
+
+// closeResources closes what Start opened, each within ctx. The data directory is released
+// last: it is free only once nothing of ours writes to it.
+func (w *Worker) closeResources(ctx context.Context) error {
 	var errs []error
 	if w.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, w.http.Shutdown(ctx))
-		cancel()
+		if err := w.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop HTTP server: %w", err), w.http.Close())
+		}
 	}
 	if w.nc != nil {
 		// Drain flushes acknowledgements still in the connection's buffer before closing it.
@@ -305,35 +396,46 @@ func (w *Worker) closeResources() error {
 		if err := w.nc.Drain(); err == nil {
 			select {
 			case <-closed:
-			case <-time.After(5 * time.Second):
+			case <-ctx.Done():
 			}
 		}
 		w.nc.Close()
 	}
 	if w.store != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, w.store.Close(ctx))
-		cancel()
 	}
 	if w.embedded != nil {
 		w.embedded.Shutdown()
 	}
+	errs = append(errs, w.lock.Release())
 	return errors.Join(errs...)
+}
+
+// loadConfigFile reads and checks --config before anything else starts. A rule may still name
+// a definition that only the store has, so references are checked again by applyConfigFile.
+func loadConfigFile(path string) (*config.Document, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	doc, err := config.ParseYAML(b)
+	if err != nil {
+		return nil, fmt.Errorf("--config %s: %w", path, err)
+	}
+	// A rule may name a definition only the store has: that alone is no fault yet. With other
+	// faults, every fault is reported at once, an unknown definition among them.
+	if err := doc.Validate(func(string) bool { return true }); err != nil {
+		strict := doc.Validate(nil)
+		return nil, fmt.Errorf("--config %s: %w", path, strict)
+	}
+	return doc, nil
 }
 
 // applyConfigFile applies --config at start: all or nothing, but only the entries that differ
 // from what is stored. Every replica applies it at every start, so a rolling restart must neither
 // reload every replica nor undo what happened since: a definition that endpoint health
 // deactivated stays inactive until the file (or config.apply) changes it.
-func applyConfigFile(ctx context.Context, store Store, path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read --config %q: %w", path, err)
-	}
-	doc, err := config.ParseYAML(b)
-	if err != nil {
-		return fmt.Errorf("--config %q: %w", path, err)
-	}
+func applyConfigFile(ctx context.Context, store Store, path string, doc *config.Document) error {
 	defs, err := store.ListDefinitions(ctx)
 	if err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)

@@ -181,7 +181,7 @@ func (e *env) start() {
 func (e *env) stop() {
 	e.t.Helper()
 	if !e.stopped && e.w != nil {
-		if err := e.w.Stop(); err != nil {
+		if err := e.w.Stop(context.Background()); err != nil {
 			e.t.Errorf("stop worker: %v", err)
 		}
 		e.stopped = true

@@ -88,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.Stop)
+	t.Cleanup(func() { r.Stop(context.Background()) })
 	return e
 }
 

@@ -1,6 +1,6 @@
 // Command webhookd is the worker: it consumes entity change events, matches workflow rules,
 // dispatches signed webhooks and logs webhook requests. main only parses flags, builds the
-// logger and handles signals; everything else is worker.Run.
+// logger and handles signals; everything else is worker.Start and Worker.Stop.
 package main
 
 import (
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -40,14 +41,30 @@ type cli struct {
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
 
-func main() {
+// Exit codes, the same scheme as webhookctl's: 0 done, 1 failed, 2 a usage error. A shutdown
+// hurried by a second signal exits with 128 + the signal's number, as a shell reports it.
+const (
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
 	var c cli
-	kong.Parse(&c,
+	parser, err := kong.New(&c,
 		kong.Name("webhookd"),
 		kong.Description("Turns entity change events from NATS JetStream into signed, retried webhooks, and logs every delivery."),
 		kong.Vars{"version": version},
-		kong.UsageOnError(),
 	)
+	if err != nil {
+		panic(err) // the cli struct itself is wrong: a programming error
+	}
+	if _, err := parser.Parse(args); err != nil {
+		// The mistake first and alone; the whole usage would bury it.
+		fmt.Fprintf(os.Stderr, "webhookd: %v\nRun 'webhookd --help' for usage.\n", err)
+		return exitUsage
+	}
 
 	var handler slog.Handler = slog.NewJSONHandler(os.Stderr, nil)
 	if c.LogFormat == "text" {
@@ -55,10 +72,43 @@ func main() {
 	}
 	log := slog.New(handler)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first SIGINT or SIGTERM stops gracefully. A second one hurries the shutdown: in-flight
+	// work is handed back at once and the process exits within seconds (River's Stop, then
+	// StopAndCancel). A third exits on the spot. Nothing is lost either way: a message is
+	// acknowledged only after its document is written, and JetStream redelivers the rest.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	hurryCtx, hurry := context.WithCancel(context.Background())
+	defer hurry()
+	sigs := make(chan os.Signal, 3)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	finished := make(chan struct{})
+	defer close(finished)
+	var lastSignal atomic.Value
+	go func() {
+		for n := 0; ; n++ {
+			var sig os.Signal
+			select {
+			case sig = <-sigs:
+			case <-finished:
+				return
+			}
+			lastSignal.Store(sig)
+			switch n {
+			case 0:
+				cancel(fmt.Errorf("received %v", sig))
+			case 1:
+				log.Warn("second signal: handing back in-flight work and exiting; send it again to exit on the spot",
+					"signal", sig.String())
+				hurry()
+			default:
+				os.Exit(signalExit(sig))
+			}
+		}
+	}()
 
-	err := worker.Run(ctx, worker.Options{
+	w, err := worker.Start(ctx, worker.Options{
 		NATS: broker.Options{
 			URL: c.NATSURL, Creds: c.NATSCreds, NKey: c.NATSNKey, User: c.NATSUser, Password: c.NATSPassword,
 			TLSCA: c.NATSTLSCA, TLSCert: c.NATSTLSCert, TLSKey: c.NATSTLSKey, Name: "webhookd",
@@ -74,8 +124,30 @@ func main() {
 		Logger:             log,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Asked to stop while starting: Start undid what it began and took no work.
+			log.Info("webhookd stopped during start-up", "reason", context.Cause(ctx).Error())
+			return 0
+		}
+		// Once, on the log: it goes where every other line of webhookd goes.
 		log.Error("webhookd failed", "error", err)
-		fmt.Fprintln(os.Stderr, "webhookd:", err)
-		os.Exit(1)
+		return exitError
 	}
+	<-ctx.Done()
+	if err := w.Stop(hurryCtx); err != nil {
+		log.Error("webhookd stopped with an error", "error", err)
+		return exitError
+	}
+	if hurryCtx.Err() != nil {
+		return signalExit(lastSignal.Load().(os.Signal))
+	}
+	return 0
+}
+
+// signalExit is the exit code of a process ended by sig, as a shell reports it.
+func signalExit(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitError
 }
