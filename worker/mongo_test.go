@@ -11,6 +11,7 @@ import (
 	"github.com/webhookd/webhookd/internal/ferrettest"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
 )
@@ -20,25 +21,25 @@ import (
 func TestPipelineOnMongoDB(t *testing.T) {
 	uri := ferrettest.MongoURI(t)
 	db := ferrettest.Database(t, uri)
-	ok := newReceiver(t, nil)
-	bad := newReceiver(t, func(int, *http.Request) int { return http.StatusNotFound })
-	quiet := newReceiver(t, nil)
-	e := setup(t, configOf(
+	ok := workertest.NewReceiver(t, nil)
+	bad := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusNotFound })
+	quiet := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{
-			definitionYAML("ok", ok.srv.URL, ""),
-			definitionYAML("bad", bad.srv.URL, ""),
-			definitionYAML("quiet", quiet.srv.URL, "    logging: rejected_only"),
+			workertest.DefinitionYAML("ok", ok.URL, ""),
+			workertest.DefinitionYAML("bad", bad.URL, ""),
+			workertest.DefinitionYAML("quiet", quiet.URL, "    logging: rejected_only"),
 		},
-		[]string{ruleYAML("r1", "customer", "ok", "bad", "quiet")},
+		[]string{workertest.RuleYAML("r1", "customer", "ok", "bad", "quiet")},
 	), func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
 
-	x := ev{ID: "ev-m1", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{"name": "Ada"}}
-	e.publish(x)
-	e.publish(x) // a duplicate publish is delivered once
-	e.publishRaw("crm.events.customer.updated", []byte("{"), "")
+	x := workertest.Event{ID: "ev-m1", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{"name": "Ada"}}
+	e.Publish(x)
+	e.Publish(x) // a duplicate publish is delivered once
+	e.PublishRaw("crm.events.customer.updated", []byte("{"), "")
 
-	reqs := e.waitRequests(2, storage.Filter{})
-	testutil.Eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.count.Load() == 1 })
+	reqs := e.WaitRequests(2, storage.Filter{})
+	testutil.Eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.Count.Load() == 1 })
 	byDef := map[string]*storage.WebhookRequest{}
 	for _, r := range reqs {
 		byDef[r.WebhookDefinition.ID] = r
@@ -52,11 +53,11 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	if r := byDef["quiet"]; r != nil {
 		t.Errorf("a successful delivery of a rejected_only definition was logged: %+v", r)
 	}
-	if n := ok.count.Load(); n != 1 {
+	if n := ok.Count.Load(); n != 1 {
 		t.Errorf("ok receiver got %d requests, want 1", n)
 	}
 	testutil.Eventually(t, 10*time.Second, "the invalid event", func() bool {
-		evs, err := e.store.ListInvalidEvents(context.Background(), 10)
+		evs, err := e.Store.ListInvalidEvents(context.Background(), 10)
 		return err == nil && len(evs) == 1
 	})
 }
@@ -67,17 +68,17 @@ func TestNothingEmbeddedWithURLs(t *testing.T) {
 	uri := ferrettest.MongoURI(t)
 	db := ferrettest.Database(t, uri)
 	natsURL := natstest.URL(t)
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) {
 			o.MongoURI, o.MongoDatabase = uri, db
 			o.NATS.URL = natsURL
 			o.EmbeddedNATSListen = "127.0.0.1:1" // would fail if it were used
 		})
-	e.publish(ev{ID: "ev-ext", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
-	e.waitRequests(1, storage.Filter{})
+	e.Publish(workertest.Event{ID: "ev-ext", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
+	e.WaitRequests(1, storage.Filter{})
 	for _, p := range []string{"nats", "webhookd.db"} {
-		if _, err := os.Stat(filepath.Join(e.dir, p)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(e.Dir, p)); !os.IsNotExist(err) {
 			t.Errorf("%s exists in the data dir (err %v): something was embedded", p, err)
 		}
 	}
@@ -86,5 +87,5 @@ func TestNothingEmbeddedWithURLs(t *testing.T) {
 func TestConfigFileAtRestartOnMongoDB(t *testing.T) {
 	uri := ferrettest.MongoURI(t)
 	db := ferrettest.Database(t, uri)
-	configFileAtRestart(t, func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
+	workertest.ConfigFileAtRestart(t, func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
 }
