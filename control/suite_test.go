@@ -1,38 +1,13 @@
 package control_test
 
 // The control plane's black-box tests are a suite, internal/controltest, so that they run on
-// each store. The contract checks of control_contract_test.go stay here.
+// each store: on SQLite here, on MongoDB in internal/mongotest/control (a module of its own, for
+// the FerretDB it runs on). The contract checks of control_contract_test.go stay here.
 
 import (
-	"context"
 	"testing"
 
 	"github.com/webhookd/webhookd/internal/controltest"
-	"github.com/webhookd/webhookd/internal/ferrettest"
-	"github.com/webhookd/webhookd/storage/mongo"
-	"github.com/webhookd/webhookd/storage/storagetest"
-	"github.com/webhookd/webhookd/worker"
 )
 
 func TestOnSQLite(t *testing.T) { controltest.Run(t, controltest.SQLite) }
-
-// TestOnMongoDB runs the control plane's suite on MongoDB: the real server of
-// WEBHOOKD_TEST_MONGO_URI, or else FerretDB in-process, whose findAndModify is a read then a
-// write (two claims at once can both win there) and which scans whole collections.
-func TestOnMongoDB(t *testing.T) {
-	st := controltest.Store{
-		Open: func(ctx context.Context, t testing.TB) (storagetest.Store, error) {
-			uri := ferrettest.MongoURI(t)
-			return mongo.Open(ctx, uri, ferrettest.Database(t, uri))
-		},
-		Worker: func(t testing.TB, o *worker.Options) {
-			uri := ferrettest.MongoURI(t)
-			o.MongoURI, o.MongoDatabase = uri, ferrettest.Database(t, uri)
-		},
-	}
-	if _, real := ferrettest.RealMongoURI(); !real {
-		st.NotAtomic = "FerretDB's findAndModify is not atomic; set WEBHOOKD_TEST_MONGO_URI to run this on MongoDB"
-		st.Small = true
-	}
-	controltest.Run(t, st)
-}

@@ -1,7 +1,8 @@
 // Package controltest is the control plane's black-box test suite: every command, secrets
 // masked, audit, paging, deletes, the resend rules and claims, errors and metrics, replicas, and
-// two whole workers sharing one store. It runs on a store: control's tests run it on SQLite and
-// on MongoDB (FerretDB in-process, or a real server).
+// two whole workers sharing one store. It runs on a store: control's tests run it on SQLite, and
+// internal/mongotest/control on MongoDB (FerretDB in-process, or a real server), in a module of
+// its own so that FerretDB stays out of webhookd's go.mod.
 package controltest
 
 import (

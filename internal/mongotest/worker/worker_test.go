@@ -1,5 +1,7 @@
 package worker_test
 
+// The pipeline on MongoDB: FerretDB in-process, or the real MongoDB of WEBHOOKD_TEST_MONGO_URI.
+
 import (
 	"context"
 	"net/http"
@@ -8,13 +10,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookd/webhookd/internal/ferrettest"
+	"go.uber.org/goleak"
+
+	"github.com/webhookd/webhookd/internal/mongotest/ferrettest"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// The HTTP client's idle keep-alive connections to httptest receivers close asynchronously.
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+	)
+}
 
 // TestPipelineOnMongoDB runs the pipeline with the MongoDB store (FerretDB in-process, or the
 // real MongoDB of WEBHOOKD_TEST_MONGO_URI): the same behaviour as standalone.
