@@ -119,8 +119,8 @@ func WriteConfig(t testing.TB, dir, yaml string) string {
 	return p
 }
 
-// Setup starts a standalone worker on configYAML, its options changed by tweak (a MongoDB URI
-// and database, a NATS URL), and stops it when the test ends.
+// Setup starts a worker on configYAML, standalone unless tweak changes its options (a MongoDB
+// URI and database, a NATS URL), and stops it when the test ends.
 func Setup(t testing.TB, configYAML string, tweak ...func(*worker.Options)) *Env {
 	t.Helper()
 	dir := t.TempDir()
