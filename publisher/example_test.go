@@ -91,7 +91,7 @@ func ExamplePublisher_PublishAsync() {
 	p := publisher.New(js)
 	var futures []jetstream.PubAckFuture
 	for i := range 3 {
-		f, err := p.PublishAsync(&event.Event{
+		f, err := p.PublishAsync(ctx, &event.Event{
 			ID: fmt.Sprintf("evt-%d", i), Entity: "order", EntityID: fmt.Sprintf("O-%d", i), Action: "created",
 			OccurredAt: time.Date(2025, 3, 1, 10, 0, i, 0, time.UTC).Format(time.RFC3339),
 			Data:       json.RawMessage(`{"total":42}`),

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -68,20 +69,38 @@ func (p *Publisher) Publish(ctx context.Context, ev *event.Event) (*jetstream.Pu
 	return ack, nil
 }
 
-// PublishAsync validates ev and publishes it without waiting; the future yields the
-// acknowledgement or the error. An invalid event is refused at once, as by Publish. Wait for
-// every outstanding publish with PublishAsyncComplete.
-func (p *Publisher) PublishAsync(ev *event.Event) (jetstream.PubAckFuture, error) {
+// PublishAsync validates ev and publishes it without waiting for its acknowledgement; the
+// future yields the acknowledgement or the error. An invalid event is refused at once, as by
+// Publish. When the JetStream context's window of unacknowledged publishes
+// (jetstream.WithPublishAsyncMaxPending) is full, PublishAsync waits for room until ctx ends,
+// so a burst of any size is paced by the server instead of failing with
+// jetstream.ErrTooManyStalledMsgs. Wait for every outstanding publish with WaitAsync.
+func (p *Publisher) PublishAsync(ctx context.Context, ev *event.Event) (jetstream.PubAckFuture, error) {
 	msg, err := message(ev)
 	if err != nil {
 		return nil, err
 	}
-	fut, err := p.js.PublishMsgAsync(msg, p.publishOpts()...)
-	if err != nil {
-		return nil, fmt.Errorf("publish event %q on %s: %w", ev.ID, msg.Subject, err)
+	opts := append(p.publishOpts(), jetstream.WithStallWait(stallSlice))
+	for {
+		fut, err := p.js.PublishMsgAsync(msg, opts...)
+		if err == nil {
+			return fut, nil
+		}
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			return nil, fmt.Errorf("publish event %q on %s: %w", ev.ID, msg.Subject, err)
+		}
+		// The window stayed full for a whole slice: wait for another unless ctx is over. The
+		// wait itself is nats.go's, which returns as soon as an acknowledgement frees a slot.
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("publish event %q on %s: waiting for room among %d unacknowledged publishes: %w",
+				ev.ID, msg.Subject, p.js.PublishAsyncPending(), context.Cause(ctx))
+		}
 	}
-	return fut, nil
 }
+
+// stallSlice is how long one attempt of PublishAsync waits for room in a full window before it
+// looks at its context again: short enough that a cancelled context is noticed quickly.
+const stallSlice = 100 * time.Millisecond
 
 // PublishAsyncComplete returns a channel closed once every asynchronous publish made on the
 // underlying JetStream context so far has been acknowledged or has failed.

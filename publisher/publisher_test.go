@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/event"
@@ -104,7 +106,7 @@ func TestInvalidEventsRefusedBeforeSending(t *testing.T) {
 			if _, err := p.Publish(ctx, ev); !event.IsInvalid(err) {
 				t.Errorf("Publish: err = %v, want an invalid-event error", err)
 			}
-			if _, err := p.PublishAsync(ev); !event.IsInvalid(err) {
+			if _, err := p.PublishAsync(ctx, ev); !event.IsInvalid(err) {
 				t.Errorf("PublishAsync: err = %v, want an invalid-event error", err)
 			}
 		})
@@ -139,7 +141,7 @@ func TestDuplicatePublishStoredOnce(t *testing.T) {
 	if !second.Duplicate || second.Sequence != first.Sequence {
 		t.Errorf("second ack = %+v, want a duplicate of sequence %d", second, first.Sequence)
 	}
-	fut, err := p.PublishAsync(validEvent("ev-dup"))
+	fut, err := p.PublishAsync(ctx, validEvent("ev-dup"))
 	if err != nil {
 		t.Fatalf("async publish: %v", err)
 	}
@@ -162,16 +164,16 @@ func TestPublishAsyncComplete(t *testing.T) {
 	js, s := startJetStream(t)
 	p := publisher.New(js)
 	const n = 200
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	futs := make([]jetstream.PubAckFuture, 0, n)
 	for i := range n {
-		fut, err := p.PublishAsync(validEvent(fmt.Sprintf("ev-%d", i)))
+		fut, err := p.PublishAsync(ctx, validEvent(fmt.Sprintf("ev-%d", i)))
 		if err != nil {
 			t.Fatalf("PublishAsync %d: %v", i, err)
 		}
 		futs = append(futs, fut)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if err := p.WaitAsync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +189,66 @@ func TestPublishAsyncComplete(t *testing.T) {
 	}
 	if got := streamMsgs(t, s); got != n {
 		t.Fatalf("stream holds %d messages, want %d", got, n)
+	}
+}
+
+// TestPublishAsyncBurstIsPacedByTheServer: a burst many times the window of unacknowledged
+// publishes waits for room instead of failing, and every event is stored once.
+func TestPublishAsyncBurstIsPacedByTheServer(t *testing.T) {
+	url := natstest.URL(t)
+	nc, _ := natstest.Connect(t, url)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: event.StreamName, Subjects: []string{event.StreamSubjects}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := publisher.New(js)
+	const n = 2000
+	for i := range n {
+		if _, err := p.PublishAsync(ctx, validEvent(fmt.Sprintf("ev-%d", i))); err != nil {
+			t.Fatalf("PublishAsync %d of %d through a window of 4: %v", i, n, err)
+		}
+	}
+	if err := p.WaitAsync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamMsgs(t, s); got != n {
+		t.Fatalf("stream holds %d messages, want %d", got, n)
+	}
+}
+
+// TestPublishAsyncWaitsForRoomUntilItsContextEnds: with the window full and no acknowledgement
+// coming, PublishAsync gives up when its context ends (saying so), not after a fixed stall.
+func TestPublishAsyncWaitsForRoomUntilItsContextEnds(t *testing.T) {
+	url := natstest.URL(t)
+	nc, _ := natstest.Connect(t, url)
+	// A responder that takes the event and never acknowledges it stands in for a stream
+	// whose leader is gone: the one slot of the window stays taken.
+	held := make(chan struct{})
+	sub, err := nc.Subscribe(event.StreamSubjects, func(*nats.Msg) { close(held) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(1), jetstream.WithPublishAsyncTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := publisher.New(js, publisher.WithExpectStream(""))
+	if _, err := p.PublishAsync(context.Background(), validEvent("ev-held")); err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	ctx, cancel := context.WithTimeoutCause(context.Background(), time.Second, errors.New("test deadline"))
+	defer cancel()
+	_, err = p.PublishAsync(ctx, validEvent("ev-waiting"))
+	if err == nil || errors.Is(err, jetstream.ErrTooManyStalledMsgs) || !strings.Contains(err.Error(), "test deadline") {
+		t.Fatalf("PublishAsync with a full window: err = %v, want the context's end", err)
 	}
 }
 
@@ -207,7 +269,7 @@ func BenchmarkPublishAsync(b *testing.B) {
 	p := publisher.New(js)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if _, err := p.PublishAsync(validEvent(fmt.Sprintf("bench-%d", i))); err != nil {
+		if _, err := p.PublishAsync(b.Context(), validEvent(fmt.Sprintf("bench-%d", i))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
@@ -22,7 +24,7 @@ func BenchmarkPipeline(b *testing.B) {
 	for i := range b.N {
 		body, _ := json.Marshal(workertest.Event{ID: fmt.Sprintf("bench-%d", i), Entity: "customer", EntityID: "C", Action: "updated",
 			OccurredAt: "2026-11-27T10:00:00Z", Data: map[string]any{"i": i, "name": "Ada"}})
-		if _, err := e.JS.PublishAsync("crm.events.customer.updated", body); err != nil {
+		if _, err := e.JS.PublishAsync("crm.events.customer.updated", body, jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}

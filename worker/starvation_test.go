@@ -46,7 +46,9 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 		m := nats.NewMsg(consumer.DeliverySubject("down"))
 		m.Data = fmt.Appendf(nil, `{"webhook_id":"msg_parked_%d","attempts":5,"not_before":%q,"event_id":"c-%d","entity":"customer","entity_id":"C","action":"updated","workflow_rule":{"id":"to-down","name":"Rule to-down"},"webhook_definition":"down","body":{"type":"customer.updated"},"created_at":"2026-11-27T10:00:00Z"}`, i, notBefore, i)
 		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("msg_parked_%d.5", i))
-		if _, err := e.JS.PublishMsgAsync(m); err != nil {
+		// Under -race the server acknowledges slower than this loop publishes: each publish
+		// waits for room in the window of unacknowledged ones instead of failing.
+		if _, err := e.JS.PublishMsgAsync(m, jetstream.WithStallWait(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -63,7 +63,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 	const n = 300
 	for i := range n {
 		body := fmt.Sprintf(`{"id":"k-%d","entity":"customer","entity_id":"C","action":"updated","occurred_at":"2026-11-27T10:00:00Z","data":{"i":%d}}`, i, i)
-		if _, err := js.PublishAsync("crm.events.customer.updated", []byte(body), jetstream.WithMsgID(fmt.Sprintf("k-%d", i))); err != nil {
+		if _, err := js.PublishAsync("crm.events.customer.updated", []byte(body), jetstream.WithMsgID(fmt.Sprintf("k-%d", i)), jetstream.WithStallWait(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
