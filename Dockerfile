@@ -13,10 +13,11 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VERSION=dev
 # CGO off: the SQLite store is pure Go, so the binary runs on an image without libc.
+# The sample receiver belongs to the deploy module (deploy/go.mod), hence go -C deploy.
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 go build -trimpath -buildvcs=false \
       -ldflags "-s -w -X main.version=${VERSION}" -o /out/webhookd ./cmd/webhookd && \
-    CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/receiver ./deploy/receiver && \
+    CGO_ENABLED=0 go -C deploy build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/receiver ./receiver && \
     mkdir -p /out/data
 
 # Sample receiver (deploy/receiver) for docker-compose.yml.

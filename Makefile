@@ -1,28 +1,34 @@
-# Everyday targets. CI runs `bash .ci/run` (gofmt, vet, race tests, deployment checks).
-.PHONY: run test race bench fuzz lint ci
+# Everyday targets. CI runs `bash .ci/run` (gofmt, tidy, vet, race tests, deployment checks).
+# The repository is several Go modules: webhookd's own and nested ones (deploy,
+# internal/mongotest) that keep test-only dependencies out of its go.mod. A pattern such as
+# ./... stays inside one module, so every target runs in each (.ci/each).
+.PHONY: run test race bench fuzz lint tidy ci
 
 run: ## webhookd standalone (embedded NATS and store under ./data)
 	go run ./cmd/webhookd --log-format text
 
-test: ## the tests, as the README's second command
-	go test -race ./...
+test: ## the tests of every module, as the README's second command
+	@bash .ci/each go test -race ./...
 
 race: test
 
 bench: ## every benchmark, including the whole pipeline's events/s
-	go test -run XXX -bench . -benchmem ./...
+	@bash .ci/each go test -run XXX -bench . -benchmem ./...
 
 FUZZTIME ?= 30s
 fuzz: ## every fuzz target for FUZZTIME each
-	@for pkg in $$(go list ./...); do \
-		for f in $$(go test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+	@bash .ci/each bash -c 'for pkg in $$(go list ./...); do \
+		for f in $$(go test -list "Fuzz.*" $$pkg | grep "^Fuzz"); do \
 			echo "== $$pkg $$f"; go test -run XXX -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 		done; \
-	done
+	done'
 
 lint: ## formatting and vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
-	go vet ./...
+	@bash .ci/each go vet ./...
+
+tidy: ## go mod tidy in every module
+	@bash .ci/each go mod tidy
 
 ci: ## what CI runs
 	bash .ci/run

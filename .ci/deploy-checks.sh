@@ -4,7 +4,8 @@
 # installs what it needs (idempotent: a second run reuses the tools) and needs no Docker.
 #   bash .ci/deploy-checks.sh
 # The Go side (dashboard and rule metric names, docker-compose.yml, strict decoding of the
-# rendered chart, NATS permissions) is in deploy/*_test.go and runs with `go test ./...`.
+# rendered chart, NATS permissions) is in deploy/*_test.go, a module of its own (deploy/go.mod),
+# and runs with the other tests (`make test`, or `go test ./...` in deploy/).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -80,10 +80,16 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("build stage does not run %s", want)
 		}
 	}
-	// Every package the build compiles exists.
-	for _, m := range regexp.MustCompile(`\s(\./[\w./-]+)`).FindAllStringSubmatch(runs, -1) {
-		if !fileExists(t, m[1]) {
-			t.Errorf("the build compiles %s, which does not exist", m[1])
+	// Every package the build compiles exists, in the directory of its module (go -C dir).
+	for _, cmd := range strings.Split(runs, "&&") {
+		dir := "."
+		if m := regexp.MustCompile(`\bgo -C (\S+)`).FindStringSubmatch(cmd); m != nil {
+			dir = m[1]
+		}
+		for _, m := range regexp.MustCompile(`\s(\./[\w./-]+)`).FindAllStringSubmatch(cmd, -1) {
+			if !fileExists(t, filepath.Join(dir, m[1])) {
+				t.Errorf("the build compiles %s in %s, which does not exist", m[1], dir)
+			}
 		}
 	}
 
@@ -149,8 +155,9 @@ func dockerignorePattern(p string) *regexp.Regexp {
 	return regexp.MustCompile(b.String())
 }
 
-// TestDockerignore: the build context keeps everything the Go build needs (go.mod, go.sum and
-// every non-test Go file), and leaves out the repository's history and deployment assets.
+// TestDockerignore: the build context keeps everything the Go build needs (every module's go.mod
+// and go.sum, every non-test Go file), and leaves out the repository's history and deployment
+// assets.
 func TestDockerignore(t *testing.T) {
 	var patterns []*regexp.Regexp
 	for _, l := range strings.Split(string(readFile(t, ".dockerignore")), "\n") {
@@ -166,7 +173,7 @@ func TestDockerignore(t *testing.T) {
 	ignored := func(p string) bool {
 		return slices.ContainsFunc(patterns, func(re *regexp.Regexp) bool { return re.MatchString(p) })
 	}
-	needed := []string{"go.mod", "go.sum"}
+	var needed []string
 	err := fs.WalkDir(osDirFS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -174,7 +181,8 @@ func TestDockerignore(t *testing.T) {
 		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
 			return fs.SkipDir
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+		if !d.IsDir() && (strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") ||
+			d.Name() == "go.mod" || d.Name() == "go.sum") {
 			needed = append(needed, p)
 		}
 		return nil

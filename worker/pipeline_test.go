@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,44 +15,45 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
 )
 
 func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf(
-		[]string{definitionYAML("erp-sync", rc.srv.URL+"/hooks", `    headers: {X-Api-Version: "2"}
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf(
+		[]string{workertest.DefinitionYAML("erp-sync", rc.URL+"/hooks", `    headers: {X-Api-Version: "2"}
     fields_set: {name: customer-basic, fields: [name, address.city, missing.path]}`)},
-		[]string{ruleYAML("customer-activated", "customer", "erp-sync") + `
+		[]string{workertest.RuleYAML("customer-activated", "customer", "erp-sync") + `
     actions: [updated]
     condition: 'event.data.status == "active" && "status" in event.changed'`},
 	))
 
-	e.publish(ev{ID: "ev-1", Entity: "customer", EntityID: "C-1001", Action: "updated", Actor: "jdoe",
+	e.Publish(workertest.Event{ID: "ev-1", Entity: "customer", EntityID: "C-1001", Action: "updated", Actor: "jdoe",
 		Changed: []string{"status"}, Data: map[string]any{"name": "Ada", "status": "active", "email": "a@example.com",
 			"address": map[string]any{"city": "Paphos", "zip": "8010"}}})
 	// Not matching: wrong action, then a false condition.
-	e.publish(ev{ID: "ev-2", Entity: "customer", EntityID: "C-1001", Action: "deleted", Data: map[string]any{"status": "active"}})
-	e.publish(ev{ID: "ev-3", Entity: "customer", EntityID: "C-1002", Action: "updated", Changed: []string{"name"}, Data: map[string]any{"status": "active"}})
+	e.Publish(workertest.Event{ID: "ev-2", Entity: "customer", EntityID: "C-1001", Action: "deleted", Data: map[string]any{"status": "active"}})
+	e.Publish(workertest.Event{ID: "ev-3", Entity: "customer", EntityID: "C-1002", Action: "updated", Changed: []string{"name"}, Data: map[string]any{"status": "active"}})
 
-	reqs := e.waitRequests(1, storage.Filter{})
-	got := rc.requests()
+	reqs := e.WaitRequests(1, storage.Filter{})
+	got := rc.Requests()
 	if len(got) != 1 {
 		t.Fatalf("receiver got %d requests, want 1", len(got))
 	}
 	r := got[0]
-	if r.err != nil {
-		t.Errorf("signature does not verify: %v", r.err)
+	if r.Err != nil {
+		t.Errorf("signature does not verify: %v", r.Err)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
-	if ua := r.header.Get("User-Agent"); !strings.HasPrefix(ua, "webhookd/") {
+	if ua := r.Header.Get("User-Agent"); !strings.HasPrefix(ua, "webhookd/") {
 		t.Errorf("User-Agent = %q", ua)
 	}
-	if r.header.Get("X-Api-Version") != "2" {
-		t.Errorf("definition header missing: %v", r.header)
+	if r.Header.Get("X-Api-Version") != "2" {
+		t.Errorf("definition header missing: %v", r.Header)
 	}
 	var body struct {
 		Type      string `json:"type"`
@@ -63,8 +63,8 @@ func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
 			Fields                                                                    map[string]any
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(r.body, &body); err != nil {
-		t.Fatalf("body %s: %v", r.body, err)
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatalf("body %s: %v", r.Body, err)
 	}
 	if body.Type != "customer.updated" || body.Timestamp != "2026-11-27T10:00:00Z" {
 		t.Errorf("type/timestamp = %q/%q", body.Type, body.Timestamp)
@@ -73,8 +73,8 @@ func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
 	if b, _ := json.Marshal(body.Data.Fields); string(b) != wantFields {
 		t.Errorf("fields = %s, want %s", b, wantFields)
 	}
-	if !strings.Contains(string(r.body), `"workflow_rule":"customer-activated"`) || !strings.Contains(string(r.body), `"webhook_definition":"erp-sync"`) {
-		t.Errorf("body lacks rule or definition: %s", r.body)
+	if !strings.Contains(string(r.Body), `"workflow_rule":"customer-activated"`) || !strings.Contains(string(r.Body), `"webhook_definition":"erp-sync"`) {
+		t.Errorf("body lacks rule or definition: %s", r.Body)
 	}
 
 	req := reqs[0]
@@ -84,13 +84,13 @@ func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
 	if !strings.HasPrefix(req.Number, "WR-") || len(req.Number) < 13 {
 		t.Errorf("number = %q", req.Number)
 	}
-	if req.SecretKey == testSecret || strings.Contains(req.SecretKey, "MfKQ9r8GKYqrTwjU") || !strings.HasSuffix(req.SecretKey, "LaSw") {
+	if req.SecretKey == workertest.Secret || strings.Contains(req.SecretKey, "MfKQ9r8GKYqrTwjU") || !strings.HasSuffix(req.SecretKey, "LaSw") {
 		t.Errorf("secret key not masked: %q", req.SecretKey)
 	}
-	if req.WebhookID != r.header.Get("webhook-id") {
-		t.Errorf("stored webhook_id %q != sent %q", req.WebhookID, r.header.Get("webhook-id"))
+	if req.WebhookID != r.Header.Get("webhook-id") {
+		t.Errorf("stored webhook_id %q != sent %q", req.WebhookID, r.Header.Get("webhook-id"))
 	}
-	if req.Request.Body != string(r.body) || req.Request.Method != "POST" || req.URL != rc.srv.URL+"/hooks" {
+	if req.Request.Body != string(r.Body) || req.Request.Method != "POST" || req.URL != rc.URL+"/hooks" {
 		t.Errorf("stored request info = %+v", req.Request)
 	}
 	if req.Response == nil || req.Response.Status != 200 || req.Response.Headers["X-Receiver"] != "test" || req.Response.Body != `{"n":1}` {
@@ -105,26 +105,26 @@ func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
 }
 
 func TestRetryKeepsWebhookIDAndStopsAtSuccess(t *testing.T) {
-	rc := newReceiver(t, func(n int, _ *http.Request) int {
+	rc := workertest.NewReceiver(t, func(n int, _ *http.Request) int {
 		if n == 1 {
 			return http.StatusServiceUnavailable
 		}
 		return http.StatusOK
 	})
-	e := setup(t, configOf(
-		[]string{definitionYAML("d1", rc.srv.URL, `    retry: {max_attempts: 5, initial_interval: 50ms, max_interval: 200ms}`)},
-		[]string{ruleYAML("r1", "customer", "d1")},
+	e := workertest.Setup(t, workertest.ConfigOf(
+		[]string{workertest.DefinitionYAML("d1", rc.URL, `    retry: {max_attempts: 5, initial_interval: 50ms, max_interval: 200ms}`)},
+		[]string{workertest.RuleYAML("r1", "customer", "d1")},
 	))
-	e.publish(ev{ID: "ev-retry", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{"a": 1}})
-	reqs := e.waitRequests(1, storage.Filter{})
-	got := rc.requests()
+	e.Publish(workertest.Event{ID: "ev-retry", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{"a": 1}})
+	reqs := e.WaitRequests(1, storage.Filter{})
+	got := rc.Requests()
 	if len(got) != 2 {
 		t.Fatalf("receiver got %d requests, want 2 (503 then 200)", len(got))
 	}
-	if a, b := got[0].header.Get("webhook-id"), got[1].header.Get("webhook-id"); a == "" || a != b {
+	if a, b := got[0].Header.Get("webhook-id"), got[1].Header.Get("webhook-id"); a == "" || a != b {
 		t.Errorf("webhook-id changed between attempts: %q, %q", a, b)
 	}
-	if string(got[0].body) != string(got[1].body) {
+	if string(got[0].Body) != string(got[1].Body) {
 		t.Errorf("body changed between attempts")
 	}
 	if reqs[0].State != storage.StateSuccessful || reqs[0].Attempts != 2 {
@@ -133,14 +133,14 @@ func TestRetryKeepsWebhookIDAndStopsAtSuccess(t *testing.T) {
 }
 
 func TestClientErrorIsRejectedAtOnce(t *testing.T) {
-	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusBadRequest })
-	e := setup(t, configOf(
-		[]string{definitionYAML("d1", rc.srv.URL, `    retry: {max_attempts: 5, initial_interval: 10ms}`)},
-		[]string{ruleYAML("r1", "customer", "d1")},
+	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusBadRequest })
+	e := workertest.Setup(t, workertest.ConfigOf(
+		[]string{workertest.DefinitionYAML("d1", rc.URL, `    retry: {max_attempts: 5, initial_interval: 10ms}`)},
+		[]string{workertest.RuleYAML("r1", "customer", "d1")},
 	))
-	e.publish(ev{ID: "ev-400", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
-	reqs := e.waitRequests(1, storage.Filter{State: storage.StateRejected})
-	if n := len(rc.requests()); n != 1 {
+	e.Publish(workertest.Event{ID: "ev-400", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
+	reqs := e.WaitRequests(1, storage.Filter{State: storage.StateRejected})
+	if n := len(rc.Requests()); n != 1 {
 		t.Errorf("receiver got %d requests, want 1 (no retry on 400)", n)
 	}
 	r := reqs[0]
@@ -150,14 +150,14 @@ func TestClientErrorIsRejectedAtOnce(t *testing.T) {
 }
 
 func TestRetriesEndAfterMaxAttempts(t *testing.T) {
-	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusBadGateway })
-	e := setup(t, configOf(
-		[]string{definitionYAML("d1", rc.srv.URL, `    retry: {max_attempts: 3, initial_interval: 10ms, max_interval: 20ms}`)},
-		[]string{ruleYAML("r1", "customer", "d1")},
+	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusBadGateway })
+	e := workertest.Setup(t, workertest.ConfigOf(
+		[]string{workertest.DefinitionYAML("d1", rc.URL, `    retry: {max_attempts: 3, initial_interval: 10ms, max_interval: 20ms}`)},
+		[]string{workertest.RuleYAML("r1", "customer", "d1")},
 	))
-	e.publish(ev{ID: "ev-502", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
-	reqs := e.waitRequests(1, storage.Filter{State: storage.StateRejected})
-	if n := len(rc.requests()); n != 3 {
+	e.Publish(workertest.Event{ID: "ev-502", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
+	reqs := e.WaitRequests(1, storage.Filter{State: storage.StateRejected})
+	if n := len(rc.Requests()); n != 3 {
 		t.Errorf("receiver got %d requests, want 3", n)
 	}
 	if reqs[0].ErrorCode != "HTTP_502" || reqs[0].Attempts != 3 {
@@ -166,19 +166,19 @@ func TestRetriesEndAfterMaxAttempts(t *testing.T) {
 }
 
 func TestInvalidEventsAreKeptAndDoNotStall(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}))
-	e.publishRaw("crm.events.customer.updated", []byte("not json"), "")
-	e.publishRaw("crm.events.customer", []byte(`{"id":"x"}`), "")
-	e.publishRaw("crm.events.customer.updated", []byte(`{"id":"x","entity":"order","entity_id":"1","action":"updated","occurred_at":"2026-11-27T10:00:00Z","data":{}}`), "")
-	e.publishRaw("crm.events.customer.updated", []byte(`{"id":"y","entity":"customer","entity_id":"1","action":"updated","occurred_at":"yesterday","data":{}}`), "")
-	e.publish(ev{ID: "ev-ok", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
+	e.PublishRaw("crm.events.customer.updated", []byte("not json"), "")
+	e.PublishRaw("crm.events.customer", []byte(`{"id":"x"}`), "")
+	e.PublishRaw("crm.events.customer.updated", []byte(`{"id":"x","entity":"order","entity_id":"1","action":"updated","occurred_at":"2026-11-27T10:00:00Z","data":{}}`), "")
+	e.PublishRaw("crm.events.customer.updated", []byte(`{"id":"y","entity":"customer","entity_id":"1","action":"updated","occurred_at":"yesterday","data":{}}`), "")
+	e.Publish(workertest.Event{ID: "ev-ok", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
 
-	e.waitRequests(1, storage.Filter{})
+	e.WaitRequests(1, storage.Filter{})
 	var invalid []storage.InvalidEvent
 	testutil.Eventually(t, 10*time.Second, "4 invalid events", func() bool {
 		var err error
-		invalid, err = e.store.ListInvalidEvents(context.Background(), 100)
+		invalid, err = e.Store.ListInvalidEvents(context.Background(), 100)
 		return err == nil && len(invalid) == 4
 	})
 	reasons := map[string]string{}
@@ -199,19 +199,19 @@ func TestInvalidEventsAreKeptAndDoNotStall(t *testing.T) {
 }
 
 func TestDuplicatePublishIsDeliveredOnce(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, `    max_in_flight: 1`)}, []string{ruleYAML("r1", "customer", "d1")}))
-	x := ev{ID: "ev-dup", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}}
-	e.publish(x)
-	e.publish(x)
-	e.publish(ev{ID: "ev-after", Entity: "customer", EntityID: "C-2", Action: "updated", Data: map[string]any{}})
-	e.waitRequests(2, storage.Filter{})
-	if n := len(e.requests(storage.Filter{EventID: "ev-dup"})); n != 1 {
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    max_in_flight: 1`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
+	x := workertest.Event{ID: "ev-dup", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}}
+	e.Publish(x)
+	e.Publish(x)
+	e.Publish(workertest.Event{ID: "ev-after", Entity: "customer", EntityID: "C-2", Action: "updated", Data: map[string]any{}})
+	e.WaitRequests(2, storage.Filter{})
+	if n := len(e.Requests(storage.Filter{EventID: "ev-dup"})); n != 1 {
 		t.Errorf("%d webhook requests for the duplicated event, want 1", n)
 	}
 	count := 0
-	for _, r := range rc.requests() {
-		if strings.Contains(string(r.body), `"event_id":"ev-dup"`) {
+	for _, r := range rc.Requests() {
+		if strings.Contains(string(r.Body), `"event_id":"ev-dup"`) {
 			count++
 		}
 	}
@@ -221,23 +221,23 @@ func TestDuplicatePublishIsDeliveredOnce(t *testing.T) {
 }
 
 func TestFanOutOneDeliveryPerRuleAndDefinition(t *testing.T) {
-	a, b := newReceiver(t, nil), newReceiver(t, func(int, *http.Request) int { return http.StatusInternalServerError })
-	e := setup(t, configOf(
-		[]string{definitionYAML("a", a.srv.URL, ""), definitionYAML("b", b.srv.URL, `    retry: {max_attempts: 2, initial_interval: 10ms}`)},
-		[]string{ruleYAML("r1", "customer", "a", "b"), ruleYAML("r2", "customer", "a")},
+	a, b := workertest.NewReceiver(t, nil), workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusInternalServerError })
+	e := workertest.Setup(t, workertest.ConfigOf(
+		[]string{workertest.DefinitionYAML("a", a.URL, ""), workertest.DefinitionYAML("b", b.URL, `    retry: {max_attempts: 2, initial_interval: 10ms}`)},
+		[]string{workertest.RuleYAML("r1", "customer", "a", "b"), workertest.RuleYAML("r2", "customer", "a")},
 	))
-	e.publish(ev{ID: "ev-fan", Entity: "customer", EntityID: "C-1", Action: "created", Data: map[string]any{}})
-	e.waitRequests(3, storage.Filter{})
+	e.Publish(workertest.Event{ID: "ev-fan", Entity: "customer", EntityID: "C-1", Action: "created", Data: map[string]any{}})
+	e.WaitRequests(3, storage.Filter{})
 	// The failing receiver's retries never re-send to the one that succeeded.
-	if n := len(a.requests()); n != 2 {
+	if n := len(a.Requests()); n != 2 {
 		t.Errorf("receiver a got %d requests, want 2 (one per rule)", n)
 	}
-	if n := len(b.requests()); n != 2 {
+	if n := len(b.Requests()); n != 2 {
 		t.Errorf("receiver b got %d requests, want 2 (two attempts)", n)
 	}
 	ids := map[string]bool{}
-	for _, r := range a.requests() {
-		ids[r.header.Get("webhook-id")] = true
+	for _, r := range a.Requests() {
+		ids[r.Header.Get("webhook-id")] = true
 	}
 	if len(ids) != 2 {
 		t.Errorf("the two deliveries to a share a webhook-id: %v", ids)
@@ -245,15 +245,15 @@ func TestFanOutOneDeliveryPerRuleAndDefinition(t *testing.T) {
 }
 
 func TestPrivateDestinationIsBlocked(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.AllowPrivateNets = false })
-	e.publish(ev{ID: "ev-ssrf", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
-	reqs := e.waitRequests(1, storage.Filter{})
+	e.Publish(workertest.Event{ID: "ev-ssrf", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}})
+	reqs := e.WaitRequests(1, storage.Filter{})
 	if reqs[0].State != storage.StateRejected || reqs[0].ErrorCode != "DESTINATION_BLOCKED" {
 		t.Errorf("request = %s %s, want rejected DESTINATION_BLOCKED", reqs[0].State, reqs[0].ErrorCode)
 	}
-	if n := len(rc.requests()); n != 0 {
+	if n := len(rc.Requests()); n != 0 {
 		t.Errorf("loopback receiver got %d requests", n)
 	}
 }
@@ -261,7 +261,7 @@ func TestPrivateDestinationIsBlocked(t *testing.T) {
 func TestRestartMidStreamLosesNothing(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
-	rc := newReceiver(t, func(n int, r *http.Request) int {
+	rc := workertest.NewReceiver(t, func(n int, r *http.Request) int {
 		if n > 5 {
 			select {
 			case <-release:
@@ -271,19 +271,19 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, `    max_in_flight: 4
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    max_in_flight: 4
     timeout: 2s
-    retry: {max_attempts: 10, initial_interval: 10ms, max_interval: 50ms}`)}, []string{ruleYAML("r1", "customer", "d1")}),
+    retry: {max_attempts: 10, initial_interval: 10ms, max_interval: 50ms}`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.ShutdownTimeout = 200 * time.Millisecond })
 	const n = 40
 	for i := range n {
-		e.publish(ev{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})
 	}
-	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.count.Load() > 5 })
-	e.stop()
+	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.Count.Load() > 5 })
+	e.Stop()
 	once.Do(func() { close(release) })
-	e.start()
-	reqs := e.waitRequests(n, storage.Filter{})
+	e.Start()
+	reqs := e.WaitRequests(n, storage.Filter{})
 	seen := map[string]int{}
 	for _, r := range reqs {
 		seen[r.EventID]++
@@ -296,30 +296,30 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 }
 
 func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
-	down := newReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
-	up := newReceiver(t, nil)
-	e := setup(t, configOf(
+	down := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
+	up := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{
-			definitionYAML("down", down.srv.URL, `    retry: {max_attempts: 50, initial_interval: 1h, max_interval: 2h}
+			workertest.DefinitionYAML("down", down.URL, `    retry: {max_attempts: 50, initial_interval: 1h, max_interval: 2h}
     max_in_flight: 8`),
-			definitionYAML("up", up.srv.URL, ""),
+			workertest.DefinitionYAML("up", up.URL, ""),
 		},
-		[]string{ruleYAML("to-down", "customer", "down"), ruleYAML("to-up", "order", "up")},
+		[]string{workertest.RuleYAML("to-down", "customer", "down"), workertest.RuleYAML("to-up", "order", "up")},
 	))
 	const parked = 300
 	for i := range parked {
-		e.publish(ev{ID: fmt.Sprintf("c-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("c-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
 	// Wait until every delivery to the broken receiver has failed once and is parked for an hour.
 	testutil.Eventually(t, 30*time.Second, "all deliveries to the failing receiver to be parked", func() bool {
-		return down.count.Load() >= parked
+		return down.Count.Load() >= parked
 	})
 	for i := range 50 {
-		e.publish(ev{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
 	}
-	e.waitRequests(50, storage.Filter{WebhookDefinition: "up"})
+	e.WaitRequests(50, storage.Filter{WebhookDefinition: "up"})
 	ctx := context.Background()
-	c := e.deliveryConsumer(ctx, "down")
+	c := e.DeliveryConsumer(ctx, "down")
 	info, err := c.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +327,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 	if info.NumAckPending+int(info.NumPending) < parked {
 		t.Errorf("failing definition holds %d+%d deliveries, want %d parked retries", info.NumAckPending, info.NumPending, parked)
 	}
-	if n := len(e.requests(storage.Filter{WebhookDefinition: "down"})); n != 0 {
+	if n := len(e.Requests(storage.Filter{WebhookDefinition: "down"})); n != 0 {
 		t.Errorf("%d requests logged for the failing definition, want 0 while retrying", n)
 	}
 }
@@ -335,7 +335,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 func TestMaxInFlightIsEnforced(t *testing.T) {
 	var cur, peak atomic.Int64
 	gate := make(chan struct{})
-	rc := newReceiver(t, func(n int, r *http.Request) int {
+	rc := workertest.NewReceiver(t, func(n int, r *http.Request) int {
 		c := cur.Add(1)
 		defer cur.Add(-1)
 		for {
@@ -350,26 +350,26 @@ func TestMaxInFlightIsEnforced(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, `    max_in_flight: 3`)}, []string{ruleYAML("r1", "customer", "d1")}))
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    max_in_flight: 3`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	for i := range 12 {
-		e.publish(ev{ID: fmt.Sprintf("ev-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
 	testutil.Eventually(t, 10*time.Second, "3 concurrent attempts", func() bool { return cur.Load() == 3 })
 	close(gate)
-	e.waitRequests(12, storage.Filter{})
+	e.WaitRequests(12, storage.Filter{})
 	if p := peak.Load(); p != 3 {
 		t.Errorf("peak concurrent attempts = %d, want 3 (max_in_flight)", p)
 	}
 }
 
 func TestRateLimitSpacesAttempts(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, `    rate_limit: 10`)}, []string{ruleYAML("r1", "customer", "d1")}))
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    rate_limit: 10`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	start := time.Now()
 	for i := range 20 {
-		e.publish(ev{ID: fmt.Sprintf("ev-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
-	e.waitRequests(20, storage.Filter{})
+	e.WaitRequests(20, storage.Filter{})
 	// A burst of 10 then 10 per second: 20 attempts cannot finish in under a second. (A lower
 	// bound only: the limiter makes it impossible to be faster, however fast the machine.)
 	if d := time.Since(start); d < 900*time.Millisecond {
@@ -378,18 +378,18 @@ func TestRateLimitSpacesAttempts(t *testing.T) {
 }
 
 func TestGoneDeactivatesDefinitionAndAnnounces(t *testing.T) {
-	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusGone })
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}))
+	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusGone })
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	notices := make(chan *nats.Msg, 4)
-	sub, err := e.nc.ChanSubscribe(worker.NoticeDefinitionDisabled, notices)
+	sub, err := e.NC.ChanSubscribe(worker.NoticeDefinitionDisabled, notices)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
-	if err := e.nc.Flush(); err != nil {
+	if err := e.NC.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	e.publish(ev{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	e.Publish(workertest.Event{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	select {
 	case m := <-notices:
 		var n worker.DisabledNotice
@@ -399,21 +399,21 @@ func TestGoneDeactivatesDefinitionAndAnnounces(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no definition_disabled notice")
 	}
-	def, err := e.store.GetDefinition(context.Background(), "d1")
+	def, err := e.Store.GetDefinition(context.Background(), "d1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if def.Active || def.DisabledReason == "" || def.DisabledAt == nil {
 		t.Errorf("definition after 410 = active %v reason %q at %v", def.Active, def.DisabledReason, def.DisabledAt)
 	}
-	if reqs := e.waitRequests(1, storage.Filter{}); reqs[0].ErrorCode != "HTTP_410" {
+	if reqs := e.WaitRequests(1, storage.Filter{}); reqs[0].ErrorCode != "HTTP_410" {
 		t.Errorf("request error = %s, want HTTP_410", reqs[0].ErrorCode)
 	}
 }
 
 func TestHTTPEndpoints(t *testing.T) {
-	e := setup(t, configOf([]string{definitionYAML("d1", "https://example.com/hook", "")}, []string{ruleYAML("r1", "customer", "d1")}))
-	base := "http://" + e.w.HTTPAddr()
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", "https://example.com/hook", "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
+	base := "http://" + e.W.HTTPAddr()
 	for path, want := range map[string]string{
 		"/healthz": "ok",
 		"/readyz":  "ready",
@@ -435,7 +435,7 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 	dir := t.TempDir()
 	_, err := worker.Start(context.Background(), worker.Options{
 		EmbeddedNATSListen: "127.0.0.1:0", DataDir: dir, HTTPAddr: "127.0.0.1:0",
-		ConfigFile: writeConfig(t, dir, configOf([]string{definitionYAML("d1", "ftp://example.com", "")}, []string{ruleYAML("r1", "customer", "nope")})),
+		ConfigFile: workertest.WriteConfig(t, dir, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", "ftp://example.com", "")}, []string{workertest.RuleYAML("r1", "customer", "nope")})),
 	})
 	if err == nil {
 		t.Fatal("worker started with an invalid config")
@@ -463,71 +463,30 @@ func TestUnreachableStoreFailsStartCleanly(t *testing.T) {
 // TestConfigFileAtRestartKeepsWhatHappenedSince: every replica applies --config at every start.
 // The same file again changes nothing (no reload on a rolling restart, a deactivated definition
 // stays deactivated); a changed entry is applied.
-func TestConfigFileAtRestartKeepsWhatHappenedSince(t *testing.T) { configFileAtRestart(t) }
-
-func configFileAtRestart(t *testing.T, tweak ...func(*worker.Options)) {
-	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusGone })
-	cfg := configOf([]string{definitionYAML("d1", rc.srv.URL, `    headers: {X-A: "1"}
-    fields_set: {name: basic, fields: [a]}`), definitionYAML("d2", "https://example.com/a", "")},
-		[]string{ruleYAML("r1", "customer", "d1") + "\n    actions: [updated]", ruleYAML("r2", "order", "d2")})
-	e := setup(t, cfg, tweak...)
-	e.publish(ev{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
-	ctx := context.Background()
-	// Deactivating writes the definition, then moves the config version (two writes on MongoDB).
-	testutil.Eventually(t, 10*time.Second, "d1 deactivated by its 410", func() bool {
-		d, err := e.store.GetDefinition(ctx, "d1")
-		v, verr := e.store.ConfigVersion(ctx)
-		return err == nil && verr == nil && !d.Active && v >= 2
-	})
-	before, err := e.store.ConfigVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.stop()
-	e.start()
-	if after, _ := e.store.ConfigVersion(ctx); after != before {
-		t.Errorf("config version moved from %d to %d on a restart with the same file", before, after)
-	}
-	if d, _ := e.store.GetDefinition(ctx, "d1"); d.Active || d.DisabledReason == "" {
-		t.Errorf("restart with the same --config reactivated d1: %+v", d)
-	}
-
-	changed := strings.Replace(cfg, "https://example.com/a", "https://example.com/b", 1)
-	if err := os.WriteFile(e.opts.ConfigFile, []byte(changed), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e.stop()
-	e.start()
-	if d, _ := e.store.GetDefinition(ctx, "d2"); d.URL != "https://example.com/b" {
-		t.Errorf("changed entry not applied: d2 url = %s", d.URL)
-	}
-	if d, _ := e.store.GetDefinition(ctx, "d1"); d.Active {
-		t.Error("an unchanged, deactivated entry was reactivated by another entry's change")
-	}
-}
+func TestConfigFileAtRestartKeepsWhatHappenedSince(t *testing.T) { workertest.ConfigFileAtRestart(t) }
 
 // TestSecretsStayOutOfLogsAndDocuments: the definition's secret key, and a token in its URL's
 // query, appear in no log line, and the stored request has the secret masked.
 func TestSecretsStayOutOfLogsAndDocuments(t *testing.T) {
-	rc := newReceiver(t, func(n int, _ *http.Request) int {
+	rc := workertest.NewReceiver(t, func(n int, _ *http.Request) int {
 		if n == 1 {
 			return http.StatusServiceUnavailable
 		}
 		return http.StatusBadRequest
 	})
 	var logs testutil.LogBuffer
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL+"/hook?token=sup3rs3cr3tt0ken", `    retry: {max_attempts: 3, initial_interval: 10ms}`)},
-		[]string{ruleYAML("r1", "customer", "d1")}),
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL+"/hook?token=sup3rs3cr3tt0ken", `    retry: {max_attempts: 3, initial_interval: 10ms}`)},
+		[]string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) {
 			o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		})
-	e.publish(ev{ID: "ev-secret", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
-	reqs := e.waitRequests(1, storage.Filter{})
+	e.Publish(workertest.Event{ID: "ev-secret", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	reqs := e.WaitRequests(1, storage.Filter{})
 	out := logs.String()
 	if !strings.Contains(out, "delivery rejected") {
 		t.Fatalf("no rejection logged; logs:\n%s", out)
 	}
-	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), "sup3rs3cr3tt0ken"} {
+	for _, secret := range []string{workertest.Secret, strings.TrimPrefix(workertest.Secret, "whsec_"), "sup3rs3cr3tt0ken"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("logs contain %q", secret)
 		}

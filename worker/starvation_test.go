@@ -17,6 +17,7 @@ import (
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
 )
@@ -28,14 +29,14 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("parks 100,000 deliveries")
 	}
-	down := newReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
-	up := newReceiver(t, nil)
-	e := setup(t, configOf(
+	down := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
+	up := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{
-			definitionYAML("down", down.srv.URL, `    retry: {max_attempts: 50, initial_interval: 1h, max_interval: 2h}`),
-			definitionYAML("up", up.srv.URL, ""),
+			workertest.DefinitionYAML("down", down.URL, `    retry: {max_attempts: 50, initial_interval: 1h, max_interval: 2h}`),
+			workertest.DefinitionYAML("up", up.URL, ""),
 		},
-		[]string{ruleYAML("to-down", "customer", "down"), ruleYAML("to-up", "order", "up")},
+		[]string{workertest.RuleYAML("to-down", "customer", "down"), workertest.RuleYAML("to-up", "order", "up")},
 	))
 	// What the deliverer publishes after the fifth failed attempt of each delivery: a task that
 	// is not due for an hour (the message format is the worker's own; see worker/task.go).
@@ -47,17 +48,17 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("msg_parked_%d.5", i))
 		// Under -race the server acknowledges slower than this loop publishes: each publish
 		// waits for room in the window of unacknowledged ones instead of failing.
-		if _, err := e.js.PublishMsgAsync(m, jetstream.WithStallWait(time.Minute)); err != nil {
+		if _, err := e.JS.PublishMsgAsync(m, jetstream.WithStallWait(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	select {
-	case <-e.js.PublishAsyncComplete():
+	case <-e.JS.PublishAsyncComplete():
 	case <-time.After(2 * time.Minute):
 		t.Fatal("publishing the parked deliveries did not finish")
 	}
 	ctx := context.Background()
-	c := e.deliveryConsumer(ctx, "down")
+	c := e.DeliveryConsumer(ctx, "down")
 	// The failing definition's consumer fills up with parked deliveries to its own limit.
 	testutil.Eventually(t, 2*time.Minute, "the failing definition's consumer to hold its parked deliveries", func() bool {
 		info, err := c.Info(ctx)
@@ -66,11 +67,11 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 
 	start := time.Now()
 	for i := range 50 {
-		e.publish(ev{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
 	}
-	e.waitRequests(50, storage.Filter{WebhookDefinition: "up"})
+	e.WaitRequests(50, storage.Filter{WebhookDefinition: "up"})
 	t.Logf("50 deliveries of the healthy definition took %s beside %d parked ones", time.Since(start), parked)
-	if n := down.count.Load(); n != 0 {
+	if n := down.Count.Load(); n != 0 {
 		t.Errorf("the down receiver got %d attempts before their time", n)
 	}
 }
@@ -79,21 +80,21 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 // that was deleted before any replica made a consumer for it are still finished: rejected with
 // DEFINITION_NOT_FOUND and logged, so an operator sees them.
 func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}))
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	m := nats.NewMsg(consumer.DeliverySubject("gone"))
 	m.Data = []byte(`{"webhook_id":"msg_orphan","attempts":0,"event_id":"e-orphan","entity":"customer","entity_id":"C","action":"updated","workflow_rule":{"id":"r-gone","name":"Gone rule"},"webhook_definition":"gone","body":{"type":"customer.updated"},"created_at":"2026-11-27T10:00:00Z"}`)
-	if _, err := e.js.PublishMsg(context.Background(), m); err != nil {
+	if _, err := e.JS.PublishMsg(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	// Any configuration change makes the replicas look at the queue again.
-	e.publish(ev{ID: "e-nudge", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
-	if err := os.WriteFile(e.opts.ConfigFile, []byte(configOf([]string{definitionYAML("d2", rc.srv.URL, "")}, []string{ruleYAML("r2", "order", "d2")})), 0o600); err != nil {
+	e.Publish(workertest.Event{ID: "e-nudge", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	if err := os.WriteFile(e.Opts.ConfigFile, []byte(workertest.ConfigOf([]string{workertest.DefinitionYAML("d2", rc.URL, "")}, []string{workertest.RuleYAML("r2", "order", "d2")})), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.stop()
-	e.start() // applies the new file: a config change
-	reqs := e.waitRequests(1, storage.Filter{WebhookDefinition: "gone"})
+	e.Stop()
+	e.Start() // applies the new file: a config change
+	reqs := e.WaitRequests(1, storage.Filter{WebhookDefinition: "gone"})
 	if reqs[0].State != storage.StateRejected || reqs[0].ErrorCode != "DEFINITION_NOT_FOUND" || reqs[0].WebhookID != "msg_orphan" {
 		t.Errorf("orphaned delivery logged as %+v", reqs[0])
 	}
@@ -103,19 +104,19 @@ func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
 // (by an operator, or by another replica that thought it drained) is made again and its
 // deliveries go on without any configuration change.
 func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.Reconcile = 100 * time.Millisecond })
 	ctx := context.Background()
-	s, err := e.js.Stream(ctx, consumer.DeliveriesStream)
+	s, err := e.JS.Stream(ctx, consumer.DeliveriesStream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteConsumer(ctx, consumer.DeliveryConsumerName("d1")); err != nil {
 		t.Fatal(err)
 	}
-	e.publish(ev{ID: "after-delete", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
-	e.waitRequests(1, storage.Filter{WebhookDefinition: "d1"})
+	e.Publish(workertest.Event{ID: "after-delete", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	e.WaitRequests(1, storage.Filter{WebhookDefinition: "d1"})
 }
 
 // TestDeliveryTooLargeToQueueIsRejectedNotRetried: an event that fits the NATS max_payload but
@@ -124,15 +125,15 @@ func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
 func TestDeliveryTooLargeToQueueIsRejectedNotRetried(t *testing.T) {
 	const maxPayload = 64 << 10
 	url := natstest.URL(t, func(o *server.Options) { o.MaxPayload = maxPayload })
-	rc := newReceiver(t, nil)
-	e := setup(t, configOf([]string{definitionYAML("d1", rc.srv.URL, "")}, []string{ruleYAML("r1", "customer", "d1")}),
+	rc := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.NATS.URL = url })
-	x := ev{ID: "big", Entity: "customer", EntityID: "C", Action: "updated", OccurredAt: "2026-11-27T10:00:00Z", Data: map[string]any{"blob": ""}}
+	x := workertest.Event{ID: "big", Entity: "customer", EntityID: "C", Action: "updated", OccurredAt: "2026-11-27T10:00:00Z", Data: map[string]any{"blob": ""}}
 	overhead, _ := json.Marshal(x)
 	x.Data["blob"] = strings.Repeat("x", maxPayload-len(overhead)-100) // the event fits, its task cannot
-	e.publish(x)
-	e.publish(ev{ID: "small", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
-	reqs := e.waitRequests(2, storage.Filter{})
+	e.Publish(x)
+	e.Publish(workertest.Event{ID: "small", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	reqs := e.WaitRequests(2, storage.Filter{})
 	byEvent := map[string]*storage.WebhookRequest{}
 	for _, r := range reqs {
 		byEvent[r.EventID] = r

@@ -1,4 +1,4 @@
-package control_test
+package controltest
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -21,24 +20,12 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
-	"github.com/webhookd/webhookd/internal/ferrettest"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
-	"github.com/webhookd/webhookd/storage/mongo"
-	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/storage/storagetest"
 	"github.com/webhookd/webhookd/webhook"
 )
-
-// Both stores, so the control plane is seen to behave the same on each.
-var storeKinds = []string{"sqlite", "mongo"}
-
-func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
-	for _, kind := range storeKinds {
-		t.Run(kind, func(t *testing.T) { f(t, kind) })
-	}
-}
 
 func connect(t testing.TB, url string) *nats.Conn {
 	t.Helper()
@@ -50,23 +37,13 @@ func connect(t testing.TB, url string) *nats.Conn {
 	return nc
 }
 
-func openStore(t testing.TB, kind string) storagetest.Store {
+func openStore(t testing.TB, st Store) storagetest.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var s storagetest.Store
-	var err error
-	switch kind {
-	case "sqlite":
-		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
-	case "mongo":
-		uri := ferrettest.MongoURI(t)
-		s, err = mongo.Open(ctx, uri, ferrettest.Database(t, uri))
-	default:
-		t.Fatalf("unknown store %q", kind)
-	}
+	s, err := st.Open(ctx, t)
 	if err != nil {
-		t.Fatalf("open %s store: %v", kind, err)
+		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -134,13 +111,13 @@ type env struct {
 
 type envOption func(*control.Options)
 
-func newEnv(t *testing.T, kind string, opts ...envOption) *env {
+func newEnv(t *testing.T, st Store, opts ...envOption) *env {
 	t.Helper()
 	url := natstest.URL(t, func(o *server.Options) {
 		o.JetStream = false    // the control plane speaks core NATS only
 		o.MaxPayload = 8 << 20 // above the responder's own bounds, so those are what is tested
 	})
-	e := &env{t: t, url: url, store: openStore(t, kind), recv: newReceiver(t)}
+	e := &env{t: t, url: url, store: openStore(t, st), recv: newReceiver(t)}
 	e.nc = connect(t, e.url)
 	e.client = control.NewClient(connect(t, e.url))
 	e.resp, e.reg, e.metrics = e.startResponder(e.store, opts...)

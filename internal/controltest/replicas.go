@@ -1,4 +1,4 @@
-package control_test
+package controltest
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"github.com/webhookd/webhookd/storage"
 )
 
-// TestReplicasShareTheQueueGroup: two responders (two replicas) on one NATS both answer, and
+// testReplicasShareTheQueueGroup: two responders (two replicas) on one NATS both answer, and
 // each request is answered once.
-func TestReplicasShareTheQueueGroup(t *testing.T) {
-	e := newEnv(t, "sqlite")
+func testReplicasShareTheQueueGroup(t *testing.T, st Store) {
+	e := newEnv(t, st)
 	r2, _, m2 := e.startResponder(e.store)
 	wr := e.seed(storage.StateSuccessful, "d1")
 

@@ -1,4 +1,4 @@
-package control_test
+package controltest
 
 import (
 	"bytes"
@@ -36,8 +36,8 @@ func checkEnvelope(t *testing.T, raw []byte) string {
 	return code
 }
 
-func TestErrorCodesAndOrder(t *testing.T) {
-	e := newEnv(t, "sqlite")
+func testErrorCodesAndOrder(t *testing.T, st Store) {
+	e := newEnv(t, st)
 	big := `{"number":"` + strings.Repeat("x", control.MaxBody) + `"}`
 	cases := []struct {
 		name, cmd, body, code string
@@ -117,8 +117,8 @@ func trim(s string) string {
 	return s
 }
 
-func TestMetricsCountCommands(t *testing.T) {
-	e := newEnv(t, "sqlite")
+func testMetricsCountCommands(t *testing.T, st Store) {
+	e := newEnv(t, st)
 	for _, c := range control.Commands {
 		for _, res := range []string{"ok", "error"} {
 			if got := counter(t, e.metrics.ControlCommands.WithLabelValues(c, res)); got != 0 {

@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.uber.org/goleak"
 
-	"github.com/webhookd/webhookd/internal/ferrettest"
+	"github.com/webhookd/webhookd/internal/mongotest/ferrettest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -1,0 +1,68 @@
+// Package controltest is the control plane's black-box test suite: every command, secrets
+// masked, audit, paging, deletes, the resend rules and claims, errors and metrics, replicas, and
+// two whole workers sharing one store. It runs on a store: control's tests run it on SQLite, and
+// internal/mongotest/control on MongoDB (FerretDB in-process, or a real server), in a module of
+// its own so that FerretDB stays out of webhookd's go.mod.
+package controltest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/webhookd/webhookd/storage/sqlite"
+	"github.com/webhookd/webhookd/storage/storagetest"
+	"github.com/webhookd/webhookd/worker"
+)
+
+// Store is a kind of store the suite runs on.
+type Store struct {
+	// Open opens a new, empty store for one test; the suite closes it when the test ends.
+	Open func(ctx context.Context, t testing.TB) (storagetest.Store, error)
+	// Worker points a whole worker's options at a new, empty store of this kind, for the test of
+	// two workers sharing one store; nil keeps the worker standalone (SQLite in its data dir).
+	Worker func(t testing.TB, o *worker.Options)
+	// NotAtomic, when set, says why claims on this store are not atomic under concurrency; the
+	// test of two resends of one request at once is skipped.
+	NotAtomic string
+	// Small keeps the tests' data small, for a store that scans whole collections: fewer
+	// requests to resend by filter, and no tests of pages of a thousand or of 64 KiB bodies.
+	Small bool
+}
+
+const smallReason = "a store that scans whole collections: its data is kept small"
+
+// SQLite is the standalone store: a new database file in the test's temporary directory.
+var SQLite = Store{
+	Open: func(ctx context.Context, t testing.TB) (storagetest.Store, error) {
+		return sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
+	},
+}
+
+// Run runs every test of the suite on st, each as a subtest with a store of its own.
+func Run(t *testing.T, st Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, st Store)
+	}{
+		{"ConfigCommands", testConfigCommands},
+		{"InternalErrorsAndPanics", testInternalErrorsAndPanics},
+		{"ErrorCodesAndOrder", testErrorCodesAndOrder},
+		{"MetricsCountCommands", testMetricsCountCommands},
+		{"ReplicasShareTheQueueGroup", testReplicasShareTheQueueGroup},
+		{"ListAndGet", testListAndGet},
+		{"PagingStableWhileInserting", testPagingStableWhileInserting},
+		{"Delete", testDelete},
+		{"ListPageFitsOneMessage", testListPageFitsOneMessage},
+		{"ListLargestPageKnowsWhetherMoreExist", testListLargestPageKnowsWhetherMoreExist},
+		{"ResendRules", testResendRules},
+		{"ConcurrentResends", testConcurrentResends},
+		{"ResendTakesOverStaleClaim", testResendTakesOverStaleClaim},
+		{"ResendByFilterWithProgress", testResendByFilterWithProgress},
+		{"StopInterruptsBulkWork", testStopInterruptsBulkWork},
+		{"ConfigChangeReachesEveryReplica", testConfigChangeReachesEveryReplica},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, st) })
+	}
+}
