@@ -14,7 +14,7 @@
 // cursor, so its memory is bounded and requests that arrive while it runs are left alone;
 // resends, by filter or by numbers, run a bounded number at a time. A request that asks for it
 // with "progress":true gets progress messages, {"progress":{"done":N,"total":M}}, on its reply
-// subject before the final reply (see README.md, "Control plane").
+// subject before the final reply (see docs/control-protocol.md, "Progress messages").
 //
 // Resend safety: a request is claimed in the store before its attempt is sent, and the outcome
 // is written under that claim (storage's CompleteResendSuccess replaces the rejected request by

@@ -303,7 +303,7 @@ func familyNames(exported map[string]exportedMetric) map[string]bool {
 }
 
 // TestDashboardStructure: panels use the $datasource variable, ids are unique, panels do not
-// overlap, and each has a title and a description (README.md describes them).
+// overlap, and each has a title and a description (docs/operations.md describes them).
 func TestDashboardStructure(t *testing.T) {
 	d := loadDashboard(t)
 	if d.UID == "" || d.Title == "" {
@@ -535,25 +535,28 @@ func TestSampleConfig(t *testing.T) {
 	}
 }
 
-// TestDocsDescribeEverything: README.md lists every exported metric, every alert and every
-// dashboard panel, so the page cannot fall behind what it documents.
+// operationsDoc is the page that documents the metrics, the alerts and the dashboard.
+const operationsDoc = "docs/operations.md"
+
+// TestDocsDescribeEverything: docs/operations.md lists every exported metric, every alert and
+// every dashboard panel, so the page cannot fall behind what it documents.
 func TestDocsDescribeEverything(t *testing.T) {
-	docs := string(readFile(t, "README.md"))
+	docs := string(readFile(t, operationsDoc))
 	for name := range familyNames(exportedMetrics(t)) {
 		if !strings.Contains(docs, "`"+name+"`") {
-			t.Errorf("README.md does not list metric %s", name)
+			t.Errorf("%s does not list metric %s", operationsDoc, name)
 		}
 	}
 	for _, g := range loadRules(t).Groups {
 		for _, r := range g.Rules {
 			if !strings.Contains(docs, "`"+r.Alert+"`") {
-				t.Errorf("README.md does not list alert %s", r.Alert)
+				t.Errorf("%s does not list alert %s", operationsDoc, r.Alert)
 			}
 		}
 	}
 	for _, p := range allPanels(loadDashboard(t).Panels) {
 		if !strings.Contains(docs, "**"+p.Title+"**") {
-			t.Errorf("README.md does not describe panel %q", p.Title)
+			t.Errorf("%s does not describe panel %q", operationsDoc, p.Title)
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package metrics defines every Prometheus metric webhookd exports (CONTRACT.md section 7 and the
-// extensions documented in README.md). Metrics are registered on a Registerer the caller owns,
-// never the global one, so a whole worker can run inside a test. Labels come from bounded sets:
-// definition and rule ids, outcomes, error codes; never URLs, entity ids or error text.
+// extensions; docs/operations.md lists them all). Metrics are registered on a Registerer the
+// caller owns, never the global one, so a whole worker can run inside a test. Labels come from
+// bounded sets: definition and rule ids, outcomes, error codes; never URLs, entity ids or error
+// text.
 package metrics
 
 import (

@@ -30,8 +30,8 @@ type publishCmd struct {
 }
 
 func (c *publishCmd) Help() string {
-	return `The event is validated here (section 2 of the contract) and published with JetStream, its
-id as Nats-Msg-Id.
+	return `The event is validated here (the rules of docs/webhooks.md, "Events") and published with
+JetStream, its id as Nats-Msg-Id.
 
 Example:
 
