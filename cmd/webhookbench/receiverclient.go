@@ -75,6 +75,7 @@ func startReceiver(ctx context.Context, self, dir, secret string, verify int, li
 
 // close stops the receiver: its stdin closes, then SIGTERM and SIGKILL if it lingers.
 func (r *receiverProc) close() error {
+	r.http.CloseIdleConnections()
 	r.stdin.Close()
 	return r.stop(5 * time.Second)
 }

@@ -72,7 +72,7 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 		return nil, err
 	}
 	defer func() {
-		if serr := wd.stop(30 * time.Second); serr != nil {
+		if serr := wd.shutdown(30 * time.Second); serr != nil {
 			say("%v; last lines of %s:\n%s", serr, wd.logPath, tail(wd.logPath, 15))
 		}
 	}()

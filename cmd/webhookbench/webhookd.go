@@ -84,6 +84,12 @@ func startWebhookd(ctx context.Context, bin, dir, hookURL, secret string) (*webh
 	}, nil
 }
 
+// shutdown stops webhookd gracefully (SIGTERM, then SIGKILL after grace).
+func (w *webhookd) shutdown(grace time.Duration) error {
+	w.http.CloseIdleConnections()
+	return w.stop(grace)
+}
+
 // freeLoopbackAddr returns 127.0.0.1:<a port that was free a moment ago>.
 func freeLoopbackAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
