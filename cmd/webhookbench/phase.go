@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,6 +30,13 @@ type Phase struct {
 	RejectedRequests    int          `json:"rejected_requests"`
 	Signatures          verification `json:"signatures"`
 	Webhookd            ProcessUse   `json:"webhookd"`
+	// The receiver and the benchmark itself share the machine with webhookd: their CPU says how
+	// much of it was left.
+	Receiver  ProcessUse `json:"receiver"`
+	Publisher ProcessUse `json:"webhookbench"`
+	// OtherCores is what every other process on the machine used meanwhile: the other engineers'
+	// work on a shared machine. Well above zero, the figures are noisy.
+	OtherCores float64 `json:"other_cores"`
 }
 
 // ProcessUse is what webhookd used during a phase.
@@ -68,7 +76,7 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 	if err != nil {
 		return p, err
 	}
-	use0, err := readProcStats(b.wd.pid())
+	use0, err := b.usage()
 	if err != nil {
 		return p, err
 	}
@@ -88,7 +96,7 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 	if err != nil {
 		return p, fmt.Errorf("%s: %w", name, err)
 	}
-	use1, err := readProcStats(b.wd.pid())
+	use1, err := b.usage()
 	if err != nil {
 		return p, err
 	}
@@ -100,11 +108,10 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 	p.Seconds = elapsed.Seconds()
 	p.EventsPerSec = float64(n) / elapsed.Seconds()
 	p.DuplicateRequests, p.RejectedRequests = stored.duplicates, stored.rejected
-	p.Webhookd = ProcessUse{
-		CPUSeconds: (use1.CPU - use0.CPU).Seconds(),
-		CPUCores:   (use1.CPU - use0.CPU).Seconds() / elapsed.Seconds(),
-		PeakRSSMiB: float64(use1.PeakRSS) / (1 << 20),
-	}
+	p.Webhookd = processUse(use0.procs[0], use1.procs[0], elapsed)
+	p.Receiver = processUse(use0.procs[1], use1.procs[1], elapsed)
+	p.Publisher = processUse(use0.procs[2], use1.procs[2], elapsed)
+	p.OtherCores = max((use1.machine-use0.machine).Seconds()/elapsed.Seconds()-p.Webhookd.CPUCores-p.Receiver.CPUCores-p.Publisher.CPUCores, 0)
 
 	arr, err := b.rc.arrivals(ctx, name)
 	if err != nil {
@@ -129,6 +136,33 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 		return p, fmt.Errorf("%s: %w", name, err)
 	}
 	return p, nil
+}
+
+// usage is a reading of the machine's busy time and of the benchmark's three processes: webhookd,
+// the receiver and this one.
+type usage struct {
+	machine time.Duration
+	procs   [3]procStats
+}
+
+func (b *bench) usage() (usage, error) {
+	var u usage
+	var err error
+	if u.machine, err = machineBusy(); err != nil {
+		return u, err
+	}
+	for i, pid := range [3]int{b.wd.pid(), b.rc.pid(), os.Getpid()} {
+		if u.procs[i], err = readProcStats(pid); err != nil {
+			return u, err
+		}
+	}
+	return u, nil
+}
+
+// processUse is what a process used between two readings elapsed apart.
+func processUse(before, after procStats, elapsed time.Duration) ProcessUse {
+	cpu := (after.CPU - before.CPU).Seconds()
+	return ProcessUse{CPUSeconds: cpu, CPUCores: cpu / elapsed.Seconds(), PeakRSSMiB: float64(after.PeakRSS) / (1 << 20)}
 }
 
 // latencies are, for every event, its receipt and its stored request's log.created_at less its

@@ -102,3 +102,40 @@ func loadAverage() ([3]float64, error) {
 	}
 	return la, nil
 }
+
+// machineBusy is the CPU time all cores spent busy (not idle, not waiting for I/O) since boot,
+// from the first line of /proc/stat.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	busy, err := parseMachineBusy(b)
+	if err != nil {
+		return 0, fmt.Errorf("parse /proc/stat: %w", err)
+	}
+	return busy, nil
+}
+
+func parseMachineBusy(stat []byte) (time.Duration, error) {
+	line, _, _ := bytes.Cut(stat, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, fmt.Errorf("first line %q is not the cpu total", line)
+	}
+	var ticks int64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cpu field %d %q: %w", i+1, v, err)
+		}
+		// user nice system idle iowait irq softirq steal guest guest_nice; guest time is
+		// already in user and nice.
+		switch i {
+		case 3, 4, 8, 9: // idle, iowait, guest, guest_nice
+		default:
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}

@@ -49,3 +49,20 @@ func TestReadProcStatsOfThisProcess(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestParseMachineBusy(t *testing.T) {
+	// user 100, nice 10, system 50, idle 900, iowait 40, irq 5, softirq 5, steal 0, guest 7, guest_nice 0
+	got, err := parseMachineBusy([]byte("cpu  100 10 50 900 40 5 5 0 7 0\ncpu0 50 5 25 450 20 2 3 0 0 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1700 * time.Millisecond; got != want {
+		t.Errorf("parseMachineBusy = %v, want %v", got, want)
+	}
+	if _, err := parseMachineBusy([]byte("intr 1 2 3\n")); err == nil {
+		t.Error("parseMachineBusy: no error for a first line that is not cpu")
+	}
+	if _, err := machineBusy(); err != nil {
+		t.Error(err)
+	}
+}

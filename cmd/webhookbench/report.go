@@ -69,23 +69,25 @@ func formatText(rep *Report) string {
 	fmt.Fprintf(&sb, "burst      %8.0f events/s  (%d events in %.2f s, published in %.2f s)\n", b.EventsPerSec, b.Events, b.Seconds, b.PublishSeconds)
 	fmt.Fprintf(&sb, "baseline   %8.0f req/s     (plain Go client, %d concurrent, same receiver, same bodies)\n", rep.Baseline.ReqPerSec, rep.Baseline.Concurrency)
 	fmt.Fprintf(&sb, "ratio      %8.3f\n", rep.Ratio)
-	fmt.Fprintf(&sb, "webhookd   %8.1f CPU s (%.2f cores), peak RSS %.0f MiB\n", b.Webhookd.CPUSeconds, b.Webhookd.CPUCores, b.Webhookd.PeakRSSMiB)
+	fmt.Fprintf(&sb, "webhookd   %8.1f CPU s (%.2f cores), peak RSS %.0f MiB; receiver %.2f cores, webhookbench %.2f, other processes %.2f\n",
+		b.Webhookd.CPUSeconds, b.Webhookd.CPUCores, b.Webhookd.PeakRSSMiB, b.Receiver.CPUCores, b.Publisher.CPUCores, b.OtherCores)
 	fmt.Fprintf(&sb, "checks     %d duplicate deliveries, %d duplicate requests, %d rejected, %d of %d signatures verified\n\n",
 		b.DuplicateDeliveries, b.DuplicateRequests, b.RejectedRequests, b.Signatures.Checked-b.Signatures.Failed, b.Signatures.Checked)
 
 	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\toffered/s\tachieved/s\treceipt p50\tp90\tp99\tmax\tstored p50\tp90\tp99\tmax\tCPU cores\tpeak RSS MiB\t")
+	fmt.Fprintln(tw, "load\toffered/s\tachieved/s\treceipt p50\tp90\tp99\tmax\tstored p50\tp90\tp99\tmax\tCPU cores\tpeak RSS MiB\tothers' cores\t")
 	row := func(load string, offered string, p Phase) {
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t\n", load, offered, p.EventsPerSec,
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t%.2f\t\n", load, offered, p.EventsPerSec,
 			ms(p.Receipt.P50), ms(p.Receipt.P90), ms(p.Receipt.P99), ms(p.Receipt.Max),
-			ms(p.Stored.P50), ms(p.Stored.P90), ms(p.Stored.P99), ms(p.Stored.Max), p.Webhookd.CPUCores, p.Webhookd.PeakRSSMiB)
+			ms(p.Stored.P50), ms(p.Stored.P90), ms(p.Stored.P99), ms(p.Stored.Max), p.Webhookd.CPUCores, p.Webhookd.PeakRSSMiB, p.OtherCores)
 	}
 	row("burst", "-", b)
 	for _, p := range rep.Steady {
 		row(p.Load, fmt.Sprintf("%.0f", p.OfferedPerSec), p)
 	}
 	tw.Flush()
-	sb.WriteString("latencies in ms: publish to receipt, and publish to the stored request's log.created_at\n")
+	sb.WriteString("latencies in ms: publish to receipt, and publish to the stored request's log.created_at;\n" +
+		"CPU cores: webhookd's; others' cores: every process on the machine but webhookd, the receiver and webhookbench\n")
 	if rep.Plot != "" {
 		fmt.Fprintf(&sb, "plot: %s\n", rep.Plot)
 	}
