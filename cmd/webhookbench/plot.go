@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"os"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -106,7 +107,23 @@ func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	lat.Legend.Add("p99", l99, s99)
 	lat.Legend.Add("p50", l50, s50)
 	lat.Legend.Top, lat.Legend.Left = true, true
+	for _, a := range []*plot.Axis{&thr.X, &thr.Y, &lat.X, &lat.Y} {
+		a.Tick.Marker = wholeTicks{}
+	}
 	return thr, lat, nil
+}
+
+// wholeTicks are gonum's default ticks labelled without decimals (events/s and ms need none).
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', 0, 64)
+		}
+	}
+	return ticks
 }
 
 // sortByX orders the points of each series by offered load (the loads may be given in any order).
