@@ -41,9 +41,10 @@ type Phase struct {
 
 // ProcessUse is what webhookd used during a phase.
 type ProcessUse struct {
-	CPUSeconds float64 `json:"cpu_seconds"`
-	CPUCores   float64 `json:"cpu_cores"`    // CPU seconds per second of the phase
-	PeakRSSMiB float64 `json:"peak_rss_mib"` // VmHWM since webhookd started
+	CPUSeconds  float64 `json:"cpu_seconds"`
+	CPUCores    float64 `json:"cpu_cores"`        // CPU seconds per second of the phase
+	CPUPerEvent float64 `json:"cpu_ms_per_event"` // CPU milliseconds per event: what a busy machine changes least
+	PeakRSSMiB  float64 `json:"peak_rss_mib"`     // VmHWM since webhookd started
 }
 
 // bench is the running setup that phases share.
@@ -108,9 +109,9 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 	p.Seconds = elapsed.Seconds()
 	p.EventsPerSec = float64(n) / elapsed.Seconds()
 	p.DuplicateRequests, p.RejectedRequests = stored.duplicates, stored.rejected
-	p.Webhookd = processUse(use0.procs[0], use1.procs[0], elapsed)
-	p.Receiver = processUse(use0.procs[1], use1.procs[1], elapsed)
-	p.Publisher = processUse(use0.procs[2], use1.procs[2], elapsed)
+	p.Webhookd = processUse(use0.procs[0], use1.procs[0], elapsed, n)
+	p.Receiver = processUse(use0.procs[1], use1.procs[1], elapsed, n)
+	p.Publisher = processUse(use0.procs[2], use1.procs[2], elapsed, n)
 	p.OtherCores = max((use1.machine-use0.machine).Seconds()/elapsed.Seconds()-p.Webhookd.CPUCores-p.Receiver.CPUCores-p.Publisher.CPUCores, 0)
 
 	arr, err := b.rc.arrivals(ctx, name)
@@ -159,10 +160,15 @@ func (b *bench) usage() (usage, error) {
 	return u, nil
 }
 
-// processUse is what a process used between two readings elapsed apart.
-func processUse(before, after procStats, elapsed time.Duration) ProcessUse {
+// processUse is what a process used for n events between two readings elapsed apart.
+func processUse(before, after procStats, elapsed time.Duration, n int) ProcessUse {
 	cpu := (after.CPU - before.CPU).Seconds()
-	return ProcessUse{CPUSeconds: cpu, CPUCores: cpu / elapsed.Seconds(), PeakRSSMiB: float64(after.PeakRSS) / (1 << 20)}
+	return ProcessUse{
+		CPUSeconds:  cpu,
+		CPUCores:    cpu / elapsed.Seconds(),
+		CPUPerEvent: cpu * 1000 / float64(n),
+		PeakRSSMiB:  float64(after.PeakRSS) / (1 << 20),
+	}
 }
 
 // latencies are, for every event, its receipt and its stored request's log.created_at less its

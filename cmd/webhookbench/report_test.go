@@ -15,7 +15,7 @@ func sampleReport() *Report {
 			Name: name, Load: load, OfferedPerSec: offered, Events: 20000, Seconds: 8.3, EventsPerSec: eps,
 			Receipt:  Latency{N: 20000, P50: 1.2, P90: 3, P99: 6.5, Max: 19},
 			Stored:   Latency{N: 20000, P50: 1.1, P90: 2.9, P99: 6.4, Max: 18},
-			Webhookd: ProcessUse{CPUSeconds: 14.2, CPUCores: 1.71, PeakRSSMiB: 117},
+			Webhookd: ProcessUse{CPUSeconds: 14.2, CPUCores: 1.71, CPUPerEvent: 0.71, PeakRSSMiB: 117},
 		}
 	}
 	return &Report{
@@ -60,7 +60,7 @@ func TestJSONReportNames(t *testing.T) {
 			t.Errorf("publish_to_stored has no %s", k)
 		}
 	}
-	for _, k := range []string{"cpu_seconds", "cpu_cores", "peak_rss_mib"} {
+	for _, k := range []string{"cpu_seconds", "cpu_cores", "cpu_ms_per_event", "peak_rss_mib"} {
 		if _, ok := got.Burst.Webhookd[k]; !ok {
 			t.Errorf("webhookd has no %s", k)
 		}
@@ -80,7 +80,7 @@ func TestTextReport(t *testing.T) {
 		"burst          2400 events/s",
 		"baseline      21000 req/s",
 		"ratio         0.114",
-		"peak RSS 117 MiB",
+		"(0.71 ms per event, 1.71 cores), peak RSS 117 MiB",
 		"load average 1.00 2.00 3.00 at start",
 		"receipt p50",
 	} {
