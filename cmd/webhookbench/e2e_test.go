@@ -20,7 +20,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	plot := filepath.Join(t.TempDir(), "plot.png")
 	opts := &Options{
-		Events: 300, Warmup: 20, BodyBytes: 600, Concurrency: 8,
+		Events: 300, Warmup: 20, BodyBytes: 600, Concurrency: 8, BaselineMin: 200 * time.Millisecond,
 		Loads: []Load{{Rate: 200}, {Percent: 20}}, SteadyDuration: time.Second,
 		Output: "json", Plot: plot, Timeout: 5 * time.Minute, Verify: 50, self: self,
 	}
@@ -45,7 +45,7 @@ func TestEndToEnd(t *testing.T) {
 	if b.Receipt.P50 > b.Receipt.P99 || b.Receipt.P99 > b.Receipt.Max {
 		t.Errorf("receipt percentiles out of order: %+v", b.Receipt)
 	}
-	if rep.Baseline.Requests != 300 || rep.Baseline.ReqPerSec <= 0 || rep.Ratio <= 0 {
+	if rep.Baseline.Rounds < 1 || rep.Baseline.Requests != 300*rep.Baseline.Rounds || rep.Baseline.ReqPerSec <= 0 || rep.Ratio <= 0 {
 		t.Errorf("baseline %+v, ratio %v", rep.Baseline, rep.Ratio)
 	}
 	if len(rep.Steady) != 2 || rep.Steady[0].Events != 200 || rep.Steady[0].Receipt.N != 200 || rep.Steady[1].Load != "20%" {

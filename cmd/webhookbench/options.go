@@ -17,6 +17,7 @@ type Options struct {
 	Warmup         int           // events published (and waited for) before the burst, not measured
 	BodyBytes      int           // size of each event body
 	Concurrency    int           // the baseline client's concurrent requests
+	BaselineMin    time.Duration // the baseline repeats the bodies until this has passed
 	Loads          []Load        // offered loads of the steady-load mode; empty: no steady mode
 	SteadyDuration time.Duration // how long each offered load is published
 	Output         string        // "text" or "json"
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.IntVar(&o.Warmup, "warmup", 100, "events delivered before the burst to warm the pipeline up (not measured)")
 	fs.IntVar(&o.BodyBytes, "body-bytes", 600, "size of each event body in bytes")
 	fs.IntVar(&o.Concurrency, "baseline-concurrency", 64, "concurrent requests of the plain Go client baseline")
+	fs.DurationVar(&o.BaselineMin, "baseline-min", 3*time.Second, "the baseline posts the bodies again until this has passed (at most 100 rounds)")
 	loads := fs.String("steady", "1000,50%,80%", "offered loads of the steady-load mode, comma-separated: events/s, or a percentage of the burst's peak; empty: no steady mode")
 	fs.DurationVar(&o.SteadyDuration, "steady-duration", 10*time.Second, "how long each offered load is published")
 	fs.StringVar(&o.Output, "o", "text", "output: text or json")
@@ -104,6 +106,8 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return fail("-body-bytes %d: want 200 to %d", o.BodyBytes, maxBodyBytes)
 	case o.Concurrency < 1 || o.Concurrency > maxConcurrency:
 		return fail("-baseline-concurrency %d: want 1 to %d", o.Concurrency, maxConcurrency)
+	case o.BaselineMin < 0 || o.BaselineMin > 10*time.Minute:
+		return fail("-baseline-min %s: want 0 to 10m", o.BaselineMin)
 	case o.SteadyDuration <= 0 || o.SteadyDuration > 10*time.Minute:
 		return fail("-steady-duration %s: want more than 0 and at most 10m", o.SteadyDuration)
 	case o.Output != "text" && o.Output != "json":

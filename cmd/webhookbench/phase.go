@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -53,6 +54,7 @@ type bench struct {
 	rc       *receiverProc
 	nc       *nats.Conn
 	pub      *publisher
+	dir      string // the run's temporary directory
 	progress io.Writer
 }
 
@@ -114,6 +116,9 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 	p.Publisher = processUse(use0.procs[2], use1.procs[2], elapsed, n)
 	p.OtherCores = max((use1.machine-use0.machine).Seconds()/elapsed.Seconds()-p.Webhookd.CPUCores-p.Receiver.CPUCores-p.Publisher.CPUCores, 0)
 
+	if err := b.wd.saveMetrics(ctx, filepath.Join(b.dir, "metrics-"+name+".txt")); err != nil {
+		return p, err
+	}
 	arr, err := b.rc.arrivals(ctx, name)
 	if err != nil {
 		return p, err

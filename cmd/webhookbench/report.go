@@ -67,12 +67,16 @@ func formatText(rep *Report) string {
 
 	b := rep.Burst
 	fmt.Fprintf(&sb, "burst      %8.0f events/s  (%d events in %.2f s, published in %.2f s)\n", b.EventsPerSec, b.Events, b.Seconds, b.PublishSeconds)
-	fmt.Fprintf(&sb, "baseline   %8.0f req/s     (plain Go client, %d concurrent, same receiver, same bodies)\n", rep.Baseline.ReqPerSec, rep.Baseline.Concurrency)
+	bl := rep.Baseline
+	fmt.Fprintf(&sb, "baseline   %8.0f req/s     (plain Go client, %d concurrent, same receiver, same bodies: %d requests in %.2f s)\n",
+		bl.ReqPerSec, bl.Concurrency, bl.Requests, bl.Seconds)
 	fmt.Fprintf(&sb, "ratio      %8.3f\n", rep.Ratio)
 	fmt.Fprintf(&sb, "webhookd   %8.1f CPU s (%.2f ms per event, %.2f cores), peak RSS %.0f MiB\n",
 		b.Webhookd.CPUSeconds, b.Webhookd.CPUPerEvent, b.Webhookd.CPUCores, b.Webhookd.PeakRSSMiB)
-	fmt.Fprintf(&sb, "machine    %8.2f cores used by the receiver, %.2f by webhookbench, %.2f by other processes\n",
+	fmt.Fprintf(&sb, "machine    burst: %.2f cores used by the receiver, %.2f by webhookbench, %.2f by other processes\n",
 		b.Receiver.CPUCores, b.Publisher.CPUCores, b.OtherCores)
+	fmt.Fprintf(&sb, "           baseline: %.2f by the receiver, %.2f by the client, %.2f by other processes\n",
+		bl.ReceiverCores, bl.ClientCores, bl.OtherCores)
 	fmt.Fprintf(&sb, "checks     %d duplicate deliveries, %d duplicate requests, %d rejected, %d of %d signatures verified\n\n",
 		b.DuplicateDeliveries, b.DuplicateRequests, b.RejectedRequests, b.Signatures.Checked-b.Signatures.Failed, b.Signatures.Checked)
 

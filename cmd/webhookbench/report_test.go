@@ -23,7 +23,7 @@ func sampleReport() *Report {
 		Config:   Config{Events: 20000, BodyBytes: 600, EventBodyBytes: 600, BaselineConcurrency: 64, SteadySeconds: 10, Definition: "defaults"},
 		Machine:  Machine{CPUs: 2, GoVersion: "go1.26", LoadStart: [3]float64{1, 2, 3}, LoadEnd: [3]float64{2, 2, 3}},
 		Burst:    phase("burst", "", 0, 2400),
-		Baseline: Baseline{Requests: 20000, Concurrency: 64, Seconds: 0.95, ReqPerSec: 21000},
+		Baseline: Baseline{Requests: 60000, Rounds: 3, Concurrency: 64, Seconds: 2.86, ReqPerSec: 21000, ClientCores: 0.9, ReceiverCores: 0.8, OtherCores: 0.1},
 		Ratio:    2400.0 / 21000,
 		Steady:   []Phase{phase("steady1", "1000", 1000, 998), phase("steady2", "80%", 1920, 1900), phase("steady3", "50%", 1200, 1195)},
 	}

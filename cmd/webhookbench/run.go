@@ -89,7 +89,7 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{wd: wd, rc: rc, nc: nc, pub: pub, progress: progress}
+	b := &bench{wd: wd, rc: rc, nc: nc, pub: pub, dir: dir, progress: progress}
 
 	if opts.Warmup > 0 {
 		say("warm-up: %d events", opts.Warmup)
@@ -109,18 +109,13 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 	}
 	say("burst: %.0f events/s", rep.Burst.EventsPerSec)
 
-	say("baseline: %d requests, %d concurrent", opts.Events, opts.Concurrency)
+	say("baseline: %d requests a round, %d concurrent, for at least %s", opts.Events, opts.Concurrency, opts.BaselineMin)
 	bodies := make([][]byte, len(burstMsgs))
 	for i, m := range burstMsgs {
 		bodies[i] = m.body
 	}
-	if rep.Baseline, err = runBaseline(ctx, rc.baselineURL(), bodies, opts.Concurrency); err != nil {
+	if rep.Baseline, err = b.baseline(ctx, bodies, opts.Concurrency, opts.BaselineMin); err != nil {
 		return nil, err
-	}
-	if got, err := rc.baselineReceived(ctx); err != nil {
-		return nil, err
-	} else if got != int64(len(bodies)) {
-		return nil, fmt.Errorf("baseline: the receiver counted %d of %d requests", got, len(bodies))
 	}
 	rep.Ratio = rep.Burst.EventsPerSec / rep.Baseline.ReqPerSec
 	say("baseline: %.0f req/s; ratio %.3f", rep.Baseline.ReqPerSec, rep.Ratio)

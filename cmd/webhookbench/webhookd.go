@@ -155,6 +155,29 @@ func (w *webhookd) requestsLogged(ctx context.Context) (float64, error) {
 	return v, nil
 }
 
+// saveMetrics writes webhookd's /metrics as it is now to path (kept with -keep, for a look at
+// batch sizes and write durations after a run).
+func (w *webhookd) saveMetrics(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.httpURL+"/metrics", nil)
+	if err != nil {
+		return fmt.Errorf("save webhookd metrics: %w", err)
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("save %s/metrics: %w", w.httpURL, err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("save webhookd metrics: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("save %s/metrics to %s: %w", w.httpURL, path, err)
+	}
+	return f.Close()
+}
+
 // sumCounter adds up every sample of the metric name in Prometheus text format.
 func sumCounter(r io.Reader, name string) (float64, error) {
 	var sum float64
