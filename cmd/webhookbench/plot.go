@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -50,8 +51,8 @@ func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	maxOffered := rep.Burst.EventsPerSec
 	for i, p := range rep.Steady {
 		achieved[i] = plotter.XY{X: p.OfferedPerSec, Y: p.EventsPerSec}
-		p50[i] = plotter.XY{X: p.OfferedPerSec, Y: p.Receipt.P50}
-		p99[i] = plotter.XY{X: p.OfferedPerSec, Y: p.Receipt.P99}
+		p50[i] = plotter.XY{X: p.OfferedPerSec, Y: max(p.Receipt.P50, 0.5)} // the log scale's floor
+		p99[i] = plotter.XY{X: p.OfferedPerSec, Y: max(p.Receipt.P99, 0.5)}
 		maxOffered = max(maxOffered, p.OfferedPerSec)
 	}
 	sortByX(achieved, p50, p99)
@@ -85,13 +86,15 @@ func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	thr.Legend.Add("achieved", line, points)
 	thr.Legend.Add("offered", ideal)
 	thr.Legend.Add("burst peak", peak)
-	thr.Legend.Top, thr.Legend.Left = true, true
+	thr.Legend.Top, thr.Legend.Left = false, false // below the diagonal, where no point goes
 	thr.Title.TextStyle.Font.Size = vg.Points(10)
 
 	lat = plot.New()
+	lat.Title.Text = "latency, publish to receipt, at each offered load"
+	lat.Title.TextStyle.Font.Size = vg.Points(10)
 	lat.X.Label.Text = "offered load (events/s)"
-	lat.Y.Label.Text = "publish to receipt (ms)"
-	lat.X.Min, lat.X.Max, lat.Y.Min = 0, maxOffered*1.05, 0
+	lat.Y.Label.Text = "ms (log scale)"
+	lat.X.Min, lat.X.Max = 0, maxOffered*1.05
 	lat.Add(plotter.NewGrid())
 	l99, s99, err := plotter.NewLinePoints(p99)
 	if err != nil {
@@ -107,21 +110,42 @@ func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	lat.Legend.Add("p99", l99, s99)
 	lat.Legend.Add("p50", l50, s50)
 	lat.Legend.Top, lat.Legend.Left = true, true
-	for _, a := range []*plot.Axis{&thr.X, &thr.Y, &lat.X, &lat.Y} {
-		a.Tick.Marker = wholeTicks{}
+	for _, a := range []*plot.Axis{&thr.X, &thr.Y, &lat.X} {
+		a.Tick.Marker = linearTicks{}
 	}
+	// Latencies span milliseconds to seconds once a load is past the knee: a log scale keeps
+	// the low ones readable.
+	lat.Y.Scale = plot.LogScale{}
+	lat.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	lat.Y.Min = 0.5
+	lat.Y.Max = max(lat.Y.Max, 10)
 	return thr, lat, nil
 }
 
-// wholeTicks are gonum's default ticks labelled without decimals (events/s and ms need none).
-type wholeTicks struct{}
+// linearTicks label about five round values (1, 2 or 5 times a power of ten apart) with no
+// decimals, and put four unlabelled ticks between them.
+type linearTicks struct{}
 
-func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', 0, 64)
+func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
+	if hi <= lo {
+		return nil
+	}
+	step := math.Pow(10, math.Floor(math.Log10((hi-lo)/5)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if (hi-lo)/(step*m) <= 6 {
+			step *= m
+			break
 		}
+	}
+	var ticks []plot.Tick
+	minor := step / 5
+	for i := math.Ceil(lo / minor); i*minor <= hi && len(ticks) < 200; i++ {
+		v := i * minor
+		t := plot.Tick{Value: v}
+		if r := math.Mod(math.Abs(v)+minor/2, step); r < minor {
+			t.Label = strconv.FormatFloat(v, 'f', 0, 64)
+		}
+		ticks = append(ticks, t)
 	}
 	return ticks
 }
