@@ -35,10 +35,19 @@ func (b *bench) baseline(ctx context.Context, bodies [][]byte, concurrency int, 
 	if err != nil {
 		return Baseline{}, err
 	}
+	tr := &http.Transport{
+		MaxIdleConns:        concurrency,
+		MaxIdleConnsPerHost: concurrency,
+		MaxConnsPerHost:     concurrency,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	start := time.Now()
 	rounds := 0
 	for rounds < maxBaselineRounds && (rounds == 0 || time.Since(start) < minDuration) {
-		if err := postAll(ctx, b.rc.baselineURL(), bodies, concurrency); err != nil {
+		if err := postAll(ctx, client, b.rc.baselineURL(), bodies, concurrency); err != nil {
 			return Baseline{}, err
 		}
 		rounds++
@@ -67,18 +76,9 @@ func (b *bench) baseline(ctx context.Context, bodies [][]byte, concurrency int, 
 	}, nil
 }
 
-// postAll posts every body once to url from concurrency keep-alive connections. Any failed
-// request fails it.
-func postAll(ctx context.Context, url string, bodies [][]byte, concurrency int) error {
-	tr := &http.Transport{
-		MaxIdleConns:        concurrency,
-		MaxIdleConnsPerHost: concurrency,
-		MaxConnsPerHost:     concurrency,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+// postAll posts every body once to url from concurrency goroutines sharing client's keep-alive
+// connections. Any failed request fails it.
+func postAll(ctx context.Context, client *http.Client, url string, bodies [][]byte, concurrency int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
