@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +26,9 @@ type Phase struct {
 	Receipt Latency `json:"publish_to_receipt"`
 	Stored  Latency `json:"publish_to_stored"` // to the stored request's log.created_at
 
+	// MaxGapMS is the longest time the receiver got nothing of this phase between its first and
+	// last delivery: a stall shows here even when the percentiles hide it.
+	MaxGapMS            float64      `json:"max_gap_ms"`
 	DeliveredBodyBytes  int64        `json:"delivered_body_bytes"` // mean webhook body
 	DuplicateDeliveries int64        `json:"duplicate_deliveries"` // at least once: a receiver may see one twice
 	DuplicateRequests   int          `json:"duplicate_requests"`   // stored twice for one delivery: must be 0
@@ -137,6 +141,7 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 	if delivered := counts.Received + counts.Duplicates; delivered > 0 {
 		p.DeliveredBodyBytes = counts.Bytes / delivered
 	}
+	p.MaxGapMS = float64(maxGap(arr.UnixNano)) / float64(time.Millisecond)
 	p.Receipt, p.Stored, err = latencies(msgs, arr, stored)
 	if err != nil {
 		return p, fmt.Errorf("%s: %w", name, err)
@@ -174,6 +179,18 @@ func processUse(before, after procStats, elapsed time.Duration, n int) ProcessUs
 		CPUPerEvent: cpu * 1000 / float64(n),
 		PeakRSSMiB:  float64(after.PeakRSS) / (1 << 20),
 	}
+}
+
+// maxGap is the longest interval between consecutive arrivals (given in Unix nanoseconds, in
+// any order).
+func maxGap(arrivals []int64) time.Duration {
+	sorted := slices.Clone(arrivals)
+	slices.Sort(sorted)
+	var gap int64
+	for i := 1; i < len(sorted); i++ {
+		gap = max(gap, sorted[i]-sorted[i-1])
+	}
+	return time.Duration(gap)
 }
 
 // latencies are, for every event, its receipt and its stored request's log.created_at less its

@@ -81,11 +81,11 @@ func formatText(rep *Report) string {
 		b.DuplicateDeliveries, b.DuplicateRequests, b.RejectedRequests, b.Signatures.Checked-b.Signatures.Failed, b.Signatures.Checked)
 
 	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\toffered/s\tachieved/s\treceipt p50\tp90\tp99\tmax\tstored p50\tp90\tp99\tmax\tCPU cores\tpeak RSS MiB\tothers' cores\t")
+	fmt.Fprintln(tw, "load\toffered/s\tachieved/s\treceipt p50\tp90\tp99\tmax\tstored p50\tp90\tp99\tmax\tCPU cores\tpeak RSS MiB\tothers' cores\tmax gap\t")
 	row := func(load string, offered string, p Phase) {
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t%.2f\t\n", load, offered, p.EventsPerSec,
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.0f\t%.2f\t%s\t\n", load, offered, p.EventsPerSec,
 			ms(p.Receipt.P50), ms(p.Receipt.P90), ms(p.Receipt.P99), ms(p.Receipt.Max),
-			ms(p.Stored.P50), ms(p.Stored.P90), ms(p.Stored.P99), ms(p.Stored.Max), p.Webhookd.CPUCores, p.Webhookd.PeakRSSMiB, p.OtherCores)
+			ms(p.Stored.P50), ms(p.Stored.P90), ms(p.Stored.P99), ms(p.Stored.Max), p.Webhookd.CPUCores, p.Webhookd.PeakRSSMiB, p.OtherCores, ms(p.MaxGapMS))
 	}
 	row("burst", "-", b)
 	for _, p := range rep.Steady {
@@ -93,7 +93,8 @@ func formatText(rep *Report) string {
 	}
 	tw.Flush()
 	sb.WriteString("latencies in ms: publish to receipt, and publish to the stored request's log.created_at;\n" +
-		"CPU cores: webhookd's; others' cores: every process on the machine but webhookd, the receiver and webhookbench\n")
+		"CPU cores: webhookd's; others' cores: every process on the machine but webhookd, the receiver and webhookbench;\n" +
+		"max gap: the longest time in ms the receiver got no delivery of that load\n")
 	if rep.Plot != "" {
 		fmt.Fprintf(&sb, "plot: %s\n", rep.Plot)
 	}

@@ -90,13 +90,13 @@ func TestTextReport(t *testing.T) {
 	}
 	rows := map[string]bool{}
 	for _, line := range strings.Split(text, "\n") {
-		if f := strings.Fields(line); len(f) == 14 {
+		if f := strings.Fields(line); len(f) == 15 {
 			rows[f[0]] = true
 		}
 	}
 	for _, load := range []string{"burst", "1000", "80%", "50%"} {
 		if !rows[load] {
-			t.Errorf("no table row of 14 columns for %s:\n%s", load, text)
+			t.Errorf("no table row of 15 columns for %s:\n%s", load, text)
 		}
 	}
 }

@@ -56,3 +56,12 @@ func TestSummarizeSortsAndConverts(t *testing.T) {
 		t.Errorf("summarize(nil) = %+v, want zero", got)
 	}
 }
+
+func TestMaxGap(t *testing.T) {
+	if got := maxGap([]int64{50, 10, 20, 45}); got != 25 {
+		t.Errorf("maxGap = %v, want 25ns", got)
+	}
+	if got := maxGap([]int64{7}); got != 0 {
+		t.Errorf("maxGap of one arrival = %v, want 0", got)
+	}
+}
