@@ -19,6 +19,7 @@ func Defaults() Definition {
 		Timeout:      Duration(DefaultTimeout),
 		Retry:        DefaultRetry(),
 		MaxInFlight:  DefaultMaxInFlight,
+		MaxQueued:    DefaultMaxQueued,
 		DisableAfter: Duration(DefaultDisableAfter),
 		Active:       true,
 	}

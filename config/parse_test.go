@@ -59,6 +59,7 @@ func sampleWant() *Document {
 				Multiplier:      2,
 			},
 			MaxInFlight:  32,
+			MaxQueued:    100_000,
 			RateLimit:    0,
 			DisableAfter: Duration(72 * time.Hour),
 			Active:       true,

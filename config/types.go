@@ -22,7 +22,10 @@ const (
 	DefaultMaxInterval     = 10 * time.Minute
 	DefaultMultiplier      = 2.0
 	DefaultMaxInFlight     = 32
-	DefaultDisableAfter    = 72 * time.Hour
+	// DefaultMaxQueued bounds a definition's queued deliveries (waiting, parked for a retry, in
+	// flight): at about 1 KiB each on disk, 100 MiB for a receiver that is down for long.
+	DefaultMaxQueued    = 100_000
+	DefaultDisableAfter = 72 * time.Hour
 )
 
 // RetryPolicy is a definition's backoff schedule.
@@ -54,6 +57,7 @@ type Definition struct {
 	Timeout      Duration          `json:"timeout" yaml:"timeout" bson:"timeout"`
 	Retry        RetryPolicy       `json:"retry" yaml:"retry" bson:"retry"`
 	MaxInFlight  int               `json:"max_in_flight" yaml:"max_in_flight" bson:"max_in_flight"`
+	MaxQueued    int               `json:"max_queued" yaml:"max_queued" bson:"max_queued"`
 	RateLimit    float64           `json:"rate_limit" yaml:"rate_limit" bson:"rate_limit"`
 	DisableAfter Duration          `json:"disable_after" yaml:"disable_after" bson:"disable_after"`
 	Active       bool              `json:"active" yaml:"active" bson:"active"`

@@ -29,6 +29,7 @@ const (
 	MaxTimeout       = 5 * time.Minute
 	MaxMaxAttempts   = 100
 	MaxMaxInFlight   = 1000
+	MaxMaxQueued     = 1_000_000
 	MinSecretBytes   = webhook.MinSecretBytes
 	MaxSecretBytes   = webhook.MaxSecretBytes
 	SecretPrefix     = webhook.SecretPrefix
@@ -229,6 +230,9 @@ func (v *validator) definition(d *Definition) {
 	}
 	if d.MaxInFlight < 1 || d.MaxInFlight > MaxMaxInFlight {
 		v.fault("max_in_flight", "must be 1 to %d", MaxMaxInFlight)
+	}
+	if d.MaxQueued < 1 || d.MaxQueued > MaxMaxQueued {
+		v.fault("max_queued", "must be 1 to %d", MaxMaxQueued)
 	}
 	if !(d.RateLimit >= 0) || math.IsInf(d.RateLimit, 0) {
 		v.fault("rate_limit", "must be a finite number, at least 0 (0: no limit)")

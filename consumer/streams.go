@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/event"
 )
 
@@ -65,6 +66,12 @@ func EnsureDeliveriesStream(ctx context.Context, js jetstream.JetStream) (jetstr
 		// webhook request is still written once). The server holds every id of the window in
 		// memory, so no longer.
 		Duplicates: 10 * time.Minute,
+		// The disk every definition shares is bounded per definition: a receiver down for days
+		// fills its own subject up to this and no further. Each definition's max_queued, at most
+		// this, is checked before publishing (worker); this is the server's hard stop.
+		MaxMsgsPerSubject:    config.MaxMaxQueued,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
 	}, true)
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 // errorCodes are the delivery error codes other than HTTP_<status>, whose series start at zero.
-var errorCodes = append(delivery.Codes(), CodeDefinitionNotFound, CodeDefinitionInactive, CodePayloadTooLarge)
+var errorCodes = append(delivery.Codes(), CodeDefinitionNotFound, CodeDefinitionInactive, CodePayloadTooLarge, CodeQueueFull)
 
 // Snapshot is one consistent view of the definitions and rules. It is immutable: a change in the
 // store produces a new Snapshot, swapped in atomically, so an event is matched against one

@@ -24,6 +24,7 @@ type fanout struct {
 	js       jetstream.JetStream
 	catalog  *Catalog
 	recorder *Recorder
+	depths   *queueDepths
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
@@ -46,8 +47,15 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 		return consumer.Decision{Action: consumer.Ack}
 	}
 
-	futures := make([]jetstream.PubAckFuture, 0, len(matches))
-	var tooLarge []*storage.WebhookRequest
+	type queued struct {
+		fut jetstream.PubAckFuture
+		t   *task
+		def *config.Definition
+	}
+	futures := make([]queued, 0, len(matches))
+	// Deliveries that cannot be queued are stored as rejected, visibly, instead of retrying
+	// the event without end or growing a dead receiver's queue.
+	var refused []*storage.WebhookRequest
 	for _, m := range matches {
 		var fields []string
 		if m.Definition.FieldsSet != nil {
@@ -60,7 +68,7 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			f.log.Error("build webhook body", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
 			return consumer.Decision{Action: consumer.Retry, Delay: 30 * time.Second}
 		}
-		t := task{
+		t := &task{
 			WebhookID:    webhook.NewWebhookID(ev.ID, m.Rule.ID, m.Definition.ID),
 			EventID:      ev.ID,
 			Entity:       ev.Entity,
@@ -72,36 +80,43 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			Body:         body,
 			CreatedAt:    f.now().UTC(),
 		}
-		fut, err := publishTask(f.js, &t)
+		if full, n := f.depths.full(m.Definition); full {
+			refused = append(refused, f.queueFull(t, m.Definition, n))
+			continue
+		}
+		fut, err := publishTask(f.js, t)
 		if errors.Is(err, nats.ErrMaxPayload) {
-			// It would fail the same way forever: the delivery is rejected now, visibly, rather
-			// than the event retried without end.
-			tooLarge = append(tooLarge, f.tooLarge(&t, m.Definition))
+			// It would fail the same way forever.
+			refused = append(refused, f.tooLarge(t, m.Definition))
 			continue
 		}
 		if err != nil {
 			f.log.Warn("queue delivery", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
-		futures = append(futures, fut)
+		futures = append(futures, queued{fut: fut, t: t, def: m.Definition})
 	}
-	for _, req := range tooLarge {
+	for _, q := range futures {
+		select {
+		case <-q.fut.Ok():
+		case err := <-q.fut.Err():
+			if isSubjectFull(err) {
+				refused = append(refused, f.queueFull(q.t, q.def, config.MaxMaxQueued))
+				continue
+			}
+			f.log.Warn("queue delivery", "event_id", ev.ID, "error", err)
+			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
+		case <-ctx.Done():
+			return consumer.Decision{Action: consumer.HandBack}
+		}
+	}
+	for _, req := range refused {
 		if err := f.recorder.Record(ctx, req); err != nil {
 			if ctx.Err() != nil {
 				return consumer.Decision{Action: consumer.HandBack}
 			}
 			f.log.Warn("store rejected delivery", "event_id", ev.ID, "error", err)
 			return consumer.Decision{Action: consumer.Retry, Delay: 2 * time.Second}
-		}
-	}
-	for _, fut := range futures {
-		select {
-		case <-fut.Ok():
-		case err := <-fut.Err():
-			f.log.Warn("queue delivery", "event_id", ev.ID, "error", err)
-			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
-		case <-ctx.Done():
-			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
 	for _, m := range matches {
@@ -119,6 +134,15 @@ func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookReque
 	f.log.Warn("delivery rejected: too large to queue", "event_id", t.EventID, "webhook_definition", def.ID,
 		"body_bytes", len(t.Body))
 	return t.unattempted(def, CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
+}
+
+// queueFull is the rejected webhook request of a delivery whose definition has max_queued
+// deliveries queued. One line per delivery would flood the log while a receiver is down for
+// days: the metric counts them, the debug log names them.
+func (f *fanout) queueFull(t *task, def *config.Definition, n uint64) *storage.WebhookRequest {
+	f.metrics.DeliveryErrors.WithLabelValues(def.ID, CodeQueueFull).Inc()
+	f.log.Debug("delivery rejected: queue full", "event_id", t.EventID, "webhook_definition", def.ID, "queued", n)
+	return t.unattempted(def, CodeQueueFull, fmt.Sprintf("webhook definition %s already has %d deliveries queued (max_queued %d): its receiver is not keeping up; resend this request once it has caught up", def.ID, n, maxQueued(def)), f.now().UTC())
 }
 
 func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {

@@ -30,6 +30,7 @@ type Options struct {
 	ConfigPoll       time.Duration // how often the config version is polled (default 1s)
 	HealthFlush      time.Duration // how often endpoint health is written (default 10s)
 	Reconcile        time.Duration // how often delivery consumers are checked without a config change (default 15s)
+	SampleEvery      time.Duration // how often consumer lag and queue depths are sampled (default 5s)
 }
 
 func (o *Options) setDefaults() {
@@ -65,6 +66,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Reconcile <= 0 {
 		o.Reconcile = 15 * time.Second
+	}
+	if o.SampleEvery <= 0 {
+		o.SampleEvery = 5 * time.Second
 	}
 	if o.HealthFlush <= 0 {
 		o.HealthFlush = 10 * time.Second

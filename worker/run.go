@@ -48,6 +48,7 @@ type Worker struct {
 	control   *control.Responder
 
 	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
+	depths       *queueDepths    // each definition's queued deliveries, sampled with the gauges
 	httpLn       net.Listener
 	ready        chan struct{} // closed once consumers are bound
 
@@ -65,7 +66,7 @@ type Worker struct {
 // endpoints. On error everything already started is stopped again.
 func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	opts.setDefaults()
-	w := &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{})}
+	w := &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{}), depths: &queueDepths{}}
 	defer func() {
 		if err != nil {
 			if w.cancelWork != nil {
@@ -182,7 +183,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	w.sender = sender
 	w.deliverer = &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
 		metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
-	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, metrics: w.metrics,
+	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, depths: w.depths, metrics: w.metrics,
 		log: w.log.With("stage", "fanout"), now: now}
 
 	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
@@ -525,7 +526,7 @@ func sameJSON[T config.Definition | config.Rule](a, b T) bool {
 
 // watchGauges samples consumer lag and connection state for the metrics.
 func (w *Worker) watchGauges(ctx context.Context, events, deliveries jetstream.Stream) {
-	t := time.NewTicker(5 * time.Second)
+	t := time.NewTicker(w.opts.SampleEvery)
 	defer t.Stop()
 	for {
 		w.sampleGauges(ctx, events, deliveries)
@@ -557,16 +558,25 @@ func (w *Worker) sampleGauges(ctx context.Context, events, deliveries jetstream.
 	}
 	// The deliveries stream is webhookd's own: every consumer on it is a definition's. The lag
 	// of one deleted since the last sample is dropped, not left at its last value.
-	seen := make(map[string]bool, len(w.lagConsumers))
+	var infos []*jetstream.ConsumerInfo
+	depths := make(map[string]uint64, len(w.lagConsumers))
 	lister := deliveries.ListConsumers(pctx)
 	for info := range lister.Info() {
-		if _, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
-			w.setConsumerGauges(info)
-			seen[info.Name] = true
+		if id, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
+			infos = append(infos, info)
+			depths[id] = info.NumPending + uint64(info.NumAckPending)
 		}
 	}
 	if lister.Err() != nil {
 		return
+	}
+	// The fan-out's bound first, then what dashboards see: a gauge never shows a depth the
+	// bound does not know yet.
+	w.depths.set(depths)
+	seen := make(map[string]bool, len(infos))
+	for _, info := range infos {
+		w.setConsumerGauges(info)
+		seen[info.Name] = true
 	}
 	for name := range w.lagConsumers {
 		if !seen[name] {

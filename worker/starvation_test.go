@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,63 @@ func TestDeliveryTooLargeToQueueIsRejectedNotRetried(t *testing.T) {
 	if r := byEvent["small"]; r == nil || r.State != storage.StateSuccessful {
 		t.Errorf("small event's delivery = %+v", r)
 	}
+}
+
+// TestFullQueueRejectsNewDeliveriesAtOnce: a definition whose receiver is down holds at most
+// max_queued deliveries; past that a new delivery is stored as rejected with QUEUE_FULL at once
+// (resendable later), and another definition's deliveries go on as usual.
+func TestFullQueueRejectsNewDeliveriesAtOnce(t *testing.T) {
+	down := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
+	up := workertest.NewReceiver(t, nil)
+	e := workertest.Setup(t, workertest.ConfigOf(
+		[]string{
+			workertest.DefinitionYAML("down", down.URL, `    max_queued: 5
+    retry: {max_attempts: 50, initial_interval: 1h, max_interval: 2h}`),
+			workertest.DefinitionYAML("up", up.URL, ""),
+		},
+		[]string{workertest.RuleYAML("to-down", "customer", "down"), workertest.RuleYAML("to-up", "order", "up")},
+	), func(o *worker.Options) { o.SampleEvery = 20 * time.Millisecond })
+	for i := range 5 {
+		e.Publish(workertest.Event{ID: fmt.Sprintf("c-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+	}
+	testutil.Eventually(t, 30*time.Second, "5 deliveries parked for their retry", func() bool { return down.Count.Load() == 5 })
+	// The bound is checked against a sample of the queue: wait until the sample shows it full.
+	testutil.Eventually(t, 30*time.Second, "the sampled queue of the down definition to hold 5", func() bool {
+		return gaugeValue(t, e, `webhookd_consumer_pending_messages{consumer="deliveries-down"}`)+
+			gaugeValue(t, e, `webhookd_consumer_ack_pending_messages{consumer="deliveries-down"}`) == 5
+	})
+	for i := 5; i < 8; i++ {
+		e.Publish(workertest.Event{ID: fmt.Sprintf("c-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
+		e.Publish(workertest.Event{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
+	}
+	rejected := e.WaitRequests(3, storage.Filter{WebhookDefinition: "down"})
+	for _, r := range rejected {
+		if r.State != storage.StateRejected || r.ErrorCode != worker.CodeQueueFull || r.Attempts != 0 ||
+			!strings.Contains(r.ErrorDescription, "max_queued 5") {
+			t.Errorf("delivery past max_queued logged as %s %s (%d attempts): %s", r.State, r.ErrorCode, r.Attempts, r.ErrorDescription)
+		}
+	}
+	e.WaitRequests(3, storage.Filter{WebhookDefinition: "up"})
+	if n := down.Count.Load(); n != 5 {
+		t.Errorf("the down receiver got %d attempts, want only the 5 queued ones", n)
+	}
+}
+
+// gaugeValue reads one series from the worker's /metrics, or -1 when it is not there.
+func gaugeValue(t *testing.T, e *workertest.Env, series string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + e.W.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(readAll(resp), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("series %s: %v", series, err)
+			}
+			return f
+		}
+	}
+	return -1
 }
