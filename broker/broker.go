@@ -26,6 +26,23 @@ type Options struct {
 	TLSCert  string
 	TLSKey   string
 	Name     string // connection name shown by the server
+	// InboxPrefix is the prefix of every reply subject this client listens on (requests,
+	// JetStream fetches and publish acks); empty: NATS's own "_INBOX". Giving each role its own
+	// lets NATS permissions keep each role's replies to itself.
+	InboxPrefix string
+}
+
+// DefaultInboxPrefix is NATS's own prefix of reply subjects.
+const DefaultInboxPrefix = "_INBOX"
+
+// CheckInboxPrefix reports whether prefix can prefix reply subjects: tokens without
+// wildcards or spaces, not ending with a dot.
+func CheckInboxPrefix(prefix string) error {
+	if prefix == "" || strings.ContainsAny(prefix, "*> \t\r\n") || strings.HasPrefix(prefix, ".") ||
+		strings.HasSuffix(prefix, ".") || strings.Contains(prefix, "..") {
+		return fmt.Errorf("inbox prefix %q: want subject tokens such as _INBOX_webhookd, without wildcards or spaces", prefix)
+	}
+	return nil
 }
 
 // Connect dials NATS and keeps reconnecting forever: a worker that gives up on its broker is
@@ -52,6 +69,12 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*nats.Conn, erro
 			}
 			log.Error("NATS async error", "subject", subj, "error", err)
 		}),
+	}
+	if o.InboxPrefix != "" && o.InboxPrefix != DefaultInboxPrefix {
+		if err := CheckInboxPrefix(o.InboxPrefix); err != nil {
+			return nil, fmt.Errorf("connect to NATS: %w", err)
+		}
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	if o.Creds != "" {
 		opts = append(opts, nats.UserCredentials(o.Creds))

@@ -107,3 +107,14 @@ func TestConnectErrorRedactsEveryURLOfAList(t *testing.T) {
 		t.Errorf("error = %v, want one without the second URL's password", err)
 	}
 }
+
+func TestCheckInboxPrefix(t *testing.T) {
+	for prefix, ok := range map[string]bool{
+		"_INBOX": true, "_INBOX_webhookd": true, "svc.replies": true,
+		"": false, "_INBOX.*": false, "a.>": false, "ends.": false, ".starts": false, "two..dots": false, "has space": false,
+	} {
+		if err := broker.CheckInboxPrefix(prefix); (err == nil) != ok {
+			t.Errorf("CheckInboxPrefix(%q) = %v, want ok %v", prefix, err, ok)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -31,14 +32,22 @@ import (
 
 const chartDir = "charts/webhookd"
 
-// flagEnv is the environment variable of every webhookd flag (CONTRACT.md section 1).
-var flagEnv = []string{
-	"WEBHOOKD_NATS_URL", "WEBHOOKD_MONGO_URI", "WEBHOOKD_MONGO_DATABASE", "WEBHOOKD_DATA_DIR",
-	"WEBHOOKD_EMBEDDED_NATS_LISTEN", "WEBHOOKD_CONFIG", "WEBHOOKD_HTTP_ADDR",
-	"WEBHOOKD_ALLOW_PRIVATE_NETWORKS", "WEBHOOKD_NATS_CREDS", "WEBHOOKD_NATS_NKEY",
-	"WEBHOOKD_NATS_USER", "WEBHOOKD_NATS_PASSWORD", "WEBHOOKD_NATS_TLS_CA",
-	"WEBHOOKD_NATS_TLS_CERT", "WEBHOOKD_NATS_TLS_KEY", "WEBHOOKD_LOG_FORMAT",
-}
+// flagEnv is the environment variable of every webhookd flag, read from the flags' own
+// declarations (cmd/webhookd/main.go), so a new flag needs no second list here.
+var flagEnv = func() []string {
+	src, err := os.ReadFile(filepath.Join(repoRoot, "cmd/webhookd/main.go"))
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`env:"(WEBHOOKD_[A-Z_]+)"`).FindAllSubmatch(src, -1) {
+		names = append(names, string(m[1]))
+	}
+	if len(names) < 16 {
+		panic(fmt.Sprintf("found only %d WEBHOOKD_ variables in cmd/webhookd/main.go", len(names)))
+	}
+	return names
+}()
 
 // serviceMonitor is the Prometheus Operator's CRD, reduced to the fields the chart may set, so
 // that strict decoding catches a misspelt or misplaced field.

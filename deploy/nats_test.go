@@ -13,11 +13,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/publisher"
 )
 
 var natsPasswords = map[string]string{
 	"publisher": "publisher-test-password",
 	"operator":  "operator-test-password",
+	"viewer":    "viewer-test-password",
 	"webhookd":  "webhookd-test-password",
 }
 
@@ -27,6 +29,7 @@ func startComposeNATS(t *testing.T) *server.Server {
 	t.Helper()
 	t.Setenv("NATS_PUBLISHER_PASSWORD", natsPasswords["publisher"])
 	t.Setenv("NATS_OPERATOR_PASSWORD", natsPasswords["operator"])
+	t.Setenv("NATS_VIEWER_PASSWORD", natsPasswords["viewer"])
 	t.Setenv("NATS_WEBHOOKD_PASSWORD", natsPasswords["webhookd"])
 	fromFile, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy/nats/nats.conf"))
 	if err != nil {
@@ -54,10 +57,14 @@ type natsUser struct {
 	errs chan error
 }
 
+// inboxPrefix is each role's own reply-subject prefix in nats.conf (--nats-inbox-prefix).
+func inboxPrefix(user string) string { return "_INBOX_" + user }
+
 func connectAs(t *testing.T, s *server.Server, user string) *natsUser {
 	t.Helper()
 	u := &natsUser{name: user, errs: make(chan error, 64)}
 	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo(user, natsPasswords[user]), nats.Name("deploy-test-"+user),
+		publisher.InboxPrefix(inboxPrefix(user)),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			select {
 			case u.errs <- err:
@@ -177,6 +184,15 @@ func TestNATSPermissionsAllowEachRole(t *testing.T) {
 		t.Fatalf("control reply %s", reply.Data)
 	}
 
+	// A read-only operator lists and gets.
+	viewer := connectAs(t, s, "viewer")
+	for _, cmd := range []string{"requests.list", "requests.get", "definitions.list", "rules.get"} {
+		if _, err := viewer.nc.RequestWithContext(ctx, "crm.webhooks.control."+cmd, []byte(`{}`)); err != nil {
+			t.Fatalf("viewer's %s: %v", cmd, err)
+		}
+	}
+	viewer.expectNoErrors(t)
+
 	// Notices: webhookd announces, the operator listens.
 	notices, err := operator.nc.SubscribeSync("crm.webhooks.notices.>")
 	if err != nil {
@@ -190,7 +206,7 @@ func TestNATSPermissionsAllowEachRole(t *testing.T) {
 		t.Fatalf("operator receives the notice: %v", err)
 	}
 
-	for _, u := range []*natsUser{worker, publisher, operator} {
+	for _, u := range []*natsUser{worker, publisher, operator, viewer} {
 		u.expectNoErrors(t)
 	}
 }
@@ -216,7 +232,28 @@ func TestNATSPermissionsDenyOtherRoles(t *testing.T) {
 		{"operator", "announce notices", func(nc *nats.Conn) error { return nc.Publish("crm.webhooks.notices.definition_disabled", nil) }},
 		{"webhookd", "publish events", func(nc *nats.Conn) error { return nc.Publish("crm.events.customer.updated", []byte(`{}`)) }},
 		{"webhookd", "send control commands", func(nc *nats.Conn) error { return nc.Publish("crm.webhooks.control.requests.delete", nil) }},
-		{"webhookd", "publish into other clients' inboxes unasked", func(nc *nats.Conn) error { return nc.Publish("_INBOX.someone.else", nil) }},
+		{"webhookd", "publish into other clients' inboxes unasked", func(nc *nats.Conn) error { return nc.Publish("_INBOX_operator.someone.else", nil) }},
+		{"webhookd", "answer control commands outside its queue group", func(nc *nats.Conn) error {
+			_, err := nc.SubscribeSync("crm.webhooks.control.>")
+			return err
+		}},
+		{"webhookd", "use the JetStream API of other streams", func(nc *nats.Conn) error { return nc.Publish("$JS.API.STREAM.CREATE.OTHER", nil) }},
+		{"webhookd", "delete the event stream", func(nc *nats.Conn) error { return nc.Publish("$JS.API.STREAM.DELETE.CRM_EVENTS", nil) }},
+		// No role reads another's replies: control replies, fetched events and deliveries, and
+		// publish acks all go to the requester's own prefix.
+		{"publisher", "read the default inboxes", func(nc *nats.Conn) error { _, err := nc.SubscribeSync("_INBOX.>"); return err }},
+		{"publisher", "read the operators' control replies", func(nc *nats.Conn) error { _, err := nc.SubscribeSync("_INBOX_operator.>"); return err }},
+		{"publisher", "read the events and deliveries webhookd fetches", func(nc *nats.Conn) error { _, err := nc.SubscribeSync("_INBOX_webhookd.>"); return err }},
+		{"publisher", "read everything", func(nc *nats.Conn) error { _, err := nc.SubscribeSync(">"); return err }},
+		{"operator", "read the events and deliveries webhookd fetches", func(nc *nats.Conn) error { _, err := nc.SubscribeSync("_INBOX_webhookd.>"); return err }},
+		{"operator", "read the publishers' acks", func(nc *nats.Conn) error { _, err := nc.SubscribeSync("_INBOX_publisher.>"); return err }},
+		{"viewer", "read the operators' control replies", func(nc *nats.Conn) error { _, err := nc.SubscribeSync("_INBOX_operator.>"); return err }},
+		// A read-only operator lists and gets, nothing more.
+		{"viewer", "resend", func(nc *nats.Conn) error { return nc.Publish("crm.webhooks.control.requests.resend", []byte(`{}`)) }},
+		{"viewer", "delete requests", func(nc *nats.Conn) error { return nc.Publish("crm.webhooks.control.requests.delete", []byte(`{}`)) }},
+		{"viewer", "delete definitions", func(nc *nats.Conn) error { return nc.Publish("crm.webhooks.control.definitions.delete", []byte(`{}`)) }},
+		{"viewer", "apply configuration", func(nc *nats.Conn) error { return nc.Publish("crm.webhooks.control.config.apply", []byte(`{}`)) }},
+		{"viewer", "publish events", func(nc *nats.Conn) error { return nc.Publish("crm.events.customer.updated", []byte(`{}`)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.user+" may not "+tt.what, func(t *testing.T) {

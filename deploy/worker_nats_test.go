@@ -59,7 +59,8 @@ workflow_rules:
 	var logs testutil.LogBuffer
 	ctx := t.Context()
 	w, err := worker.Start(ctx, worker.Options{
-		NATS:             broker.Options{URL: s.ClientURL(), User: "webhookd", Password: natsPasswords["webhookd"]},
+		NATS: broker.Options{URL: s.ClientURL(), User: "webhookd", Password: natsPasswords["webhookd"],
+			InboxPrefix: inboxPrefix("webhookd")},
 		DataDir:          dir,
 		ConfigFile:       cfg,
 		HTTPAddr:         "127.0.0.1:0",

@@ -126,6 +126,14 @@ func (p *Publisher) publishOpts() []jetstream.PublishOpt {
 	return []jetstream.PublishOpt{jetstream.WithExpectStream(p.expectStream)}
 }
 
+// InboxPrefix is a connection option (for nats.Connect) that gives a publishing service reply
+// subjects of its own: JetStream's publish acknowledgements come back on them. With each role
+// on its own prefix, NATS permissions let a publisher subscribe to its own replies only, so it
+// sees neither the control plane's replies nor the events webhookd fetches:
+//
+//	nc, err := nats.Connect(url, nats.UserInfo("publisher", password), publisher.InboxPrefix("_INBOX_publisher"))
+func InboxPrefix(prefix string) nats.Option { return nats.CustomInboxPrefix(prefix) }
+
 // message builds the NATS message of a valid event.
 func message(ev *event.Event) (*nats.Msg, error) {
 	if ev == nil {

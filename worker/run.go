@@ -88,6 +88,11 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 	// Everything that can be checked without the store is checked before anything is
 	// created on disk or on the network: a typo in --config must not leave a data directory.
+	if p := opts.NATS.InboxPrefix; p != "" {
+		if err := broker.CheckInboxPrefix(p); err != nil {
+			return nil, fmt.Errorf("--nats-inbox-prefix: %w", err)
+		}
+	}
 	var doc *config.Document
 	if opts.ConfigFile != "" {
 		if doc, err = loadConfigFile(opts.ConfigFile); err != nil {
@@ -117,7 +122,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("--embedded-nats-listen %s: %w", opts.EmbeddedNATSListen, err)
 		}
-		natsOpts = broker.Options{URL: w.embedded.ClientURL(), Name: opts.NATS.Name}
+		natsOpts = broker.Options{URL: w.embedded.ClientURL(), Name: opts.NATS.Name, InboxPrefix: opts.NATS.InboxPrefix}
 	}
 	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	w.nc, err = broker.Connect(connectCtx, natsOpts, w.log)

@@ -29,6 +29,7 @@ type globals struct {
 	NATSTLSCA    string        `name:"nats-tls-ca" env:"WEBHOOKD_NATS_TLS_CA" help:"CA certificate file for NATS TLS." type:"path"`
 	NATSTLSCert  string        `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS." type:"path"`
 	NATSTLSKey   string        `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS." type:"path"`
+	NATSInbox    string        `name:"nats-inbox-prefix" env:"WEBHOOKD_NATS_INBOX_PREFIX" default:"_INBOX" help:"Prefix of the reply subjects webhookctl listens on (its NATS role's own)."`
 	Timeout      time.Duration `name:"timeout" env:"WEBHOOKCTL_TIMEOUT" default:"30s" help:"How long to wait for webhookd. During bulk work it is how long webhookd may stay silent: each progress message restarts it."`
 	User         string        `name:"user" env:"WEBHOOKCTL_USER" help:"Who you are, recorded with every change (default: your login name)."`
 	Output       string        `name:"output" short:"o" enum:"table,json" default:"table" help:"Output: table (for people) or json (for scripts: the reply's result, as webhookd sent it)."`
@@ -150,6 +151,7 @@ func (a *app) conn() (*nats.Conn, error) {
 	nc, err := broker.Connect(ctx, broker.Options{
 		URL: a.NATSURL, Creds: a.NATSCreds, NKey: a.NATSNKey, User: a.NATSUser, Password: a.NATSPassword,
 		TLSCA: a.NATSTLSCA, TLSCert: a.NATSTLSCert, TLSKey: a.NATSTLSKey, Name: "webhookctl",
+		InboxPrefix: a.NATSInbox,
 	}, log)
 	if err != nil {
 		return nil, &unavailableError{err: err}

@@ -201,6 +201,11 @@ func TestStartUpMistakesEndInOneLine(t *testing.T) {
 			code:  1, says: []string{"--config", badConfig, "Not-An-Id"}, noDataDir: true,
 		},
 		{
+			name:  "inbox prefix with a wildcard",
+			flags: func(_, _ string) []string { return []string{"--nats-inbox-prefix", "_INBOX.*"} },
+			code:  1, says: []string{"--nats-inbox-prefix", "_INBOX.*"}, noDataDir: true,
+		},
+		{
 			name:  "unknown flag",
 			flags: func(_, _ string) []string { return []string{"--no-such-flag"} },
 			code:  2, says: []string{"--no-such-flag", "webhookd --help"}, noDataDir: true,

@@ -37,6 +37,7 @@ type cli struct {
 	NATSTLSCA          string           `name:"nats-tls-ca" env:"WEBHOOKD_NATS_TLS_CA" help:"CA certificate file for NATS TLS."`
 	NATSTLSCert        string           `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS."`
 	NATSTLSKey         string           `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS."`
+	NATSInboxPrefix    string           `name:"nats-inbox-prefix" env:"WEBHOOKD_NATS_INBOX_PREFIX" default:"_INBOX" help:"Prefix of every reply subject webhookd listens on, so NATS permissions can keep each role's replies its own."`
 	LogFormat          string           `name:"log-format" env:"WEBHOOKD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -112,6 +113,7 @@ func run(args []string) int {
 		NATS: broker.Options{
 			URL: c.NATSURL, Creds: c.NATSCreds, NKey: c.NATSNKey, User: c.NATSUser, Password: c.NATSPassword,
 			TLSCA: c.NATSTLSCA, TLSCert: c.NATSTLSCert, TLSKey: c.NATSTLSKey, Name: "webhookd",
+			InboxPrefix: c.NATSInboxPrefix,
 		},
 		EmbeddedNATSListen: c.EmbeddedNATSListen,
 		MongoURI:           c.MongoURI,
