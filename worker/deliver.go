@@ -206,7 +206,8 @@ func (d *deliverer) record(ctx context.Context, req *storage.WebhookRequest) con
 		if ctx.Err() != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
-		d.log.Warn("store webhook request; retrying", "webhook_id", req.WebhookID, "in", wait, "error", err)
+		// Said once for the whole outage by storeHealth; per message only when debugging.
+		d.log.Debug("store webhook request; retrying", "webhook_id", req.WebhookID, "in", wait, "error", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -115,7 +115,7 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			if ctx.Err() != nil {
 				return consumer.Decision{Action: consumer.HandBack}
 			}
-			f.log.Warn("store rejected delivery", "event_id", ev.ID, "error", err)
+			f.log.Debug("store rejected delivery", "event_id", ev.ID, "error", err)
 			return consumer.Decision{Action: consumer.Retry, Delay: 2 * time.Second}
 		}
 	}
@@ -170,7 +170,7 @@ func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) co
 		if ctx.Err() != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
-		f.log.Warn("store invalid event", "subject", msg.Subject(), "error", err)
+		f.log.Debug("store invalid event", "subject", msg.Subject(), "error", err)
 		return consumer.Decision{Action: consumer.Retry, Delay: 2 * time.Second}
 	}
 	f.log.Info("invalid event stored", "subject", msg.Subject(), "reason", reason)

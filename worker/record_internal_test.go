@@ -48,7 +48,7 @@ func (s *flakyStore) InsertRequests(_ context.Context, reqs []*storage.WebhookRe
 func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
 	store := &flakyStore{failures: 2}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m)
+	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
 	defer rec.Stop(context.Background())
 	d := &deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	dec := d.record(context.Background(), &storage.WebhookRequest{WebhookID: "msg_1", State: storage.StateSuccessful})
@@ -63,7 +63,7 @@ func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
 func TestRecordHandsBackOnShutdown(t *testing.T) {
 	store := &flakyStore{failures: 1 << 30}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m)
+	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
 	defer rec.Stop(context.Background())
 	d := &deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

@@ -14,6 +14,7 @@ import (
 // blocks reserved in the store (storage.Numbers).
 type Recorder struct {
 	store   Store
+	health  *storeHealth
 	metrics *metrics.Metrics
 	numbers storage.Numbers
 	reqs    *batcher[*storage.WebhookRequest]
@@ -22,8 +23,8 @@ type Recorder struct {
 }
 
 // NewRecorder starts the batch writers; Stop flushes and stops them.
-func NewRecorder(store Store, m *metrics.Metrics) *Recorder {
-	r := &Recorder{store: store, metrics: m}
+func NewRecorder(store Store, m *metrics.Metrics, health *storeHealth) *Recorder {
+	r := &Recorder{store: store, metrics: m, health: health}
 	r.reqs = newBatcher(200, 5*time.Millisecond, r.writeRequests)
 	r.invalid = newBatcher(100, 5*time.Millisecond, r.writeInvalid)
 	r.wg.Add(2)
@@ -69,6 +70,7 @@ func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookReq
 	}
 	start := time.Now()
 	_, err := r.store.InsertRequests(ctx, reqs)
+	r.health.observe(err)
 	r.metrics.StorageWriteSeconds.WithLabelValues("webhook_requests").Observe(time.Since(start).Seconds())
 	r.metrics.StorageBatchSize.WithLabelValues("webhook_requests").Observe(float64(len(reqs)))
 	if err != nil {
@@ -85,6 +87,7 @@ func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookReq
 func (r *Recorder) writeInvalid(ctx context.Context, evs []storage.InvalidEvent) error {
 	start := time.Now()
 	err := r.store.InsertInvalidEvents(ctx, evs)
+	r.health.observe(err)
 	r.metrics.StorageWriteSeconds.WithLabelValues("invalid_events").Observe(time.Since(start).Seconds())
 	r.metrics.StorageBatchSize.WithLabelValues("invalid_events").Observe(float64(len(evs)))
 	if err != nil {

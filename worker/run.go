@@ -49,6 +49,7 @@ type Worker struct {
 
 	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
 	depths       *queueDepths    // each definition's queued deliveries, sampled with the gauges
+	storeHealth  *storeHealth    // the store's writes: an outage logged once, and seen by /readyz
 	httpLn       net.Listener
 	ready        chan struct{} // closed once consumers are bound
 
@@ -178,7 +179,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	healthCtx, cancelHealth := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancelHealth = cancelHealth
 
-	w.recorder = NewRecorder(w.store, w.metrics)
+	w.storeHealth = &storeHealth{log: w.log.With("component", "store"), now: time.Now}
+	w.recorder = NewRecorder(w.store, w.metrics, w.storeHealth)
 	now := time.Now
 	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
 	sender := delivery.NewClient(delivery.Options{
@@ -609,6 +611,10 @@ func (w *Worker) readyCheck(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	// What the writes saw first: a store can answer pings and still refuse writes.
+	if since, err := w.storeHealth.failing(); err != nil {
+		return fmt.Errorf("store: writes failing since %s: %w", since.UTC().Format(time.RFC3339), err)
+	}
 	if err := w.store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
