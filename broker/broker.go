@@ -1,6 +1,7 @@
-// Package broker connects to NATS: to a cluster named by URL with its credentials and TLS, or,
-// in standalone mode, to a NATS server with JetStream embedded in the process. webhookd and
-// webhookctl share it so their connection flags mean the same thing.
+// Package broker connects to NATS, to a cluster named by URL with its credentials and TLS (or,
+// in standalone mode, to the server of broker/embedded). webhookd and webhookctl share it so
+// their connection flags mean the same thing; it depends on the NATS client only, never on the
+// server.
 package broker
 
 import (
