@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/rules"
 )
 
 // errorCodes are the delivery error codes other than HTTP_<status>, whose series start at zero.
-var errorCodes = append(delivery.Codes(), CodeDefinitionNotFound, CodeDefinitionInactive, CodePayloadTooLarge)
+var errorCodes = append(delivery.Codes(), string(controlapi.CodeDefinitionNotFound),
+	string(controlapi.CodeDefinitionInactive), string(controlapi.CodePayloadTooLarge))
 
 // Snapshot is one consistent view of the definitions and rules. It is immutable: a change in the
 // store produces a new Snapshot, swapped in atomically, so an event is matched against one

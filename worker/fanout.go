@@ -13,6 +13,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -111,14 +112,11 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	return consumer.Decision{Action: consumer.Ack}
 }
 
-// CodePayloadTooLarge rejects a delivery whose task does not fit the NATS server's max_payload.
-const CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
-
 // tooLarge is the rejected webhook request of a delivery that cannot be queued.
 func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookRequest {
 	f.log.Warn("delivery rejected: too large to queue", "event_id", t.EventID, "webhook_definition", def.ID,
 		"body_bytes", len(t.Body))
-	return t.unattempted(def, CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
+	return t.unattempted(def, controlapi.CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
 }
 
 func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {

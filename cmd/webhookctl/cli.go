@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookd/webhookd/broker"
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 )
 
 // globals are the flags every command takes. The connection flags are webhookd's, with the
@@ -122,11 +122,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 // reportError says what went wrong on stderr and, for scripts reading -o json, puts an error
 // reply on stdout in the protocol's own form.
 func (a *app) reportError(err error) {
-	var ce *control.Error
+	var ce *controlapi.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintf(a.stderr, "webhookctl: %s: %s\n", ce.Code, ce.Message)
 		if a.Output == "json" {
-			_ = writeJSON(a.stdout, control.Reply{OK: false, Error: ce})
+			_ = writeJSON(a.stdout, controlapi.Reply{OK: false, Error: ce})
 		}
 		return
 	}
@@ -171,12 +171,12 @@ func (a *app) user() string {
 
 // call sends a command and decodes its result into out. Bulk commands pass a progress
 // callback: they are bounded by --timeout of silence, not in total.
-func (a *app) call(command string, req, out any, onProgress func(control.Progress)) (json.RawMessage, error) {
+func (a *app) call(command string, req, out any, onProgress func(controlapi.Progress)) (json.RawMessage, error) {
 	nc, err := a.conn()
 	if err != nil {
 		return nil, err
 	}
-	client := control.NewClient(nc)
+	client := controlapi.NewClient(nc)
 	client.Idle = a.Timeout
 	ctx := a.ctx
 	if onProgress == nil {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 )
 
 // Exit codes (see the package documentation).
@@ -41,7 +41,7 @@ var errPartial = errors.New("partly done")
 func exitCode(err error) int {
 	var ue *usageError
 	var ua *unavailableError
-	var ce *control.Error
+	var ce *controlapi.Error
 	switch {
 	case err == nil:
 		return exitOK
@@ -50,11 +50,11 @@ func exitCode(err error) int {
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ce):
-		if ce.Code == control.CodeNotFound {
+		if ce.Code == controlapi.CodeNotFound {
 			return exitNotFound
 		}
 		return exitError
-	case errors.As(err, &ua), errors.Is(err, control.ErrNoResponders), errors.Is(err, control.ErrTimeout),
+	case errors.As(err, &ua), errors.Is(err, controlapi.ErrNoResponders), errors.Is(err, controlapi.ErrTimeout),
 		errors.Is(err, context.DeadlineExceeded):
 		return exitUnavailable
 	}
