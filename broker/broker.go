@@ -23,10 +23,14 @@ type Options struct {
 	NKey     string // nkey seed file
 	User     string
 	Password string
+	Token    string // authentication token (a nats CLI context's "token")
 	TLSCA    string
 	TLSCert  string
 	TLSKey   string
 	Name     string // connection name shown by the server
+	// InboxPrefix replaces _INBOX as the prefix of reply subjects, so that NATS permissions can
+	// give each user its own (a nats CLI context's "inbox_prefix").
+	InboxPrefix string
 }
 
 // Connect dials NATS and keeps reconnecting forever: a worker that gives up on its broker is
@@ -66,6 +70,12 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*nats.Conn, erro
 	}
 	if o.User != "" {
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.Token != "" {
+		opts = append(opts, nats.Token(o.Token))
+	}
+	if o.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(o.InboxPrefix))
 	}
 	if o.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(o.TLSCA))

@@ -69,3 +69,22 @@ func TestConnectErrorRedactsEveryURLOfAList(t *testing.T) {
 		t.Errorf("error = %v, want one without the second URL's password", err)
 	}
 }
+
+func TestConnectWithTokenAndInboxPrefix(t *testing.T) {
+	t.Parallel()
+	url := natstest.URL(t, func(o *server.Options) { o.JetStream, o.Authorization = false, "t0ken" })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nc, err := broker.Connect(ctx, broker.Options{URL: url, Token: "t0ken", InboxPrefix: "_INBOX_op"}, quiet)
+	if err != nil {
+		t.Fatalf("connect with the token: %v", err)
+	}
+	defer nc.Close()
+	if in := nc.NewInbox(); !strings.HasPrefix(in, "_INBOX_op.") {
+		t.Errorf("inbox %q, want one under _INBOX_op", in)
+	}
+	if nc, err := broker.Connect(ctx, broker.Options{URL: url}, quiet); err == nil {
+		nc.Close()
+		t.Fatal("connected without the token")
+	}
+}

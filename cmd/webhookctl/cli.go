@@ -19,9 +19,11 @@ import (
 )
 
 // globals are the flags every command takes. The connection flags are webhookd's, with the
-// same WEBHOOKD_* variables, so one environment serves both.
+// same WEBHOOKD_* variables, so one environment serves both; the URL and the context are read
+// as the nats CLI reads them too (natsconn.go).
 type globals struct {
-	NATSURL      string        `name:"nats-url" env:"WEBHOOKD_NATS_URL" default:"nats://127.0.0.1:4222" help:"NATS server URL(s), comma separated."`
+	NATSURL      string        `name:"nats-url" help:"NATS server URL(s), comma separated (else $$WEBHOOKD_NATS_URL, else $$NATS_URL, else the NATS context's, else nats://127.0.0.1:4222)."`
+	NATSContext  string        `name:"nats-context" help:"The nats CLI context to connect with (else $$NATS_CONTEXT, else the one 'nats context select' chose): its URL, credentials and TLS files stand in for the --nats-* flags not given."`
 	NATSCreds    string        `name:"nats-creds" env:"WEBHOOKD_NATS_CREDS" help:"NATS credentials file." type:"path"`
 	NATSNKey     string        `name:"nats-nkey" env:"WEBHOOKD_NATS_NKEY" help:"NATS nkey seed file." type:"path"`
 	NATSUser     string        `name:"nats-user" env:"WEBHOOKD_NATS_USER" help:"NATS user."`
@@ -68,6 +70,7 @@ type app struct {
 	ctx    context.Context
 	stdout io.Writer
 	stderr io.Writer
+	getenv func(string) string
 	nc     *nats.Conn
 }
 
@@ -75,7 +78,7 @@ type app struct {
 type kongExit int
 
 // run is main without the process: it parses args, runs the command and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (code int) {
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("webhookctl"),
@@ -110,7 +113,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		}
 		return exitUsage
 	}
-	a := &app{globals: c.globals, ctx: ctx, stdout: stdout, stderr: stderr}
+	a := &app{globals: c.globals, ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}
 	defer a.close()
 	err = kctx.Run(a)
 	if err != nil && !errors.Is(err, errPartial) {
@@ -144,15 +147,16 @@ func (a *app) conn() (*nats.Conn, error) {
 	if a.nc != nil {
 		return a.nc, nil
 	}
+	target, err := resolveNATS(a.globals, a.getenv)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(a.ctx, a.Timeout)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	nc, err := broker.Connect(ctx, broker.Options{
-		URL: a.NATSURL, Creds: a.NATSCreds, NKey: a.NATSNKey, User: a.NATSUser, Password: a.NATSPassword,
-		TLSCA: a.NATSTLSCA, TLSCert: a.NATSTLSCert, TLSKey: a.NATSTLSKey, Name: "webhookctl",
-	}, log)
+	nc, err := broker.Connect(ctx, target.opts, log)
 	if err != nil {
-		return nil, &unavailableError{err: err}
+		return nil, &unavailableError{err: fmt.Errorf("%w (%s)", err, target.source)}
 	}
 	a.nc = nc
 	return nc, nil

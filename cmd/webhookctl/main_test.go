@@ -40,6 +40,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "webhookctl")
+	// The binary reads the nats CLI's NATS_URL and contexts: the tests never see the person's.
+	for _, v := range []string{"NATS_URL", "NATS_CONTEXT", "WEBHOOKD_NATS_URL"} {
+		os.Unsetenv(v)
+	}
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -101,10 +106,16 @@ type result struct {
 // ctl runs webhookctl against the env, as user ann unless --user says otherwise.
 func (e *env) ctl(args ...string) result {
 	e.t.Helper()
+	return e.ctlEnv([]string{"WEBHOOKD_NATS_URL=" + e.url}, args...)
+}
+
+// ctlEnv runs webhookctl with the variables vars added to the environment, as user ann.
+func (e *env) ctlEnv(vars []string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "WEBHOOKD_NATS_URL="+e.url, "WEBHOOKCTL_USER=ann", "WEBHOOKCTL_TIMEOUT=20s")
+	cmd.Env = append(append(os.Environ(), "WEBHOOKCTL_USER=ann", "WEBHOOKCTL_TIMEOUT=20s"), vars...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
