@@ -23,14 +23,14 @@ import (
 // as the nats CLI reads them too (natsconn.go).
 type globals struct {
 	NATSURL      string        `name:"nats-url" help:"NATS server URL(s), comma separated (else $$WEBHOOKD_NATS_URL, else $$NATS_URL, else the NATS context's, else nats://127.0.0.1:4222)."`
-	NATSContext  string        `name:"nats-context" help:"The nats CLI context to connect with (else $$NATS_CONTEXT, else the one 'nats context select' chose): its URL, credentials and TLS files stand in for the --nats-* flags not given."`
-	NATSCreds    string        `name:"nats-creds" env:"WEBHOOKD_NATS_CREDS" help:"NATS credentials file." type:"path"`
-	NATSNKey     string        `name:"nats-nkey" env:"WEBHOOKD_NATS_NKEY" help:"NATS nkey seed file." type:"path"`
+	NATSContext  string        `name:"nats-context" predictor:"natscontext" help:"The nats CLI context to connect with (else $$NATS_CONTEXT, else the one 'nats context select' chose): its URL, credentials and TLS files stand in for the --nats-* flags not given."`
+	NATSCreds    string        `name:"nats-creds" env:"WEBHOOKD_NATS_CREDS" help:"NATS credentials file." type:"path" predictor:"file"`
+	NATSNKey     string        `name:"nats-nkey" env:"WEBHOOKD_NATS_NKEY" help:"NATS nkey seed file." type:"path" predictor:"file"`
 	NATSUser     string        `name:"nats-user" env:"WEBHOOKD_NATS_USER" help:"NATS user."`
 	NATSPassword string        `name:"nats-password" env:"WEBHOOKD_NATS_PASSWORD" help:"NATS password."`
-	NATSTLSCA    string        `name:"nats-tls-ca" env:"WEBHOOKD_NATS_TLS_CA" help:"CA certificate file for NATS TLS." type:"path"`
-	NATSTLSCert  string        `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS." type:"path"`
-	NATSTLSKey   string        `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS." type:"path"`
+	NATSTLSCA    string        `name:"nats-tls-ca" env:"WEBHOOKD_NATS_TLS_CA" help:"CA certificate file for NATS TLS." type:"path" predictor:"file"`
+	NATSTLSCert  string        `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS." type:"path" predictor:"file"`
+	NATSTLSKey   string        `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS." type:"path" predictor:"file"`
 	Timeout      time.Duration `name:"timeout" env:"WEBHOOKCTL_TIMEOUT" default:"30s" help:"How long to wait for webhookd. During bulk work it is how long webhookd may stay silent: each progress message restarts it."`
 	User         string        `name:"user" env:"WEBHOOKCTL_USER" help:"Who you are, recorded with every change (default: your login name)."`
 	Output       string        `name:"output" short:"o" enum:"table,json" default:"table" help:"Output: table (for people) or json (for scripts: the reply's result, as webhookd sent it)."`
@@ -47,6 +47,7 @@ type cli struct {
 	Publish     publishCmd     `cmd:"" help:"Publish a test entity change event to CRM_EVENTS."`
 	Secret      secretCmd      `cmd:"" help:"Secret keys for webhook definitions."`
 	Listen      listenCmd      `cmd:"" help:"Run a local receiver that prints webhooks and verifies their signatures."`
+	Completion  completionCmd  `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 
 	Version kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -104,6 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 		}
 	}()
+	completeIfAsked(parser, getenv, func(code int) { panic(kongExit(code)) })
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "webhookctl:", err)

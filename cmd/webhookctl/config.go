@@ -14,7 +14,7 @@ import (
 )
 
 type applyCmd struct {
-	File string `name:"file" short:"f" required:"" type:"path" help:"YAML file of webhook_definitions and workflow_rules (docs/configuration.md); - reads stdin."`
+	File string `name:"file" short:"f" required:"" type:"path" predictor:"yaml" help:"YAML file of webhook_definitions and workflow_rules (docs/configuration.md); - reads stdin."`
 }
 
 func (c *applyCmd) Help() string {

@@ -21,7 +21,7 @@ type requestsCmd struct {
 
 // filterFlags are the filter of section 6 as flags.
 type filterFlags struct {
-	State      string `name:"state" help:"successful or rejected." placeholder:"STATE"`
+	State      string `name:"state" predictor:"state" help:"successful or rejected." placeholder:"STATE"`
 	Entity     string `name:"entity" help:"Entity, e.g. customer."`
 	EntityID   string `name:"entity-id" help:"Entity id, e.g. C-1001."`
 	EventID    string `name:"event-id" help:"Event id."`
