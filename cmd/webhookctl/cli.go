@@ -118,6 +118,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a := &app{globals: c.globals, ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}
 	defer a.close()
 	err = kctx.Run(a)
+	var sig interrupted
+	if err != nil && errors.As(context.Cause(ctx), &sig) {
+		// What failed was the wait that the signal cut short: say that, not "timed out".
+		fmt.Fprintf(stderr, "webhookctl: interrupted by %v\n", sig.sig)
+		return sig.exitCode()
+	}
 	if err != nil && !errors.Is(err, errPartial) {
 		a.reportError(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 
 	"github.com/webhookd/webhookd/control/controlapi"
 )
@@ -33,6 +35,19 @@ type unavailableError struct{ err error }
 
 func (e *unavailableError) Error() string { return e.err.Error() }
 func (e *unavailableError) Unwrap() error { return e.err }
+
+// interrupted is the cause of the context of a command ended by a signal: exit 128 + the
+// signal's number, as a shell reports it and as webhookd exits after a second signal.
+type interrupted struct{ sig os.Signal }
+
+func (e interrupted) Error() string { return "interrupted by " + e.sig.String() }
+
+func (e interrupted) exitCode() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitError
+}
 
 // errPartial: the command ran, but not everything succeeded (what did not is on the output).
 var errPartial = errors.New("partly done")
