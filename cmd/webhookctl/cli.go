@@ -63,7 +63,8 @@ Examples:
     webhookctl -o json requests get WR-0000001234
 
 Exit codes: 0 done, 1 webhookd refused the command, 2 usage, 3 NATS or webhookd unreachable or
-timed out, 4 not found, 5 partly done (some resends or deletes did not succeed).`
+timed out, 4 not found, 5 partly done (some resends or deletes did not succeed), 128+n
+interrupted by signal n (130 for Ctrl-C).`
 
 // app is what commands run with: the flags, the streams and a connection made on first use.
 type app struct {
