@@ -198,10 +198,6 @@ func definition(id, url string) config.Definition {
 	return d
 }
 
-func rule(id string, defs ...string) config.Rule {
-	return config.Rule{ID: id, Name: "Rule " + id, Entity: "customer", WebhookDefinitions: defs, Active: true}
-}
-
 func (e *env) applyDirect(defs []config.Definition, rules []config.Rule) {
 	e.t.Helper()
 	if err := e.store.ApplyConfig(ctxT(e.t), defs, rules, "test", time.Now().UTC()); err != nil {
