@@ -14,7 +14,7 @@ import (
 
 // configStore is a fake of the worker's Store that serves a configuration.
 type configStore struct {
-	Store // only the methods below are used
+	Store   // only the methods below are used
 	version int64
 	defs    []config.Definition
 	rules   []config.Rule
