@@ -1,4 +1,5 @@
-# Everyday targets. CI runs `bash .ci/run` (gofmt, tidy, vet, race tests, deployment checks).
+# Everyday targets. CI runs `bash .ci/run` (gofmt, tidy, vet, staticcheck, race tests, deployment
+# checks).
 # The repository is several Go modules: webhookd's own and nested ones (deploy,
 # internal/mongotest) that keep test-only dependencies out of its go.mod. A pattern such as
 # ./... stays inside one module, so every target runs in each (.ci/each).
@@ -23,9 +24,10 @@ fuzz: ## every fuzz target for FUZZTIME each
 		done; \
 	done'
 
-lint: ## formatting and vet
+lint: ## formatting, vet and staticcheck (pinned in .ci/staticcheck)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@bash .ci/each go vet ./...
+	@bash .ci/staticcheck
 
 tidy: ## go mod tidy in every module
 	@bash .ci/each go mod tidy

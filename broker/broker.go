@@ -1,6 +1,7 @@
-// Package broker connects to NATS: to a cluster named by URL with its credentials and TLS, or,
-// in standalone mode, to a NATS server with JetStream embedded in the process. webhookd and
-// webhookctl share it so their connection flags mean the same thing.
+// Package broker connects to NATS, to a cluster named by URL with its credentials and TLS (or,
+// in standalone mode, to the server of broker/embedded). webhookd and webhookctl share it so
+// their connection flags mean the same thing; it depends on the NATS client only, never on the
+// server.
 package broker
 
 import (
@@ -22,6 +23,7 @@ type Options struct {
 	NKey     string // nkey seed file
 	User     string
 	Password string
+	Token    string // authentication token (a nats CLI context's "token")
 	TLSCA    string
 	TLSCert  string
 	TLSKey   string
@@ -88,6 +90,9 @@ func Connect(ctx context.Context, o Options, log *slog.Logger) (*nats.Conn, erro
 	}
 	if o.User != "" {
 		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.Token != "" {
+		opts = append(opts, nats.Token(o.Token))
 	}
 	if o.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(o.TLSCA))

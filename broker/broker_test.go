@@ -19,44 +19,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func TestEmbeddedServerKeepsJetStreamOnDisk(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	e, err := broker.StartEmbedded(ctx, dir, "127.0.0.1:0", quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := broker.Connect(ctx, broker.Options{URL: e.ClientURL(), Name: "test"}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := nc.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.AccountInfo(); err != nil {
-		t.Errorf("JetStream not enabled: %v", err)
-	}
-	nc.Close()
-	e.Shutdown()
-}
-
-func TestEmbeddedServerRefusesABusyPort(t *testing.T) {
-	ctx := context.Background()
-	e, err := broker.StartEmbedded(ctx, t.TempDir(), "127.0.0.1:0", quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Shutdown()
-	addr := strings.TrimPrefix(e.ClientURL(), "nats://")
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if e2, err := broker.StartEmbedded(ctx, t.TempDir(), addr, quiet); err == nil {
-		e2.Shutdown()
-		t.Fatal("a second embedded server started on a busy port")
-	}
-}
-
 func TestConnectWithUserAndPassword(t *testing.T) {
 	url := natstest.URL(t, func(o *server.Options) { o.Username, o.Password = "worker", "s3cret" })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -116,5 +78,24 @@ func TestCheckInboxPrefix(t *testing.T) {
 		if err := broker.CheckInboxPrefix(prefix); (err == nil) != ok {
 			t.Errorf("CheckInboxPrefix(%q) = %v, want ok %v", prefix, err, ok)
 		}
+	}
+}
+
+func TestConnectWithTokenAndInboxPrefix(t *testing.T) {
+	t.Parallel()
+	url := natstest.URL(t, func(o *server.Options) { o.JetStream, o.Authorization = false, "t0ken" })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	nc, err := broker.Connect(ctx, broker.Options{URL: url, Token: "t0ken", InboxPrefix: "_INBOX_op"}, quiet)
+	if err != nil {
+		t.Fatalf("connect with the token: %v", err)
+	}
+	defer nc.Close()
+	if in := nc.NewInbox(); !strings.HasPrefix(in, "_INBOX_op.") {
+		t.Errorf("inbox %q, want one under _INBOX_op", in)
+	}
+	if nc, err := broker.Connect(ctx, broker.Options{URL: url}, quiet); err == nil {
+		nc.Close()
+		t.Fatal("connected without the token")
 	}
 }

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.yaml.in/yaml/v3"
 )
 
-// Duration is a time.Duration written as Go duration strings ("10s", "1h30m") in JSON and YAML,
-// and stored as that string in the documents so they stay readable.
+// Duration is a time.Duration written as Go duration strings ("10s", "1h30m") in JSON and YAML.
+// The stores keep that string too (storage/mongo maps it in its BSON registry), so documents
+// stay readable.
 type Duration time.Duration
 
 // D returns the time.Duration.
@@ -83,21 +83,6 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	return nil
-}
-
-// MarshalBSONValue stores the duration string.
-func (d Duration) MarshalBSONValue() (byte, []byte, error) {
-	t, b, err := bson.MarshalValue(d.Text())
-	return byte(t), b, err
-}
-
-// UnmarshalBSONValue reads the stored duration string.
-func (d *Duration) UnmarshalBSONValue(t byte, b []byte) error {
-	var s string
-	if err := bson.UnmarshalValue(bson.Type(t), b, &s); err != nil {
-		return fmt.Errorf("decode duration: %w", err)
-	}
-	return d.parse(s)
 }
 
 func (d *Duration) parse(s string) error {

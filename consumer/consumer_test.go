@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,6 +51,9 @@ func TestEnsureEventsStreamCreatesIt(t *testing.T) {
 	info, _ := s.Info(ctx)
 	if info.Config.Storage != jetstream.FileStorage || info.Config.Subjects[0] != "crm.events.>" || info.Config.MaxAge != 7*24*time.Hour {
 		t.Errorf("created stream = %+v", info.Config)
+	}
+	if !strings.Contains(info.Config.Description, "CRM entity change events") {
+		t.Errorf("created stream has the description %q, want one that says what it holds", info.Config.Description)
 	}
 	// A second replica starting at the same time binds to it.
 	if _, err := consumer.EnsureEventsStream(ctx, js); err != nil {

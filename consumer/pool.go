@@ -27,7 +27,8 @@ type Pool struct {
 	Conn *nats.Conn
 }
 
-// Run pulls until fetchCtx is done, then waits for the handlers in flight; they run under
+// Run pulls until fetchCtx is done, or until the consumer is deleted (an error wrapping
+// jetstream.ErrConsumerDeleted), then waits for the handlers in flight; they run under
 // workCtx, which the owner cancels when the shutdown grace period is over. Messages already
 // prefetched when fetching stops are handed back at once, so another replica (or this one after
 // a restart) takes them without waiting for their ack wait to run out.
@@ -69,6 +70,10 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 			}
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
+			}
+			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// Nothing more will come: the owner decides whether that was expected.
+				return fmt.Errorf("pull from consumer: %w", err)
 			}
 			if fetchCtx.Err() == nil {
 				// Missed heartbeats and the like: the iterator recovers by itself.

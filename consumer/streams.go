@@ -38,10 +38,11 @@ func DeliveryConsumerDefinition(name string) (string, bool) {
 // An existing stream is used as its owner configured it.
 func EnsureEventsStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, error) {
 	return ensureStream(ctx, js, jetstream.StreamConfig{
-		Name:      event.StreamName,
-		Subjects:  []string{event.StreamSubjects},
-		Storage:   jetstream.FileStorage,
-		Retention: jetstream.LimitsPolicy,
+		Name:        event.StreamName,
+		Description: "CRM entity change events (crm.events.<entity>.<action>), created by webhookd; it keeps a week of them",
+		Subjects:    []string{event.StreamSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
 		// Events are consumed within seconds; a week of them is kept for replays and
 		// investigations, and a standalone disk does not grow forever. An upstream-owned stream
 		// keeps its owner's limits.

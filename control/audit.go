@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -16,7 +17,7 @@ const maxAuditRequest = 64 << 10
 
 // audit records a mutating command, whatever its outcome: who asked, what, and what came of
 // it. A failure to write it is logged; the command's reply is not changed by it.
-func (r *Responder) audit(c *call, e *Error) {
+func (r *Responder) audit(c *call, e *controlapi.Error) {
 	req := c.auditRequest
 	if req == "" {
 		var user string
@@ -30,7 +31,7 @@ func (r *Responder) audit(c *call, e *Error) {
 	}
 	entry := storage.AuditEntry{At: r.o.Now().UTC(), User: c.user, Command: c.cmd, Request: req, OK: e == nil, Result: c.summary}
 	if e != nil {
-		entry.Result = e.Code + ": " + e.Message
+		entry.Result = e.Error()
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 5*time.Second)
 	defer cancel()

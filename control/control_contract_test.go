@@ -22,6 +22,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
@@ -83,12 +84,12 @@ func newContractFixture(t *testing.T, status int) *contractFixture {
 
 // request sends body raw and decodes the reply envelope.
 func (f *contractFixture) request(command, body string) (reply struct {
-	OK     bool            `json:"ok"`
-	Result json.RawMessage `json:"result"`
-	Error  *control.Error  `json:"error"`
+	OK     bool              `json:"ok"`
+	Result json.RawMessage   `json:"result"`
+	Error  *controlapi.Error `json:"error"`
 }) {
 	f.t.Helper()
-	msg, err := f.nc.Request(control.Subject(command), []byte(body), 30*time.Second)
+	msg, err := f.nc.Request(controlapi.Subject(command), []byte(body), 30*time.Second)
 	if err != nil {
 		f.t.Fatalf("%s: %v", command, err)
 	}
@@ -110,12 +111,15 @@ func (f *contractFixture) apply(defs []config.Definition, rules []config.Rule) {
 func TestContractConfigApplyDurationOfWrongType(t *testing.T) {
 	f := newContractFixture(t, http.StatusOK)
 	def := `{"id":"d1","name":"D","url":"` + f.recv.URL + `","secret_key":"` + contractSecret + `",%s}`
-	for _, tc := range []struct{ name, body, code string }{
-		{"timeout number", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"timeout":10`, 1) + `]}`, control.CodeBadRequest},
-		{"timeout number, no user", `{"webhook_definitions":[` + strings.Replace(def, "%s", `"timeout":10`, 1) + `]}`, control.CodeBadRequest},
-		{"retry interval bool", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"retry":{"max_interval":true}`, 1) + `]}`, control.CodeBadRequest},
-		{"disable_after object", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"disable_after":{}`, 1) + `]}`, control.CodeBadRequest},
-		{"timeout not a duration", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"timeout":"ten"`, 1) + `]}`, control.CodeInvalidConfig},
+	for _, tc := range []struct {
+		name, body string
+		code       controlapi.Code
+	}{
+		{"timeout number", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"timeout":10`, 1) + `]}`, controlapi.CodeBadRequest},
+		{"timeout number, no user", `{"webhook_definitions":[` + strings.Replace(def, "%s", `"timeout":10`, 1) + `]}`, controlapi.CodeBadRequest},
+		{"retry interval bool", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"retry":{"max_interval":true}`, 1) + `]}`, controlapi.CodeBadRequest},
+		{"disable_after object", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"disable_after":{}`, 1) + `]}`, controlapi.CodeBadRequest},
+		{"timeout not a duration", `{"user":"u","webhook_definitions":[` + strings.Replace(def, "%s", `"timeout":"ten"`, 1) + `]}`, controlapi.CodeInvalidConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := f.request("config.apply", tc.body)

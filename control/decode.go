@@ -12,25 +12,26 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
 // decode reads a request body into v, as section 6 wants it read: one JSON object, unknown
 // fields ignored, a known field of the wrong type refused. Every fault is a BAD_REQUEST.
-func decode(body []byte, v any) *Error {
+func decode(body []byte, v any) *controlapi.Error {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 {
-		return errorf(CodeBadRequest, "empty body: send a JSON object (at least {})")
+		return errorf(controlapi.CodeBadRequest, "empty body: send a JSON object (at least {})")
 	}
 	if b[0] != '{' {
-		return errorf(CodeBadRequest, "body is not a JSON object")
+		return errorf(controlapi.CodeBadRequest, "body is not a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
-		return errorf(CodeBadRequest, "%s", describeJSONError(err))
+		return errorf(controlapi.CodeBadRequest, "%s", describeJSONError(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errorf(CodeBadRequest, "body has data after the JSON object")
+		return errorf(controlapi.CodeBadRequest, "body has data after the JSON object")
 	}
 	return nil
 }
@@ -57,20 +58,20 @@ func describeJSONError(err error) string {
 // requireUser checks a mutating command's "user" and keeps it, trimmed, in c.user for the
 // audit and the log. Its length is a BAD_REQUEST check, so it is called after the command's
 // other BAD_REQUEST checks; a blank user is USER_REQUIRED.
-func (c *call) requireUser(user string) *Error {
+func (c *call) requireUser(user string) *controlapi.Error {
 	if len(user) > maxUser {
-		return errorf(CodeBadRequest, `field "user" is %d bytes, at most %d are allowed`, len(user), maxUser)
+		return errorf(controlapi.CodeBadRequest, `field "user" is %d bytes, at most %d are allowed`, len(user), maxUser)
 	}
 	u := strings.TrimSpace(user)
 	if u == "" {
-		return errorf(CodeUserRequired, `this command changes data: "user" (who is asking) is required`)
+		return errorf(controlapi.CodeUserRequired, `this command changes data: "user" (who is asking) is required`)
 	}
 	c.user = u
 	return nil
 }
 
-// toStorage checks a filter's values and converts it.
-func (f Filter) toStorage() (storage.Filter, *Error) {
+// filterToStorage checks a filter's values and converts it.
+func filterToStorage(f controlapi.Filter) (storage.Filter, *controlapi.Error) {
 	sf := storage.Filter{
 		State: f.State, Entity: f.Entity, EntityID: f.EntityID, EventID: f.EventID,
 		WebhookDefinition: f.WebhookDefinition, WorkflowRule: f.WorkflowRule,
@@ -78,21 +79,21 @@ func (f Filter) toStorage() (storage.Filter, *Error) {
 	switch f.State {
 	case "", storage.StateSuccessful, storage.StateRejected:
 	default:
-		return sf, errorf(CodeBadRequest, "filter.state %q: want %q or %q", f.State, storage.StateSuccessful, storage.StateRejected)
+		return sf, errorf(controlapi.CodeBadRequest, "filter.state %q: want %q or %q", f.State, storage.StateSuccessful, storage.StateRejected)
 	}
 	var err error
 	if f.CreatedFrom != "" {
 		if sf.CreatedFrom, err = time.Parse(time.RFC3339, f.CreatedFrom); err != nil {
-			return sf, errorf(CodeBadRequest, "filter.created_from %q is not an RFC 3339 time (e.g. 2025-03-01T00:00:00Z)", f.CreatedFrom)
+			return sf, errorf(controlapi.CodeBadRequest, "filter.created_from %q is not an RFC 3339 time (e.g. 2025-03-01T00:00:00Z)", f.CreatedFrom)
 		}
 	}
 	if f.CreatedTo != "" {
 		if sf.CreatedTo, err = time.Parse(time.RFC3339, f.CreatedTo); err != nil {
-			return sf, errorf(CodeBadRequest, "filter.created_to %q is not an RFC 3339 time (e.g. 2025-03-02T00:00:00Z)", f.CreatedTo)
+			return sf, errorf(controlapi.CodeBadRequest, "filter.created_to %q is not an RFC 3339 time (e.g. 2025-03-02T00:00:00Z)", f.CreatedTo)
 		}
 	}
 	if !sf.CreatedFrom.IsZero() && !sf.CreatedTo.IsZero() && !sf.CreatedFrom.Before(sf.CreatedTo) {
-		return sf, errorf(CodeBadRequest, "filter.created_from (%s) must be before filter.created_to (%s)", f.CreatedFrom, f.CreatedTo)
+		return sf, errorf(controlapi.CodeBadRequest, "filter.created_from (%s) must be before filter.created_to (%s)", f.CreatedFrom, f.CreatedTo)
 	}
 	return sf, nil
 }

@@ -1,8 +1,9 @@
 // Package control is webhookd's control plane (CONTRACT.md section 6): a NATS request/reply
 // responder on crm.webhooks.control.<command>, answered by one replica of a queue group, with
 // the commands operators use to find, resend and delete webhook requests and to manage webhook
-// definitions and workflow rules. It also holds the protocol's types and a small Client, which
-// webhookctl and tests use.
+// definitions and workflow rules. The protocol itself (subjects, request and result types, error
+// codes, progress messages) and a Client are in control/controlapi, which clients such as
+// webhookctl import without linking this server side.
 //
 // Every reply is {"ok":true,"result":{...}} or {"ok":false,"error":{"code","message"}}. Checks
 // run in the contract's order: UNKNOWN_COMMAND (a subject that names no command), BAD_REQUEST

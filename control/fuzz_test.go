@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -21,16 +22,16 @@ func FuzzRequestBodies(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c := &call{cmd: CmdRequestsResend, body: body}
+		c := &call{cmd: controlapi.CmdRequestsResend, body: body}
 		if b, e := decodeBulk(c, false); e == nil && b.numbers == nil && b.filter.IsEmpty() {
 			t.Fatalf("accepted an empty filter: %q", body)
 		}
 		if b, e := decodeBulk(c, true); e == nil && b.numbers == nil && b.filter.State != storage.StateRejected {
 			t.Fatalf("a resend filter selects state %q: %q", b.filter.State, body)
 		}
-		var lr ListRequest
+		var lr controlapi.ListRequest
 		if e := decode(body, &lr); e == nil {
-			_, _ = lr.Filter.toStorage()
+			_, _ = filterToStorage(lr.Filter)
 			_, _ = decodeCursor(lr.After)
 		}
 		masked, _ := maskBody(body)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/webhookd/webhookd/control/controlapi"
 )
 
 // progressKeepalive is the most time between progress messages even when nothing moved (a
@@ -29,7 +31,7 @@ func (r *Responder) track(c *call, want bool, total int64) *tracker {
 		return t
 	}
 	send := func() {
-		b, _ := json.Marshal(progressMessage{Progress: Progress{Done: t.done.Load(), Total: t.total.Load()}})
+		b, _ := json.Marshal(controlapi.ProgressMessage{Progress: controlapi.Progress{Done: t.done.Load(), Total: t.total.Load()}})
 		if err := r.nc.Publish(c.replyTo, b); err != nil {
 			r.o.Log.Debug("send control progress", "command", c.cmd, "error", err)
 		}

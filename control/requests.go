@@ -6,25 +6,26 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
 // pageSize is how many requests bulk work reads from the store at a time.
 const pageSize = 200
 
-func (r *Responder) requestsList(ctx context.Context, c *call) (any, *Error) {
-	var req ListRequest
+func (r *Responder) requestsList(ctx context.Context, c *call) (any, *controlapi.Error) {
+	var req controlapi.ListRequest
 	if e := decode(c.body, &req); e != nil {
 		return nil, e
 	}
-	limit := DefaultLimit
+	limit := controlapi.DefaultLimit
 	if req.Limit != nil {
-		if *req.Limit < 1 || *req.Limit > MaxLimit {
-			return nil, errorf(CodeBadRequest, `field "limit" is %d: want 1 to %d`, *req.Limit, MaxLimit)
+		if *req.Limit < 1 || *req.Limit > controlapi.MaxLimit {
+			return nil, errorf(controlapi.CodeBadRequest, `field "limit" is %d: want 1 to %d`, *req.Limit, controlapi.MaxLimit)
 		}
 		limit = *req.Limit
 	}
-	f, e := req.Filter.toStorage()
+	f, e := filterToStorage(req.Filter)
 	if e != nil {
 		return nil, e
 	}
@@ -32,18 +33,18 @@ func (r *Responder) requestsList(ctx context.Context, c *call) (any, *Error) {
 	if req.After != "" {
 		seq, err := decodeCursor(req.After)
 		if err != nil {
-			return nil, errorf(CodeBadRequest, `field "after": %v`, err)
+			return nil, errorf(controlapi.CodeBadRequest, `field "after": %v`, err)
 		}
 		before = seq
 	}
 	// One more than asked tells whether there is a next page, so the last page has no "next".
 	// The store returns at most MaxLimit: a full page of MaxLimit asks for the one after it.
-	items, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: f, Limit: min(limit+1, MaxLimit), BeforeSeq: before})
+	items, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: f, Limit: min(limit+1, controlapi.MaxLimit), BeforeSeq: before})
 	if err != nil {
 		return nil, internal("list webhook requests", err)
 	}
 	more := len(items) > limit
-	if !more && len(items) == MaxLimit {
+	if !more && len(items) == controlapi.MaxLimit {
 		next, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: f, Limit: 1, BeforeSeq: items[len(items)-1].Seq})
 		if err != nil {
 			return nil, internal("list webhook requests", err)
@@ -84,22 +85,22 @@ type listReply struct {
 // replyOverhead is room left in a NATS message for the envelope around a list of items.
 const replyOverhead = 4 << 10
 
-func (r *Responder) requestsGet(ctx context.Context, c *call) (any, *Error) {
-	var req GetRequest
+func (r *Responder) requestsGet(ctx context.Context, c *call) (any, *controlapi.Error) {
+	var req controlapi.GetRequest
 	if e := decode(c.body, &req); e != nil {
 		return nil, e
 	}
 	if req.Number == "" {
-		return nil, errorf(CodeBadRequest, `field "number" is required`)
+		return nil, errorf(controlapi.CodeBadRequest, `field "number" is required`)
 	}
 	wr, err := r.o.Store.GetRequest(ctx, req.Number)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errorf(CodeNotFound, "webhook request %s does not exist", req.Number)
+		return nil, errorf(controlapi.CodeNotFound, "webhook request %s does not exist", req.Number)
 	}
 	if err != nil {
 		return nil, internal("get webhook request "+req.Number, err)
 	}
-	return ItemResult[*storage.WebhookRequest]{Item: wr}, nil
+	return controlapi.ItemResult[*storage.WebhookRequest]{Item: wr}, nil
 }
 
 // bulk is a checked requests.delete or requests.resend request.
@@ -112,31 +113,31 @@ type bulk struct {
 // decodeBulk runs the checks of delete and resend in the contract's order: BAD_REQUEST, then
 // USER_REQUIRED, then FILTER_REQUIRED. rejectedOnly (resend) refuses a filter on successful
 // requests and narrows the filter to rejected ones.
-func decodeBulk(c *call, rejectedOnly bool) (*bulk, *Error) {
-	var req BulkRequest
+func decodeBulk(c *call, rejectedOnly bool) (*bulk, *controlapi.Error) {
+	var req controlapi.BulkRequest
 	if e := decode(c.body, &req); e != nil {
 		return nil, e
 	}
 	c.user = req.User
 	if req.Numbers != nil && req.Filter != nil {
-		return nil, errorf(CodeBadRequest, `give "numbers" or "filter", not both`)
+		return nil, errorf(controlapi.CodeBadRequest, `give "numbers" or "filter", not both`)
 	}
-	if len(req.Numbers) > MaxNumbers {
-		return nil, errorf(CodeBadRequest, `field "numbers" has %d entries, at most %d are allowed: use a filter for more`, len(req.Numbers), MaxNumbers)
+	if len(req.Numbers) > controlapi.MaxNumbers {
+		return nil, errorf(controlapi.CodeBadRequest, `field "numbers" has %d entries, at most %d are allowed: use a filter for more`, len(req.Numbers), controlapi.MaxNumbers)
 	}
 	for i, n := range req.Numbers {
 		if n == "" {
-			return nil, errorf(CodeBadRequest, `field "numbers"[%d] is empty`, i)
+			return nil, errorf(controlapi.CodeBadRequest, `field "numbers"[%d] is empty`, i)
 		}
 	}
 	b := &bulk{progress: req.Progress}
 	if req.Filter != nil {
-		f, e := req.Filter.toStorage()
+		f, e := filterToStorage(*req.Filter)
 		if e != nil {
 			return nil, e
 		}
 		if rejectedOnly && f.State == storage.StateSuccessful {
-			return nil, errorf(CodeBadRequest, `filter.state "successful": only rejected requests can be resent (leave state out, or use "rejected")`)
+			return nil, errorf(controlapi.CodeBadRequest, `filter.state "successful": only rejected requests can be resent (leave state out, or use "rejected")`)
 		}
 		b.filter = f
 	}
@@ -148,7 +149,7 @@ func decodeBulk(c *call, rejectedOnly bool) (*bulk, *Error) {
 		return b, nil
 	}
 	if b.filter.IsEmpty() {
-		return nil, errorf(CodeFilterRequired, `give "numbers", or a "filter" with at least one field: an empty filter would select every request`)
+		return nil, errorf(controlapi.CodeFilterRequired, `give "numbers", or a "filter" with at least one field: an empty filter would select every request`)
 	}
 	if rejectedOnly {
 		b.filter.State = storage.StateRejected
@@ -168,7 +169,7 @@ func dedupe(list []string) []string {
 	return out
 }
 
-func (r *Responder) requestsDelete(ctx context.Context, c *call) (any, *Error) {
+func (r *Responder) requestsDelete(ctx context.Context, c *call) (any, *controlapi.Error) {
 	b, e := decodeBulk(c, false)
 	if e != nil {
 		return nil, e
@@ -178,7 +179,7 @@ func (r *Responder) requestsDelete(ctx context.Context, c *call) (any, *Error) {
 		if err != nil {
 			return nil, internal(fmt.Sprintf("delete %d webhook requests", len(b.numbers)), err)
 		}
-		res := DeleteResult{Deleted: len(deleted), NotFound: []string{}}
+		res := controlapi.DeleteResult{Deleted: len(deleted), NotFound: []string{}}
 		gone := make(map[string]bool, len(deleted))
 		for _, n := range deleted {
 			gone[n] = true
@@ -197,7 +198,7 @@ func (r *Responder) requestsDelete(ctx context.Context, c *call) (any, *Error) {
 // deleteByFilter deletes page by page, newest first. The cursor only moves down, so requests
 // that arrive meanwhile (higher numbers) are not deleted: the command deletes what matched
 // when it started.
-func (r *Responder) deleteByFilter(ctx context.Context, c *call, b *bulk) (any, *Error) {
+func (r *Responder) deleteByFilter(ctx context.Context, c *call, b *bulk) (any, *controlapi.Error) {
 	total, err := r.o.Store.CountRequests(ctx, b.filter)
 	if err != nil {
 		return nil, internal("count webhook requests", err)
@@ -210,7 +211,7 @@ func (r *Responder) deleteByFilter(ctx context.Context, c *call, b *bulk) (any, 
 		if r.isStopping() {
 			t.stop()
 			c.summary = fmt.Sprintf("interrupted after deleting %d", deleted)
-			return nil, errorf(CodeInterrupted, "webhookd is shutting down: deleted %d of about %d; send the command again to delete the rest", deleted, total)
+			return nil, errorf(controlapi.CodeInterrupted, "webhookd is shutting down: deleted %d of about %d; send the command again to delete the rest", deleted, total)
 		}
 		page, err := r.o.Store.ListRequests(ctx, storage.ListQuery{Filter: b.filter, Limit: pageSize, BeforeSeq: before})
 		if err != nil {
@@ -239,5 +240,5 @@ func (r *Responder) deleteByFilter(ctx context.Context, c *call, b *bulk) (any, 
 	}
 	t.setTotal(t.done.Load())
 	c.summary = fmt.Sprintf("deleted %d by filter", deleted)
-	return DeleteResult{Deleted: deleted, NotFound: []string{}}, nil
+	return controlapi.DeleteResult{Deleted: deleted, NotFound: []string{}}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -26,12 +27,12 @@ const (
 	claimMargin = 30 * time.Second
 )
 
-func (r *Responder) requestsResend(ctx context.Context, c *call) (any, *Error) {
+func (r *Responder) requestsResend(ctx context.Context, c *call) (any, *controlapi.Error) {
 	b, e := decodeBulk(c, true)
 	if e != nil {
 		return nil, e
 	}
-	var res *ResendResult
+	var res *controlapi.ResendResult
 	if b.numbers != nil {
 		res = r.resendNumbers(ctx, c, b)
 	} else if res, e = r.resendFilter(ctx, c, b); e != nil {
@@ -45,21 +46,21 @@ func (r *Responder) requestsResend(ctx context.Context, c *call) (any, *Error) {
 // collector gathers outcomes from concurrent resends.
 type collector struct {
 	mu  sync.Mutex
-	res ResendResult
+	res controlapi.ResendResult
 }
 
-func (col *collector) add(it ResendItem) {
+func (col *collector) add(it controlapi.ResendItem) {
 	col.mu.Lock()
 	defer col.mu.Unlock()
 	switch it.Outcome {
-	case OutcomeSuccessful:
+	case controlapi.OutcomeSuccessful:
 		col.res.Successful++
-	case OutcomeRejected:
+	case controlapi.OutcomeRejected:
 		col.res.Rejected++
 	default:
 		col.res.Failed++
 	}
-	if len(col.res.Results) < MaxResults {
+	if len(col.res.Results) < controlapi.MaxResults {
 		col.res.Results = append(col.res.Results, it)
 	} else {
 		col.res.Truncated = true
@@ -69,8 +70,8 @@ func (col *collector) add(it ResendItem) {
 // resendNumbers resends up to MaxNumbers requests, ResendConcurrency at a time; results keep
 // the order of the numbers given. If webhookd stops meanwhile, the numbers not yet started
 // are reported failed with INTERRUPTED, and nothing was sent for them.
-func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *ResendResult {
-	items := make([]ResendItem, len(b.numbers))
+func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *controlapi.ResendResult {
+	items := make([]controlapi.ResendItem, len(b.numbers))
 	t := r.track(c, b.progress, int64(len(b.numbers)))
 	defer t.stop()
 	sem := make(chan struct{}, r.o.ResendConcurrency)
@@ -85,7 +86,7 @@ func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *Resend
 			}
 		}
 		if interrupted {
-			items[i] = failed(n, CodeInterrupted, "webhookd is shutting down; nothing was sent, send the command again")
+			items[i] = failed(n, controlapi.CodeInterrupted, "webhookd is shutting down; nothing was sent, send the command again")
 			continue
 		}
 		wg.Add(1)
@@ -97,7 +98,7 @@ func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *Resend
 	}
 	wg.Wait()
 	t.stop()
-	col := &collector{res: ResendResult{Results: make([]ResendItem, 0, len(items))}}
+	col := &collector{res: controlapi.ResendResult{Results: make([]controlapi.ResendItem, 0, len(items))}}
 	for _, it := range items {
 		col.add(it)
 	}
@@ -107,14 +108,14 @@ func (r *Responder) resendNumbers(ctx context.Context, c *call, b *bulk) *Resend
 // resendFilter resends the rejected requests a filter selects, reading them page by page with
 // a descending cursor (memory stays bounded and requests rejected meanwhile are left alone),
 // ResendConcurrency at a time.
-func (r *Responder) resendFilter(ctx context.Context, c *call, b *bulk) (*ResendResult, *Error) {
+func (r *Responder) resendFilter(ctx context.Context, c *call, b *bulk) (*controlapi.ResendResult, *controlapi.Error) {
 	total, err := r.o.Store.CountRequests(ctx, b.filter)
 	if err != nil {
 		return nil, internal("count webhook requests to resend", err)
 	}
 	t := r.track(c, b.progress, total)
 	defer t.stop()
-	col := &collector{res: ResendResult{Results: []ResendItem{}}}
+	col := &collector{res: controlapi.ResendResult{Results: []controlapi.ResendItem{}}}
 
 	listed := make(chan *storage.WebhookRequest)
 	var wg sync.WaitGroup
@@ -167,24 +168,24 @@ feed:
 	case interrupted:
 		c.summary = fmt.Sprintf("interrupted after resending %d: %d successful, %d rejected, %d failed",
 			done, col.res.Successful, col.res.Rejected, col.res.Failed)
-		return nil, errorf(CodeInterrupted, "webhookd is shutting down: resent %d of about %d (%d successful, %d rejected, %d failed); send the command again to resend the rest",
+		return nil, errorf(controlapi.CodeInterrupted, "webhookd is shutting down: resent %d of about %d (%d successful, %d rejected, %d failed); send the command again to resend the rest",
 			done, total, col.res.Successful, col.res.Rejected, col.res.Failed)
 	}
 	return &col.res, nil
 }
 
-func failed(number, code, format string, args ...any) ResendItem {
-	return ResendItem{Number: number, Outcome: OutcomeFailed, ErrorCode: code, ErrorDescription: fmt.Sprintf(format, args...)}
+func failed(number string, code controlapi.Code, format string, args ...any) controlapi.ResendItem {
+	return controlapi.ResendItem{Number: number, Outcome: controlapi.OutcomeFailed, ErrorCode: code, ErrorDescription: fmt.Sprintf(format, args...)}
 }
 
 // resendOne resends one request (section 6, "Resend"); listed is the request as a resend by
 // filter read it from its page, nil for a resend by numbers. It never panics: a panic is the
 // request's INTERNAL failure.
-func (r *Responder) resendOne(ctx context.Context, number string, listed *storage.WebhookRequest, user string) (item ResendItem) {
+func (r *Responder) resendOne(ctx context.Context, number string, listed *storage.WebhookRequest, user string) (item controlapi.ResendItem) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.o.Log.Error("resend panicked", "number", number, "panic", fmt.Sprint(p))
-			item = failed(number, CodeInternal, "internal error")
+			item = failed(number, controlapi.CodeInternal, "internal error")
 		}
 	}()
 	item = r.resend(ctx, number, listed, user)
@@ -193,7 +194,7 @@ func (r *Responder) resendOne(ctx context.Context, number string, listed *storag
 	return item
 }
 
-func (r *Responder) resend(ctx context.Context, number string, listed *storage.WebhookRequest, user string) ResendItem {
+func (r *Responder) resend(ctx context.Context, number string, listed *storage.WebhookRequest, user string) controlapi.ResendItem {
 	// 1. The checks that change nothing come first, so a refused resend never holds a claim.
 	// A listed request is not read again: the claim below checks its state in the store, and
 	// claimFailed tells why when it changed meanwhile.
@@ -203,23 +204,23 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 		wr, err = r.o.Store.GetRequest(ctx, number)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
-			return failed(number, CodeNotFound, "webhook request %s does not exist", number)
+			return failed(number, controlapi.CodeNotFound, "webhook request %s does not exist", number)
 		case err != nil:
-			return failed(number, CodeInternal, "read the request: %v", err)
+			return failed(number, controlapi.CodeInternal, "read the request: %v", err)
 		}
 	}
 	if wr.State != storage.StateRejected {
-		return failed(number, CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
+		return failed(number, controlapi.CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
 	}
 	defID := wr.WebhookDefinition.ID
 	def, err := r.o.Store.GetDefinition(ctx, defID)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return failed(number, CodeDefinitionMissing, "webhook definition %q does not exist", defID)
+		return failed(number, controlapi.CodeDefinitionNotFound, "webhook definition %q does not exist", defID)
 	case err != nil:
-		return failed(number, CodeInternal, "read webhook definition %q: %v", defID, err)
+		return failed(number, controlapi.CodeInternal, "read webhook definition %q: %v", defID, err)
 	case !def.Active:
-		return failed(number, CodeDefinitionOff, "webhook definition %q is inactive; reactivate it with config.apply", defID)
+		return failed(number, controlapi.CodeDefinitionInactive, "webhook definition %q is inactive; reactivate it with config.apply", defID)
 	}
 	timeout := def.Timeout.D()
 	if timeout <= 0 {
@@ -230,14 +231,14 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 	var seq int64
 	if def.Logging != config.LoggingRejectedOnly {
 		if seq, err = r.nextNumber(ctx); err != nil {
-			return failed(number, CodeInternal, "allocate a request number: %v", err)
+			return failed(number, controlapi.CodeInternal, "allocate a request number: %v", err)
 		}
 	}
 
 	// 2. Claim it: of two resends at once, one goes on and the other is told so.
 	token, err := newToken()
 	if err != nil {
-		return failed(number, CodeInternal, "%v", err)
+		return failed(number, controlapi.CodeInternal, "%v", err)
 	}
 	now := r.o.Now().UTC()
 	claimed, err := r.o.Store.ClaimResend(ctx, number, storage.ResendClaim{Token: token, By: user, Until: now.Add(2*timeout + claimMargin)})
@@ -274,12 +275,12 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 			return r.completeFailed(number, err, "the receiver accepted it")
 		}
 		if repl == nil {
-			return ResendItem{Number: number, Outcome: OutcomeSuccessful}
+			return controlapi.ResendItem{Number: number, Outcome: controlapi.OutcomeSuccessful}
 		}
 		if r.o.Metrics != nil {
 			r.o.Metrics.RequestsLogged.WithLabelValues(storage.StateSuccessful).Inc()
 		}
-		return ResendItem{Number: number, Outcome: OutcomeSuccessful, NewNumber: repl.Number}
+		return controlapi.ResendItem{Number: number, Outcome: controlapi.OutcomeSuccessful, NewNumber: repl.Number}
 	}
 	// 4. Rejected, or a failure that would be retried: a resend makes one attempt only.
 	err = r.o.Store.CompleteResendFailure(wctx, number, token, storage.ResendFailure{
@@ -288,34 +289,34 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 	if err != nil {
 		return r.completeFailed(number, err, "the attempt failed with "+res.ErrorCode)
 	}
-	return ResendItem{Number: number, Outcome: OutcomeRejected, ErrorCode: res.ErrorCode, ErrorDescription: res.ErrorDescription}
+	return controlapi.ResendItem{Number: number, Outcome: controlapi.OutcomeRejected, ErrorCode: controlapi.Code(res.ErrorCode), ErrorDescription: res.ErrorDescription}
 }
 
 // claimFailed says why a claim was refused: the request went away or changed state after it
 // was read (another resend finished first), or another resend holds it.
-func (r *Responder) claimFailed(ctx context.Context, number string, err error) ResendItem {
+func (r *Responder) claimFailed(ctx context.Context, number string, err error) controlapi.ResendItem {
 	if errors.Is(err, storage.ErrConflict) {
 		wr, gerr := r.o.Store.GetRequest(ctx, number)
 		switch {
 		case errors.Is(gerr, storage.ErrNotFound):
-			return failed(number, CodeNotFound, "webhook request %s does not exist (another resend just replaced it)", number)
+			return failed(number, controlapi.CodeNotFound, "webhook request %s does not exist (another resend just replaced it)", number)
 		case gerr == nil && wr.State != storage.StateRejected:
-			return failed(number, CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
+			return failed(number, controlapi.CodeNotRejected, "webhook request %s is %s; only rejected requests are resent", number, wr.State)
 		}
-		return failed(number, CodeResendInProgress, "another resend of webhook request %s is in progress", number)
+		return failed(number, controlapi.CodeResendInProgress, "another resend of webhook request %s is in progress", number)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		return failed(number, CodeNotFound, "webhook request %s does not exist", number)
+		return failed(number, controlapi.CodeNotFound, "webhook request %s does not exist", number)
 	}
-	return failed(number, CodeInternal, "claim the request: %v", err)
+	return failed(number, controlapi.CodeInternal, "claim the request: %v", err)
 }
 
-func (r *Responder) completeFailed(number string, err error, what string) ResendItem {
+func (r *Responder) completeFailed(number string, err error, what string) controlapi.ResendItem {
 	if errors.Is(err, storage.ErrConflict) {
-		return failed(number, CodeClaimLost, "%s, but the claim on the request expired before the outcome was stored and another resend took it over", what)
+		return failed(number, controlapi.CodeClaimLost, "%s, but the claim on the request expired before the outcome was stored and another resend took it over", what)
 	}
 	r.o.Log.Error("store resend outcome", "number", number, "error", err)
-	return failed(number, CodeInternal, "%s, but the outcome could not be stored (%v); the request stays claimed for a short while, then can be resent again with the same webhook-id", what, err)
+	return failed(number, controlapi.CodeInternal, "%s, but the outcome could not be stored (%v); the request stays claimed for a short while, then can be resent again with the same webhook-id", what, err)
 }
 
 // replacement is the successful request that replaces a rejected one. Its attempts count the

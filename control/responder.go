@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -72,7 +73,7 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if o.Queue == "" {
-		o.Queue = QueueGroup
+		o.Queue = controlapi.QueueGroup
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 32
@@ -95,7 +96,7 @@ func (o *Options) setDefaults() {
 }
 
 // handler runs one command. It returns the result to send, or the reply's error.
-type handler func(ctx context.Context, c *call) (any, *Error)
+type handler func(ctx context.Context, c *call) (any, *controlapi.Error)
 
 // Responder answers control messages until Stop.
 type Responder struct {
@@ -124,25 +125,25 @@ func Start(ctx context.Context, o Options) (*Responder, error) {
 	r := &Responder{o: o, nc: o.Conn, sem: make(chan struct{}, o.Concurrency), stopping: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.handlers = map[string]handler{
-		CmdRequestsList:      r.requestsList,
-		CmdRequestsGet:       r.requestsGet,
-		CmdRequestsDelete:    r.requestsDelete,
-		CmdRequestsResend:    r.requestsResend,
-		CmdConfigApply:       r.configApply,
-		CmdDefinitionsList:   r.definitionsList,
-		CmdDefinitionsGet:    r.definitionsGet,
-		CmdDefinitionsDelete: r.definitionsDelete,
-		CmdRulesList:         r.rulesList,
-		CmdRulesGet:          r.rulesGet,
-		CmdRulesDelete:       r.rulesDelete,
+		controlapi.CmdRequestsList:      r.requestsList,
+		controlapi.CmdRequestsGet:       r.requestsGet,
+		controlapi.CmdRequestsDelete:    r.requestsDelete,
+		controlapi.CmdRequestsResend:    r.requestsResend,
+		controlapi.CmdConfigApply:       r.configApply,
+		controlapi.CmdDefinitionsList:   r.definitionsList,
+		controlapi.CmdDefinitionsGet:    r.definitionsGet,
+		controlapi.CmdDefinitionsDelete: r.definitionsDelete,
+		controlapi.CmdRulesList:         r.rulesList,
+		controlapi.CmdRulesGet:          r.rulesGet,
+		controlapi.CmdRulesDelete:       r.rulesDelete,
 	}
 	if o.Metrics != nil {
-		o.Metrics.InitCommands(append(append([]string(nil), Commands...), unknownLabel))
+		o.Metrics.InitCommands(append(append([]string(nil), controlapi.Commands...), unknownLabel))
 	}
-	sub, err := r.nc.QueueSubscribe(SubjectPrefix+">", o.Queue, r.onMsg)
+	sub, err := r.nc.QueueSubscribe(controlapi.SubjectPrefix+">", o.Queue, r.onMsg)
 	if err != nil {
 		r.cancel()
-		return nil, fmt.Errorf("subscribe to %s> in queue group %s: %w", SubjectPrefix, o.Queue, err)
+		return nil, fmt.Errorf("subscribe to %s> in queue group %s: %w", controlapi.SubjectPrefix, o.Queue, err)
 	}
 	// The default 64 MiB of pending bytes would let a flood of requests hold that much here;
 	// requests wait for a free handler in the server's hands instead.
@@ -152,9 +153,9 @@ func Start(ctx context.Context, o Options) (*Responder, error) {
 	if err := r.nc.FlushTimeout(10 * time.Second); err != nil {
 		_ = sub.Unsubscribe()
 		r.cancel()
-		return nil, fmt.Errorf("subscribe to %s>: flush: %w", SubjectPrefix, err)
+		return nil, fmt.Errorf("subscribe to %s>: flush: %w", controlapi.SubjectPrefix, err)
 	}
-	o.Log.Info("control responder started", "subject", SubjectPrefix+">", "queue", o.Queue)
+	o.Log.Info("control responder started", "subject", controlapi.SubjectPrefix+">", "queue", o.Queue)
 	return r, nil
 }
 
@@ -205,7 +206,7 @@ func (r *Responder) onMsg(m *nats.Msg) {
 	select {
 	case r.sem <- struct{}{}:
 	case <-r.ctx.Done():
-		r.reply(m.Reply, nil, errorf(CodeUnavailable, "webhookd is shutting down; send the command again"))
+		r.reply(m.Reply, nil, errorf(controlapi.CodeUnavailable, "webhookd is shutting down; send the command again"))
 		return
 	}
 	r.wg.Add(1)
@@ -238,16 +239,16 @@ func (r *Responder) serve(m *nats.Msg) {
 		label = unknownLabel
 	}
 	var res any
-	var e *Error
+	var e *controlapi.Error
 	switch {
 	case !known:
-		e = errorf(CodeUnknownCommand, "unknown command %q: known commands are %v", c.cmd, Commands)
+		e = errorf(controlapi.CodeUnknownCommand, "unknown command %q: known commands are %v", c.cmd, controlapi.Commands)
 	case len(m.Data) > maxBody(c.cmd):
-		e = errorf(CodeBadRequest, "body is %d bytes, at most %d are allowed", len(m.Data), maxBody(c.cmd))
+		e = errorf(controlapi.CodeBadRequest, "body is %d bytes, at most %d are allowed", len(m.Data), maxBody(c.cmd))
 	default:
 		res, e = r.run(h, c)
 	}
-	if known && IsMutating(c.cmd) {
+	if known && controlapi.IsMutating(c.cmd) {
 		r.audit(c, e)
 	}
 	r.reply(c.replyTo, res, e)
@@ -264,11 +265,11 @@ func (r *Responder) serve(m *nats.Msg) {
 		attrs = append(attrs, "user", c.user)
 	}
 	switch {
-	case e != nil && e.Code == CodeInternal:
+	case e != nil && e.Code == controlapi.CodeInternal:
 		r.o.Log.Error("control command failed", append(attrs, "code", e.Code, "error", e.Message)...)
 	case e != nil:
 		r.o.Log.Info("control command refused", append(attrs, "code", e.Code, "error", e.Message)...)
-	case IsMutating(c.cmd):
+	case controlapi.IsMutating(c.cmd):
 		r.o.Log.Info("control command done", append(attrs, "result", c.summary)...)
 	default:
 		r.o.Log.Debug("control command done", attrs...)
@@ -276,42 +277,42 @@ func (r *Responder) serve(m *nats.Msg) {
 }
 
 func maxBody(cmd string) int {
-	if cmd == CmdConfigApply {
+	if cmd == controlapi.CmdConfigApply {
 		return config.MaxDocumentSize
 	}
-	return MaxBody
+	return controlapi.MaxBody
 }
 
 // run calls the handler; a panic becomes INTERNAL, never a crash.
-func (r *Responder) run(h handler, c *call) (res any, e *Error) {
+func (r *Responder) run(h handler, c *call) (res any, e *controlapi.Error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.o.Log.Error("control command panicked", "command", c.cmd, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			res, e = nil, errorf(CodeInternal, "internal error while handling %s", c.cmd)
+			res, e = nil, errorf(controlapi.CodeInternal, "internal error while handling %s", c.cmd)
 		}
 	}()
 	return h(r.ctx, c)
 }
 
 // reply sends the final reply.
-func (r *Responder) reply(to string, res any, e *Error) {
+func (r *Responder) reply(to string, res any, e *controlapi.Error) {
 	data, err := encodeReply(res, e)
 	if err != nil {
 		r.o.Log.Error("encode control reply", "error", err)
-		data, _ = encodeReply(nil, errorf(CodeInternal, "could not encode the reply"))
+		data, _ = encodeReply(nil, errorf(controlapi.CodeInternal, "could not encode the reply"))
 	}
 	if err := r.nc.Publish(to, data); err != nil {
 		r.o.Log.Error("send control reply", "bytes", len(data), "error", err)
 		if errors.Is(err, nats.ErrMaxPayload) {
-			data, _ = encodeReply(nil, errorf(CodeInternal, "the reply (%d bytes) is larger than NATS allows; ask for less (a smaller limit)", len(data)))
+			data, _ = encodeReply(nil, errorf(controlapi.CodeInternal, "the reply (%d bytes) is larger than NATS allows; ask for less (a smaller limit)", len(data)))
 			_ = r.nc.Publish(to, data)
 		}
 	}
 }
 
-func encodeReply(res any, e *Error) ([]byte, error) {
+func encodeReply(res any, e *controlapi.Error) ([]byte, error) {
 	if e != nil {
-		return json.Marshal(Reply{OK: false, Error: e})
+		return json.Marshal(controlapi.Reply{OK: false, Error: e})
 	}
 	b, err := json.Marshal(res)
 	if err != nil {
@@ -329,8 +330,8 @@ const replyPrefix = `{"ok":true,"result":`
 
 // internal turns a store failure into INTERNAL. The message says what failed; store errors
 // carry no secrets.
-func internal(what string, err error) *Error {
-	return errorf(CodeInternal, "%s: %v", what, err)
+func internal(what string, err error) *controlapi.Error {
+	return errorf(controlapi.CodeInternal, "%s: %v", what, err)
 }
 
 // isStopping reports whether Stop has begun.

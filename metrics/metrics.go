@@ -23,6 +23,10 @@ const (
 
 	ResultOK    = "ok"
 	ResultError = "error"
+
+	// Collections of the storage metrics' collection label.
+	CollectionRequests      = "webhook_requests"
+	CollectionInvalidEvents = "invalid_events"
 )
 
 // Metrics holds the collectors. The zero value is not usable; use New.
@@ -162,6 +166,9 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 	for _, r := range []string{ResultOK, ResultError} {
 		m.ConfigReloads.WithLabelValues(r)
 	}
+	for _, c := range []string{CollectionRequests, CollectionInvalidEvents} {
+		m.StorageErrors.WithLabelValues(c)
+	}
 	m.BuildInfo.WithLabelValues(version, runtime.Version()).Set(1)
 	return m
 }
@@ -189,6 +196,15 @@ func (m *Metrics) ForgetDefinition(id string) {
 		m.DeliveryErrors.MetricVec, m.DefinitionsDisabled.MetricVec} {
 		v.DeletePartialMatch(prometheus.Labels{"webhook_definition": id})
 	}
+}
+
+// InitRule creates the condition error series of a workflow rule that has a condition at zero
+// (a rule without one can never count there).
+func (m *Metrics) InitRule(id string) { m.ConditionErrors.WithLabelValues(id) }
+
+// ForgetRule removes the series of a rule that is gone or has no condition any more.
+func (m *Metrics) ForgetRule(id string) {
+	m.ConditionErrors.DeletePartialMatch(prometheus.Labels{"workflow_rule": id})
 }
 
 // InitCommands creates the control command series at zero.

@@ -86,6 +86,27 @@ func TestForgetDefinitionDropsItsSeries(t *testing.T) {
 	}
 }
 
+// The storage error series start at zero for each collection written; a rule's condition error
+// series is created and forgotten with it.
+func TestStorageAndRuleSeriesStartAtZero(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(prometheus.NewRegistry(), "dev")
+	for _, c := range []string{metrics.CollectionRequests, metrics.CollectionInvalidEvents} {
+		if v := testutil.ToFloat64(m.StorageErrors.WithLabelValues(c)); v != 0 {
+			t.Errorf("storage errors of %s = %v", c, v)
+		}
+	}
+	if n := testutil.CollectAndCount(m.StorageErrors); n != 2 {
+		t.Errorf("%d storage error series, want 2", n)
+	}
+	m.InitRule("r1")
+	m.InitRule("r2")
+	m.ForgetRule("r1")
+	if n := testutil.CollectAndCount(m.ConditionErrors); n != 1 {
+		t.Errorf("%d condition error series, want 1 (r2)", n)
+	}
+}
+
 func TestTwoRegistriesDoNotCollide(t *testing.T) {
 	// Two workers in one process (tests, or replicas in one binary) each own their registry.
 	metrics.New(prometheus.NewRegistry(), "dev")

@@ -4,17 +4,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/rules"
 )
 
-// errorCodes are the delivery error codes other than HTTP_<status>, whose series start at zero.
-var errorCodes = append(delivery.Codes(), CodeDefinitionNotFound, CodeDefinitionInactive, CodePayloadTooLarge, CodeQueueFull)
+// errorCodes are the delivery error codes other than HTTP_<status>, whose series start at zero:
+// those an attempt can end with, and the worker's own. CANCELED is left out: an attempt that
+// shutdown cuts short is handed back uncounted, and a resend's attempt is never cut short, so
+// its series could never move.
+var errorCodes = append(slices.DeleteFunc(delivery.Codes(), func(c string) bool { return c == delivery.CodeCanceled }),
+	string(controlapi.CodeDefinitionNotFound), string(controlapi.CodeDefinitionInactive), string(controlapi.CodePayloadTooLarge), string(controlapi.CodeQueueFull))
 
 // Snapshot is one consistent view of the definitions and rules. It is immutable: a change in the
 // store produces a new Snapshot, swapped in atomically, so an event is matched against one
@@ -23,6 +29,8 @@ type Snapshot struct {
 	Version     int64
 	Index       *rules.Index
 	Definitions map[string]*config.Definition
+
+	conditionRules map[string]bool // ids of the rules with a condition, whose error series exist
 }
 
 // Definition returns the definition with id, or nil.
@@ -107,15 +115,25 @@ func (c *Catalog) load(ctx context.Context) (bool, error) {
 			activeDefs++
 		}
 	}
+	snap.conditionRules = make(map[string]bool)
 	for _, r := range rls {
 		if r.Active {
 			activeRules++
+		}
+		if r.Condition != "" {
+			snap.conditionRules[r.ID] = true
+			c.metrics.InitRule(r.ID)
 		}
 	}
 	old := c.cur.Swap(snap)
 	for id := range old.Definitions {
 		if _, ok := snap.Definitions[id]; !ok {
 			c.metrics.ForgetDefinition(id)
+		}
+	}
+	for id := range old.conditionRules {
+		if !snap.conditionRules[id] {
+			c.metrics.ForgetRule(id)
 		}
 	}
 	c.metrics.ActiveDefinitions.Set(float64(activeDefs))

@@ -14,15 +14,10 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
-)
-
-// Error codes of deliveries that were not attempted.
-const (
-	CodeDefinitionNotFound = "DEFINITION_NOT_FOUND"
-	CodeDefinitionInactive = "DEFINITION_INACTIVE"
 )
 
 // Sender makes one HTTP attempt; *delivery.Client is the real one.
@@ -99,9 +94,9 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 	def := d.catalog.Current().Definition(t.DefinitionID)
 	switch {
 	case def == nil:
-		return d.finishUnattempted(ctx, t, nil, CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
+		return d.finishUnattempted(ctx, t, nil, controlapi.CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
 	case !def.Active:
-		return d.finishUnattempted(ctx, t, def, CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
+		return d.finishUnattempted(ctx, t, def, controlapi.CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
 
 	if lim := d.limiterFor(def); lim != nil {
@@ -182,7 +177,7 @@ func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 }
 
 // finishUnattempted rejects a task whose definition is gone or inactive, without an attempt.
-func (d *deliverer) finishUnattempted(ctx context.Context, t *task, def *config.Definition, code, desc string) consumer.Decision {
+func (d *deliverer) finishUnattempted(ctx context.Context, t *task, def *config.Definition, code controlapi.Code, desc string) consumer.Decision {
 	if def == nil {
 		def = &config.Definition{ID: t.DefinitionID, Method: config.DefaultMethod}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -126,23 +127,20 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	return consumer.Decision{Action: consumer.Ack}
 }
 
-// CodePayloadTooLarge rejects a delivery whose task does not fit the NATS server's max_payload.
-const CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
-
 // tooLarge is the rejected webhook request of a delivery that cannot be queued.
 func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookRequest {
 	f.log.Warn("delivery rejected: too large to queue", "event_id", t.EventID, "webhook_definition", def.ID,
 		"body_bytes", len(t.Body))
-	return t.unattempted(def, CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
+	return t.unattempted(def, controlapi.CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
 }
 
 // queueFull is the rejected webhook request of a delivery whose definition has max_queued
 // deliveries queued. One line per delivery would flood the log while a receiver is down for
 // days: the metric counts them, the debug log names them.
 func (f *fanout) queueFull(t *task, def *config.Definition, n uint64) *storage.WebhookRequest {
-	f.metrics.DeliveryErrors.WithLabelValues(def.ID, CodeQueueFull).Inc()
+	f.metrics.DeliveryErrors.WithLabelValues(def.ID, string(controlapi.CodeQueueFull)).Inc()
 	f.log.Debug("delivery rejected: queue full", "event_id", t.EventID, "webhook_definition", def.ID, "queued", n)
-	return t.unattempted(def, CodeQueueFull, fmt.Sprintf("webhook definition %s already has %d deliveries queued (max_queued %d): its receiver is not keeping up; resend this request once it has caught up", def.ID, n, maxQueued(def)), f.now().UTC())
+	return t.unattempted(def, controlapi.CodeQueueFull, fmt.Sprintf("webhook definition %s already has %d deliveries queued (max_queued %d): its receiver is not keeping up; resend this request once it has caught up", def.ID, n, maxQueued(def)), f.now().UTC())
 }
 
 func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -85,9 +86,13 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 			continue
 		}
 		if p.drainedLongEnough(ctx, id) {
-			if err := p.stream.DeleteConsumer(ctx, consumer.DeliveryConsumerName(id)); err != nil {
+			// Its pool stops first, so that the deletion is no surprise to it.
+			p.stopPool(id)
+			if err := p.stream.DeleteConsumer(ctx, consumer.DeliveryConsumerName(id)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 				p.log.Warn("delete drained delivery consumer", "webhook_definition", id, "error", err)
+				continue
 			}
+			p.log.Info("delivery consumer of a deleted webhook definition removed, its queue drained", "webhook_definition", id)
 			continue
 		}
 		want[id] = settingsOf(nil)
@@ -124,9 +129,15 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 			err := pool.Run(fetchCtx, p.workCtx)
 			if fetchCtx.Err() == nil {
 				// It ended on its own (its consumer was deleted, or it could not pull): forget
-				// it, so the next reconcile starts it again.
-				p.log.Warn("delivery consumer ended; it is started again at the next reconcile",
-					"webhook_definition", id, "error", err)
+				// it, so the next reconcile starts it again if it is still wanted.
+				switch {
+				case rp.settings == settingsOf(nil) && errors.Is(err, jetstream.ErrConsumerDeleted):
+					// A deleted definition's drained consumer, removed by another replica.
+					p.log.Debug("delivery consumer of a deleted webhook definition removed", "webhook_definition", id)
+				default:
+					p.log.Warn("delivery consumer ended; it is started again at the next reconcile",
+						"webhook_definition", id, "error", err)
+				}
 				p.mu.Lock()
 				if p.running[id] == rp {
 					delete(p.running, id)
@@ -134,6 +145,16 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 				p.mu.Unlock()
 			}
 		}()
+	}
+}
+
+// stopPool stops fetching on the pool of id, if one runs.
+func (p *pools) stopPool(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rp, ok := p.running[id]; ok {
+		rp.cancel()
+		delete(p.running, id)
 	}
 }
 

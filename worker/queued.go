@@ -10,11 +10,6 @@ import (
 	"github.com/webhookd/webhookd/config"
 )
 
-// CodeQueueFull rejects a delivery whose definition already has max_queued deliveries queued:
-// a receiver that is down for long must not grow the disk every definition shares. The
-// delivery is stored as rejected at once, so it can be resent once the receiver catches up.
-const CodeQueueFull = "QUEUE_FULL"
-
 // queueDepths holds each definition's queued deliveries (waiting, parked for a retry or in
 // flight), as last sampled from its consumer. The fan-out checks max_queued against it: a
 // sample is at most one gauge interval old, and the stream's per-definition cap

@@ -71,10 +71,10 @@ func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookReq
 	start := time.Now()
 	_, err := r.store.InsertRequests(ctx, reqs)
 	r.health.observe(err)
-	r.metrics.StorageWriteSeconds.WithLabelValues("webhook_requests").Observe(time.Since(start).Seconds())
-	r.metrics.StorageBatchSize.WithLabelValues("webhook_requests").Observe(float64(len(reqs)))
+	r.metrics.StorageWriteSeconds.WithLabelValues(metrics.CollectionRequests).Observe(time.Since(start).Seconds())
+	r.metrics.StorageBatchSize.WithLabelValues(metrics.CollectionRequests).Observe(float64(len(reqs)))
 	if err != nil {
-		r.metrics.StorageErrors.WithLabelValues("webhook_requests").Inc()
+		r.metrics.StorageErrors.WithLabelValues(metrics.CollectionRequests).Inc()
 		// Numbers already given stay with their requests: a retry of this write reuses them.
 		return fmt.Errorf("write %d webhook requests: %w", len(reqs), err)
 	}
@@ -88,10 +88,10 @@ func (r *Recorder) writeInvalid(ctx context.Context, evs []storage.InvalidEvent)
 	start := time.Now()
 	err := r.store.InsertInvalidEvents(ctx, evs)
 	r.health.observe(err)
-	r.metrics.StorageWriteSeconds.WithLabelValues("invalid_events").Observe(time.Since(start).Seconds())
-	r.metrics.StorageBatchSize.WithLabelValues("invalid_events").Observe(float64(len(evs)))
+	r.metrics.StorageWriteSeconds.WithLabelValues(metrics.CollectionInvalidEvents).Observe(time.Since(start).Seconds())
+	r.metrics.StorageBatchSize.WithLabelValues(metrics.CollectionInvalidEvents).Observe(float64(len(evs)))
 	if err != nil {
-		r.metrics.StorageErrors.WithLabelValues("invalid_events").Inc()
+		r.metrics.StorageErrors.WithLabelValues(metrics.CollectionInvalidEvents).Inc()
 		return fmt.Errorf("write %d invalid events: %w", len(evs), err)
 	}
 	return nil

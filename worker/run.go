@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/webhookd/webhookd/broker"
+	"github.com/webhookd/webhookd/broker/embedded"
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/control"
@@ -34,7 +35,7 @@ type Worker struct {
 	opts      Options
 	log       *slog.Logger
 	metrics   *metrics.Metrics
-	embedded  *broker.Embedded
+	embedded  *embedded.Server
 	lock      *datadir.Lock // standalone: the data directory, held by this process alone
 	nc        *nats.Conn
 	js        jetstream.JetStream
@@ -119,7 +120,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 	natsOpts := opts.NATS
 	if natsOpts.URL == "" {
-		w.embedded, err = broker.StartEmbedded(ctx, opts.DataDir, opts.EmbeddedNATSListen, w.log)
+		w.embedded, err = embedded.Start(ctx, opts.DataDir, opts.EmbeddedNATSListen, w.log)
 		if err != nil {
 			return nil, fmt.Errorf("--embedded-nats-listen %s: %w", opts.EmbeddedNATSListen, err)
 		}

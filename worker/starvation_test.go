@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/internal/workertest"
@@ -176,7 +177,7 @@ func TestFullQueueRejectsNewDeliveriesAtOnce(t *testing.T) {
 	}
 	rejected := e.WaitRequests(3, storage.Filter{WebhookDefinition: "down"})
 	for _, r := range rejected {
-		if r.State != storage.StateRejected || r.ErrorCode != worker.CodeQueueFull || r.Attempts != 0 ||
+		if r.State != storage.StateRejected || r.ErrorCode != string(controlapi.CodeQueueFull) || r.Attempts != 0 ||
 			!strings.Contains(r.ErrorDescription, "max_queued 5") {
 			t.Errorf("delivery past max_queued logged as %s %s (%d attempts): %s", r.State, r.ErrorCode, r.Attempts, r.ErrorDescription)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/webhook"
@@ -79,10 +80,10 @@ func (t *task) request(def *config.Definition, attempts int, state string, res *
 
 // unattempted is the rejected webhook request of a delivery that was never attempted (its
 // definition is gone or inactive, or it could not be queued).
-func (t *task) unattempted(def *config.Definition, code, desc string, now time.Time) *storage.WebhookRequest {
+func (t *task) unattempted(def *config.Definition, code controlapi.Code, desc string, now time.Time) *storage.WebhookRequest {
 	res := delivery.Result{
 		Outcome:          delivery.Reject,
-		ErrorCode:        code,
+		ErrorCode:        string(code),
 		ErrorDescription: desc,
 		Request:          storage.RequestInfo{Method: def.Method, URL: def.URL, Headers: map[string]string{}, Body: string(t.Body), SentAt: now},
 	}

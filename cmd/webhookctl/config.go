@@ -10,11 +10,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/webhookd/webhookd/config"
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 )
 
 type applyCmd struct {
-	File string `name:"file" short:"f" required:"" type:"path" help:"YAML file of webhook_definitions and workflow_rules (docs/configuration.md); - reads stdin."`
+	File string `name:"file" short:"f" required:"" type:"path" predictor:"yaml" help:"YAML file of webhook_definitions and workflow_rules (docs/configuration.md); - reads stdin."`
 }
 
 func (c *applyCmd) Help() string {
@@ -41,9 +41,9 @@ func (c *applyCmd) Run(a *app) error {
 	if err != nil {
 		return usagef("%s: %w", c.File, err)
 	}
-	req := control.ApplyRequest{Document: *doc, User: a.user()}
-	var res control.ApplyResult
-	raw, err := a.call(control.CmdConfigApply, req, &res, nil)
+	req := controlapi.ApplyRequest{Document: *doc, User: a.user()}
+	var res controlapi.ApplyResult
+	raw, err := a.call(controlapi.CmdConfigApply, req, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -64,8 +64,8 @@ type definitionsCmd struct {
 type definitionsListCmd struct{}
 
 func (c *definitionsListCmd) Run(a *app) error {
-	var res control.ItemsResult[config.Definition]
-	raw, err := a.call(control.CmdDefinitionsList, struct{}{}, &res, nil)
+	var res controlapi.ItemsResult[config.Definition]
+	raw, err := a.call(controlapi.CmdDefinitionsList, struct{}{}, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -99,8 +99,8 @@ type definitionsGetCmd struct {
 }
 
 func (c *definitionsGetCmd) Run(a *app) error {
-	var res control.ItemResult[config.Definition]
-	raw, err := a.call(control.CmdDefinitionsGet, control.IDRequest{ID: c.ID}, &res, nil)
+	var res controlapi.ItemResult[config.Definition]
+	raw, err := a.call(controlapi.CmdDefinitionsGet, controlapi.IDRequest{ID: c.ID}, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -130,12 +130,12 @@ type definitionsDeleteCmd struct {
 }
 
 func (c *definitionsDeleteCmd) Run(a *app) error {
-	return deleteByID(a, control.CmdDefinitionsDelete, "webhook definition", c.ID)
+	return deleteByID(a, controlapi.CmdDefinitionsDelete, "webhook definition", c.ID)
 }
 
 // deleteByID runs definitions.delete or rules.delete.
 func deleteByID(a *app, command, what, id string) error {
-	raw, err := a.call(command, control.IDRequest{ID: id, User: a.user()}, nil, nil)
+	raw, err := a.call(command, controlapi.IDRequest{ID: id, User: a.user()}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -155,8 +155,8 @@ type rulesCmd struct {
 type rulesListCmd struct{}
 
 func (c *rulesListCmd) Run(a *app) error {
-	var res control.ItemsResult[config.Rule]
-	raw, err := a.call(control.CmdRulesList, struct{}{}, &res, nil)
+	var res controlapi.ItemsResult[config.Rule]
+	raw, err := a.call(controlapi.CmdRulesList, struct{}{}, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -184,8 +184,8 @@ type rulesGetCmd struct {
 }
 
 func (c *rulesGetCmd) Run(a *app) error {
-	var res control.ItemResult[config.Rule]
-	raw, err := a.call(control.CmdRulesGet, control.IDRequest{ID: c.ID}, &res, nil)
+	var res controlapi.ItemResult[config.Rule]
+	raw, err := a.call(controlapi.CmdRulesGet, controlapi.IDRequest{ID: c.ID}, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -201,5 +201,5 @@ type rulesDeleteCmd struct {
 }
 
 func (c *rulesDeleteCmd) Run(a *app) error {
-	return deleteByID(a, control.CmdRulesDelete, "workflow rule", c.ID)
+	return deleteByID(a, controlapi.CmdRulesDelete, "workflow rule", c.ID)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"syscall"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 )
 
 // Exit codes (see the package documentation).
@@ -34,6 +36,19 @@ type unavailableError struct{ err error }
 func (e *unavailableError) Error() string { return e.err.Error() }
 func (e *unavailableError) Unwrap() error { return e.err }
 
+// interrupted is the cause of the context of a command ended by a signal: exit 128 + the
+// signal's number, as a shell reports it and as webhookd exits after a second signal.
+type interrupted struct{ sig os.Signal }
+
+func (e interrupted) Error() string { return "interrupted by " + e.sig.String() }
+
+func (e interrupted) exitCode() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitError
+}
+
 // errPartial: the command ran, but not everything succeeded (what did not is on the output).
 var errPartial = errors.New("partly done")
 
@@ -41,7 +56,7 @@ var errPartial = errors.New("partly done")
 func exitCode(err error) int {
 	var ue *usageError
 	var ua *unavailableError
-	var ce *control.Error
+	var ce *controlapi.Error
 	switch {
 	case err == nil:
 		return exitOK
@@ -50,11 +65,11 @@ func exitCode(err error) int {
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ce):
-		if ce.Code == control.CodeNotFound {
+		if ce.Code == controlapi.CodeNotFound {
 			return exitNotFound
 		}
 		return exitError
-	case errors.As(err, &ua), errors.Is(err, control.ErrNoResponders), errors.Is(err, control.ErrTimeout),
+	case errors.As(err, &ua), errors.Is(err, controlapi.ErrNoResponders), errors.Is(err, controlapi.ErrTimeout),
 		errors.Is(err, context.DeadlineExceeded):
 		return exitUnavailable
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/internal/natstest"
@@ -39,6 +40,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "webhookctl")
+	// The binary reads the nats CLI's NATS_URL and contexts: the tests never see the person's.
+	for _, v := range []string{"NATS_URL", "NATS_CONTEXT", "WEBHOOKD_NATS_URL"} {
+		os.Unsetenv(v)
+	}
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
@@ -100,10 +106,16 @@ type result struct {
 // ctl runs webhookctl against the env, as user ann unless --user says otherwise.
 func (e *env) ctl(args ...string) result {
 	e.t.Helper()
+	return e.ctlEnv([]string{"WEBHOOKD_NATS_URL=" + e.url}, args...)
+}
+
+// ctlEnv runs webhookctl with the variables vars added to the environment, as user ann.
+func (e *env) ctlEnv(vars []string, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "WEBHOOKD_NATS_URL="+e.url, "WEBHOOKCTL_USER=ann", "WEBHOOKCTL_TIMEOUT=20s")
+	cmd.Env = append(append(os.Environ(), "WEBHOOKCTL_USER=ann", "WEBHOOKCTL_TIMEOUT=20s"), vars...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -212,7 +224,7 @@ func TestApplyAndConfiguration(t *testing.T) {
 		!strings.HasPrefix(ls[1], "erp-sync ") || !strings.Contains(ls[1], e.recv.URL) || !strings.Contains(ls[1], "by ann") {
 		t.Errorf("definitions list:\n%s", r.stdout)
 	}
-	var defs control.ItemsResult[config.Definition]
+	var defs controlapi.ItemsResult[config.Definition]
 	if err := json.Unmarshal([]byte(e.ok("-o", "json", "defs", "ls").stdout), &defs); err != nil || len(defs.Items) != 1 ||
 		defs.Items[0].SecretKey != "whsec_…LaSw" {
 		t.Errorf("definitions list -o json: %+v %v", defs, err)
@@ -234,12 +246,12 @@ func TestApplyAndConfiguration(t *testing.T) {
 
 	// Refusals, with their exit codes.
 	r = e.want(exitError, "definitions", "delete", "erp-sync")
-	if !strings.Contains(r.stderr, control.CodeDefinitionInUse) {
+	if !strings.Contains(r.stderr, string(controlapi.CodeDefinitionInUse)) {
 		t.Errorf("delete in use: %s", r.stderr)
 	}
 	r = e.want(exitError, "-o", "json", "definitions", "delete", "erp-sync")
-	var rep control.Reply
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.OK || rep.Error.Code != control.CodeDefinitionInUse {
+	var rep controlapi.Reply
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.OK || rep.Error.Code != controlapi.CodeDefinitionInUse {
 		t.Errorf("-o json error reply: %s", r.stdout)
 	}
 	e.want(exitNotFound, "rules", "get", "nope")
@@ -248,7 +260,7 @@ func TestApplyAndConfiguration(t *testing.T) {
 		t.Errorf("strict YAML: %s", r.stderr)
 	}
 	invalid := e.writeFile("invalid.yaml", "workflow_rules:\n  - {id: r, name: R, entity: customer, webhook_definitions: [ghost]}\n")
-	if r := e.want(exitError, "apply", "-f", invalid); !strings.Contains(r.stderr, control.CodeInvalidConfig) || !strings.Contains(r.stderr, "ghost") {
+	if r := e.want(exitError, "apply", "-f", invalid); !strings.Contains(r.stderr, string(controlapi.CodeInvalidConfig)) || !strings.Contains(r.stderr, "ghost") {
 		t.Errorf("invalid config: %s", r.stderr)
 	}
 	e.want(exitUsage, "apply", "-f", filepath.Join(t.TempDir(), "missing.yaml"))
@@ -258,7 +270,7 @@ func TestApplyAndConfiguration(t *testing.T) {
 		t.Errorf("delete: %s", r.stdout)
 	}
 	audit, _ := e.store.ListAudit(context.Background(), 10)
-	if len(audit) == 0 || audit[0].User != "ann" || audit[0].Command != control.CmdDefinitionsDelete {
+	if len(audit) == 0 || audit[0].User != "ann" || audit[0].Command != controlapi.CmdDefinitionsDelete {
 		t.Errorf("audit = %+v", audit)
 	}
 }
@@ -281,7 +293,7 @@ func TestRequestsCommands(t *testing.T) {
 		t.Errorf("row: %q", ls[2])
 	}
 
-	var list control.ListResult
+	var list controlapi.ListResult
 	if err := json.Unmarshal([]byte(e.ok("-o", "json", "requests", "list", "--state", "rejected").stdout), &list); err != nil ||
 		len(list.Items) != 3 || list.Items[0].Number != rejected[2].Number || list.Next != "" {
 		t.Fatalf("list -o json: %+v %v", list, err)
@@ -321,9 +333,9 @@ func TestRequestsCommands(t *testing.T) {
 	if !strings.Contains(r.stderr, "resending [") || !strings.Contains(r.stderr, "2/2 100%") {
 		t.Errorf("no progress bar: %q", r.stderr)
 	}
-	var res control.ResendResult
+	var res controlapi.ResendResult
 	r = e.want(exitPartial, "-o", "json", "requests", "resend", rejected[1].Number, "WR-0009999999")
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Rejected != 1 || res.Failed != 1 || res.Results[1].ErrorCode != control.CodeNotFound {
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Rejected != 1 || res.Failed != 1 || res.Results[1].ErrorCode != controlapi.CodeNotFound {
 		t.Errorf("resend -o json: %+v %v", res, err)
 	}
 	if strings.Contains(r.stderr, "resending [") {
@@ -337,7 +349,7 @@ func TestRequestsCommands(t *testing.T) {
 	if !strings.Contains(r.stdout, "Deleted 1 webhook request.") || !strings.Contains(r.stdout, "Not found: WR-0009999999") {
 		t.Errorf("delete:\n%s", r.stdout)
 	}
-	var del control.DeleteResult
+	var del controlapi.DeleteResult
 	if err := json.Unmarshal([]byte(e.ok("-o", "json", "requests", "delete", "--state", "successful", "--user", "bob").stdout), &del); err != nil || del.Deleted != 4 {
 		t.Errorf("delete by filter: %+v %v", del, err)
 	}
@@ -457,12 +469,12 @@ func TestExitCodes(t *testing.T) {
 		{nil, exitOK},
 		{errPartial, exitPartial},
 		{usagef("x"), exitUsage},
-		{&control.Error{Code: control.CodeNotFound}, exitNotFound},
-		{fmt.Errorf("wrapped: %w", &control.Error{Code: control.CodeNotFound}), exitNotFound},
-		{&control.Error{Code: control.CodeBadRequest}, exitError},
-		{&control.Error{Code: control.CodeInterrupted}, exitError},
-		{fmt.Errorf("x: %w", control.ErrNoResponders), exitUnavailable},
-		{fmt.Errorf("x: %w", control.ErrTimeout), exitUnavailable},
+		{&controlapi.Error{Code: controlapi.CodeNotFound}, exitNotFound},
+		{fmt.Errorf("wrapped: %w", &controlapi.Error{Code: controlapi.CodeNotFound}), exitNotFound},
+		{&controlapi.Error{Code: controlapi.CodeBadRequest}, exitError},
+		{&controlapi.Error{Code: controlapi.CodeInterrupted}, exitError},
+		{fmt.Errorf("x: %w", controlapi.ErrNoResponders), exitUnavailable},
+		{fmt.Errorf("x: %w", controlapi.ErrTimeout), exitUnavailable},
 		{&unavailableError{err: fmt.Errorf("connect")}, exitUnavailable},
 		{fmt.Errorf("other"), exitError},
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 )
 
 // Tables are text/tabwriter's, as kubectl and docker print theirs: aligned columns without
@@ -107,7 +107,7 @@ func (a *app) newProgress(label string) *progressBar {
 }
 
 // update is the control client's progress callback.
-func (p *progressBar) update(pr control.Progress) {
+func (p *progressBar) update(pr controlapi.Progress) {
 	if p == nil {
 		return
 	}
@@ -141,7 +141,7 @@ func (p *progressBar) finish(n int) {
 	drawn := p.drawn
 	p.mu.Unlock()
 	if drawn {
-		p.update(control.Progress{Done: int64(n), Total: int64(n)})
+		p.update(controlapi.Progress{Done: int64(n), Total: int64(n)})
 	}
 	p.done()
 }
@@ -160,6 +160,6 @@ func (p *progressBar) done() {
 
 // callback returns the progress callback to pass to a call: always non-nil, so that bulk
 // commands ask for progress messages (they keep the call alive while webhookd works).
-func (p *progressBar) callback() func(control.Progress) {
-	return func(pr control.Progress) { p.update(pr) }
+func (p *progressBar) callback() func(controlapi.Progress) {
+	return func(pr controlapi.Progress) { p.update(pr) }
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -21,7 +21,7 @@ type requestsCmd struct {
 
 // filterFlags are the filter of section 6 as flags.
 type filterFlags struct {
-	State      string `name:"state" help:"successful or rejected." placeholder:"STATE"`
+	State      string `name:"state" predictor:"state" help:"successful or rejected." placeholder:"STATE"`
 	Entity     string `name:"entity" help:"Entity, e.g. customer."`
 	EntityID   string `name:"entity-id" help:"Entity id, e.g. C-1001."`
 	EventID    string `name:"event-id" help:"Event id."`
@@ -32,21 +32,21 @@ type filterFlags struct {
 }
 
 // filter converts the flags; now anchors ages such as --from 24h.
-func (f filterFlags) filter(now time.Time) (control.Filter, error) {
+func (f filterFlags) filter(now time.Time) (controlapi.Filter, error) {
 	from, err := parseWhen(f.From, now)
 	if err != nil {
-		return control.Filter{}, usagef("--from: %v", err)
+		return controlapi.Filter{}, usagef("--from: %v", err)
 	}
 	to, err := parseWhen(f.To, now)
 	if err != nil {
-		return control.Filter{}, usagef("--to: %v", err)
+		return controlapi.Filter{}, usagef("--to: %v", err)
 	}
 	switch f.State {
 	case "", storage.StateSuccessful, storage.StateRejected:
 	default:
-		return control.Filter{}, usagef("--state %q: want successful or rejected", f.State)
+		return controlapi.Filter{}, usagef("--state %q: want successful or rejected", f.State)
 	}
-	return control.Filter{State: f.State, Entity: f.Entity, EntityID: f.EntityID, EventID: f.EventID,
+	return controlapi.Filter{State: f.State, Entity: f.Entity, EntityID: f.EntityID, EventID: f.EventID,
 		WebhookDefinition: f.Definition, WorkflowRule: f.Rule, CreatedFrom: from, CreatedTo: to}, nil
 }
 
@@ -87,8 +87,8 @@ func (c *requestsListCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	if c.Limit < 1 || c.Limit > control.MaxLimit {
-		return usagef("--limit %d: want 1 to %d", c.Limit, control.MaxLimit)
+	if c.Limit < 1 || c.Limit > controlapi.MaxLimit {
+		return usagef("--limit %d: want 1 to %d", c.Limit, controlapi.MaxLimit)
 	}
 	req := map[string]any{"filter": f, "limit": c.Limit}
 	after := c.After
@@ -106,7 +106,7 @@ func (c *requestsListCmd) Run(a *app) error {
 			Items []json.RawMessage `json:"items"`
 			Next  string            `json:"next"`
 		}
-		raw, err := a.call(control.CmdRequestsList, req, &page, nil)
+		raw, err := a.call(controlapi.CmdRequestsList, req, &page, nil)
 		if err != nil {
 			if a.json() && c.All {
 				fmt.Fprintln(a.stdout, "]}")
@@ -175,8 +175,8 @@ type requestsGetCmd struct {
 }
 
 func (c *requestsGetCmd) Run(a *app) error {
-	var res control.ItemResult[*storage.WebhookRequest]
-	raw, err := a.call(control.CmdRequestsGet, control.GetRequest{Number: c.Number}, &res, nil)
+	var res controlapi.ItemResult[*storage.WebhookRequest]
+	raw, err := a.call(controlapi.CmdRequestsGet, controlapi.GetRequest{Number: c.Number}, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -248,12 +248,12 @@ type bulkArgs struct {
 	filterFlags
 }
 
-func (b *bulkArgs) request(a *app) (control.BulkRequest, error) {
+func (b *bulkArgs) request(a *app) (controlapi.BulkRequest, error) {
 	f, err := b.filter(time.Now())
 	if err != nil {
-		return control.BulkRequest{}, err
+		return controlapi.BulkRequest{}, err
 	}
-	req := control.BulkRequest{User: a.user(), Progress: true}
+	req := controlapi.BulkRequest{User: a.user(), Progress: true}
 	switch {
 	case len(b.Numbers) > 0 && !f.IsEmpty():
 		return req, usagef("give request numbers or filter flags, not both")
@@ -302,8 +302,8 @@ Numbers that do not exist are listed as not found (exit code 5).`
 }
 
 func (c *requestsDeleteCmd) Run(a *app) error {
-	var res control.DeleteResult
-	if err := c.send(a, control.CmdRequestsDelete, "deleting", &res, func() int { return res.Deleted + len(res.NotFound) }); err != nil {
+	var res controlapi.DeleteResult
+	if err := c.send(a, controlapi.CmdRequestsDelete, "deleting", &res, func() int { return res.Deleted + len(res.NotFound) }); err != nil {
 		return err
 	}
 	if !a.json() {
@@ -336,15 +336,15 @@ Exit code 5 when some requests were rejected again or could not be resent.`
 }
 
 func (c *requestsResendCmd) Run(a *app) error {
-	var res control.ResendResult
-	if err := c.send(a, control.CmdRequestsResend, "resending", &res, func() int { return res.Successful + res.Rejected + res.Failed }); err != nil {
+	var res controlapi.ResendResult
+	if err := c.send(a, controlapi.CmdRequestsResend, "resending", &res, func() int { return res.Successful + res.Rejected + res.Failed }); err != nil {
 		return err
 	}
 	if !a.json() {
 		if len(res.Results) > 0 {
 			tw := newTable(a.stdout, "NUMBER", "OUTCOME", "NEW NUMBER", "ERROR", "DESCRIPTION")
 			for _, r := range res.Results {
-				row(tw, r.Number, r.Outcome, r.NewNumber, r.ErrorCode, clip(r.ErrorDescription, 100))
+				row(tw, r.Number, r.Outcome, r.NewNumber, string(r.ErrorCode), clip(r.ErrorDescription, 100))
 			}
 			_ = tw.Flush()
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
@@ -102,7 +103,7 @@ type env struct {
 	nc      *nats.Conn
 	store   storagetest.Store
 	resp    *control.Responder
-	client  *control.Client
+	client  *controlapi.Client
 	recv    *receiver
 	metrics *metrics.Metrics
 	reg     *prometheus.Registry
@@ -119,7 +120,7 @@ func newEnv(t *testing.T, st Store, opts ...envOption) *env {
 	})
 	e := &env{t: t, url: url, store: openStore(t, st), recv: newReceiver(t)}
 	e.nc = connect(t, e.url)
-	e.client = control.NewClient(connect(t, e.url))
+	e.client = controlapi.NewClient(connect(t, e.url))
 	e.resp, e.reg, e.metrics = e.startResponder(e.store, opts...)
 	return e
 }
@@ -159,7 +160,7 @@ func (e *env) raw(command string, body string) []byte {
 
 func (e *env) rawT(t testing.TB, command string, body string) []byte {
 	t.Helper()
-	msg, err := e.nc.Request(control.Subject(command), []byte(body), 30*time.Second)
+	msg, err := e.nc.Request(controlapi.Subject(command), []byte(body), 30*time.Second)
 	if err != nil {
 		if len(body) > 80 {
 			body = body[:80] + "…"
@@ -178,10 +179,10 @@ func (e *env) do(command string, req, out any) {
 }
 
 // fail sends req and returns the error reply's code; it fails the test on success.
-func (e *env) fail(command string, req any) *control.Error {
+func (e *env) fail(command string, req any) *controlapi.Error {
 	e.t.Helper()
 	_, err := e.client.Call(ctxT(e.t), command, req, nil)
-	var ce *control.Error
+	var ce *controlapi.Error
 	if !errors.As(err, &ce) {
 		e.t.Fatalf("%s %v: err = %v, want an error reply", command, req, err)
 	}
@@ -195,10 +196,6 @@ func definition(id, url string) config.Definition {
 	d.ID, d.Name, d.URL, d.SecretKey = id, "Definition "+id, url, testSecret
 	d.Timeout = config.Duration(5 * time.Second)
 	return d
-}
-
-func rule(id string, defs ...string) config.Rule {
-	return config.Rule{ID: id, Name: "Rule " + id, Entity: "customer", WebhookDefinitions: defs, Active: true}
 }
 
 func (e *env) applyDirect(defs []config.Definition, rules []config.Rule) {

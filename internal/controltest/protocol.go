@@ -10,12 +10,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/testutil"
 )
 
 // checkEnvelope asserts the exact shape of an error reply and returns its code.
-func checkEnvelope(t *testing.T, raw []byte) string {
+func checkEnvelope(t *testing.T, raw []byte) controlapi.Code {
 	t.Helper()
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
@@ -33,68 +33,69 @@ func checkEnvelope(t *testing.T, raw []byte) string {
 	if code == "" || msg == "" {
 		t.Fatalf("error = %s, want a code and a message", top["error"])
 	}
-	return code
+	return controlapi.Code(code)
 }
 
 func testErrorCodesAndOrder(t *testing.T, st Store) {
 	e := newEnv(t, st)
-	big := `{"number":"` + strings.Repeat("x", control.MaxBody) + `"}`
+	big := `{"number":"` + strings.Repeat("x", controlapi.MaxBody) + `"}`
 	cases := []struct {
-		name, cmd, body, code string
+		name, cmd, body string
+		code            controlapi.Code
 	}{
-		{"unknown command", "requests.frobnicate", `{}`, control.CodeUnknownCommand},
-		{"unknown command before bad body", "nope", ``, control.CodeUnknownCommand},
-		{"empty body", control.CmdRequestsList, ``, control.CodeBadRequest},
-		{"blank body", control.CmdDefinitionsList, "  \n", control.CodeBadRequest},
-		{"array", control.CmdRequestsList, `[]`, control.CodeBadRequest},
-		{"string", control.CmdRulesList, `"x"`, control.CodeBadRequest},
-		{"null", control.CmdRequestsList, `null`, control.CodeBadRequest},
-		{"broken JSON", control.CmdRequestsList, `{"limit":`, control.CodeBadRequest},
-		{"trailing data", control.CmdRequestsList, `{} {}`, control.CodeBadRequest},
-		{"too large", control.CmdRequestsGet, big, control.CodeBadRequest},
-		{"limit wrong type", control.CmdRequestsList, `{"limit":"10"}`, control.CodeBadRequest},
-		{"limit fraction", control.CmdRequestsList, `{"limit":1.5}`, control.CodeBadRequest},
-		{"limit zero", control.CmdRequestsList, `{"limit":0}`, control.CodeBadRequest},
-		{"limit too big", control.CmdRequestsList, `{"limit":1001}`, control.CodeBadRequest},
-		{"filter wrong type", control.CmdRequestsList, `{"filter":"rejected"}`, control.CodeBadRequest},
-		{"filter field wrong type", control.CmdRequestsList, `{"filter":{"entity":1}}`, control.CodeBadRequest},
-		{"bad state", control.CmdRequestsList, `{"filter":{"state":"failed"}}`, control.CodeBadRequest},
-		{"bad created_from", control.CmdRequestsList, `{"filter":{"created_from":"yesterday"}}`, control.CodeBadRequest},
-		{"bad created_to", control.CmdRequestsList, `{"filter":{"created_to":"2025-13-01T00:00:00Z"}}`, control.CodeBadRequest},
-		{"inverted range", control.CmdRequestsList, `{"filter":{"created_from":"2025-02-01T00:00:00Z","created_to":"2025-01-01T00:00:00Z"}}`, control.CodeBadRequest},
-		{"bad cursor", control.CmdRequestsList, `{"after":"not-a-cursor"}`, control.CodeBadRequest},
-		{"after wrong type", control.CmdRequestsList, `{"after":5}`, control.CodeBadRequest},
-		{"get number wrong type", control.CmdRequestsGet, `{"number":1234}`, control.CodeBadRequest},
-		{"get number missing", control.CmdRequestsGet, `{}`, control.CodeBadRequest},
-		{"get unknown", control.CmdRequestsGet, `{"number":"WR-0000999999"}`, control.CodeNotFound},
-		{"delete numbers wrong type", control.CmdRequestsDelete, `{"numbers":"WR-0000000001","user":"ann"}`, control.CodeBadRequest},
-		{"delete user wrong type", control.CmdRequestsDelete, `{"numbers":["WR-0000000001"],"user":5}`, control.CodeBadRequest},
-		{"delete both", control.CmdRequestsDelete, `{"numbers":["WR-0000000001"],"filter":{"entity":"x"},"user":"ann"}`, control.CodeBadRequest},
-		{"delete progress wrong type", control.CmdRequestsDelete, `{"filter":{"entity":"x"},"user":"ann","progress":"yes"}`, control.CodeBadRequest},
-		{"bad type before user", control.CmdRequestsDelete, `{"numbers":7}`, control.CodeBadRequest},
-		{"bad filter value before user", control.CmdRequestsResend, `{"filter":{"state":"nope"}}`, control.CodeBadRequest},
-		{"delete no user", control.CmdRequestsDelete, `{"numbers":["WR-0000000001"]}`, control.CodeUserRequired},
-		{"delete blank user", control.CmdRequestsDelete, `{"numbers":["WR-0000000001"],"user":"  "}`, control.CodeUserRequired},
-		{"user before filter", control.CmdRequestsDelete, `{"filter":{}}`, control.CodeUserRequired},
-		{"delete empty filter", control.CmdRequestsDelete, `{"filter":{},"user":"ann"}`, control.CodeFilterRequired},
-		{"delete nothing", control.CmdRequestsDelete, `{"user":"ann"}`, control.CodeFilterRequired},
-		{"resend no user", control.CmdRequestsResend, `{"numbers":["WR-0000000001"]}`, control.CodeUserRequired},
-		{"resend empty filter", control.CmdRequestsResend, `{"filter":{},"user":"ann"}`, control.CodeFilterRequired},
-		{"resend successful filter", control.CmdRequestsResend, `{"filter":{"state":"successful"},"user":"ann"}`, control.CodeBadRequest},
-		{"resend successful filter before user", control.CmdRequestsResend, `{"filter":{"state":"successful"}}`, control.CodeBadRequest},
-		{"apply no user", control.CmdConfigApply, `{"webhook_definitions":[]}`, control.CodeUserRequired},
-		{"apply definitions wrong type", control.CmdConfigApply, `{"webhook_definitions":{},"user":"ann"}`, control.CodeBadRequest},
-		{"apply field wrong type", control.CmdConfigApply, `{"webhook_definitions":[{"id":"a","max_in_flight":"many"}],"user":"ann"}`, control.CodeBadRequest},
-		{"apply bad type before user", control.CmdConfigApply, `{"workflow_rules":[{"active":"yes"}]}`, control.CodeBadRequest},
-		{"apply invalid", control.CmdConfigApply, `{"webhook_definitions":[{"id":"a","name":"A","url":"ftp://x","secret_key":"whsec_x"}],"user":"ann"}`, control.CodeInvalidConfig},
-		{"definitions.get no id", control.CmdDefinitionsGet, `{}`, control.CodeBadRequest},
-		{"definitions.get id wrong type", control.CmdDefinitionsGet, `{"id":true}`, control.CodeBadRequest},
-		{"definitions.get unknown", control.CmdDefinitionsGet, `{"id":"nope"}`, control.CodeNotFound},
-		{"definitions.delete no user", control.CmdDefinitionsDelete, `{"id":"nope"}`, control.CodeUserRequired},
-		{"definitions.delete unknown", control.CmdDefinitionsDelete, `{"id":"nope","user":"ann"}`, control.CodeNotFound},
-		{"rules.get unknown", control.CmdRulesGet, `{"id":"nope"}`, control.CodeNotFound},
-		{"rules.delete no user", control.CmdRulesDelete, `{"id":"nope"}`, control.CodeUserRequired},
-		{"rules.delete unknown", control.CmdRulesDelete, `{"id":"nope","user":"ann"}`, control.CodeNotFound},
+		{"unknown command", "requests.frobnicate", `{}`, controlapi.CodeUnknownCommand},
+		{"unknown command before bad body", "nope", ``, controlapi.CodeUnknownCommand},
+		{"empty body", controlapi.CmdRequestsList, ``, controlapi.CodeBadRequest},
+		{"blank body", controlapi.CmdDefinitionsList, "  \n", controlapi.CodeBadRequest},
+		{"array", controlapi.CmdRequestsList, `[]`, controlapi.CodeBadRequest},
+		{"string", controlapi.CmdRulesList, `"x"`, controlapi.CodeBadRequest},
+		{"null", controlapi.CmdRequestsList, `null`, controlapi.CodeBadRequest},
+		{"broken JSON", controlapi.CmdRequestsList, `{"limit":`, controlapi.CodeBadRequest},
+		{"trailing data", controlapi.CmdRequestsList, `{} {}`, controlapi.CodeBadRequest},
+		{"too large", controlapi.CmdRequestsGet, big, controlapi.CodeBadRequest},
+		{"limit wrong type", controlapi.CmdRequestsList, `{"limit":"10"}`, controlapi.CodeBadRequest},
+		{"limit fraction", controlapi.CmdRequestsList, `{"limit":1.5}`, controlapi.CodeBadRequest},
+		{"limit zero", controlapi.CmdRequestsList, `{"limit":0}`, controlapi.CodeBadRequest},
+		{"limit too big", controlapi.CmdRequestsList, `{"limit":1001}`, controlapi.CodeBadRequest},
+		{"filter wrong type", controlapi.CmdRequestsList, `{"filter":"rejected"}`, controlapi.CodeBadRequest},
+		{"filter field wrong type", controlapi.CmdRequestsList, `{"filter":{"entity":1}}`, controlapi.CodeBadRequest},
+		{"bad state", controlapi.CmdRequestsList, `{"filter":{"state":"failed"}}`, controlapi.CodeBadRequest},
+		{"bad created_from", controlapi.CmdRequestsList, `{"filter":{"created_from":"yesterday"}}`, controlapi.CodeBadRequest},
+		{"bad created_to", controlapi.CmdRequestsList, `{"filter":{"created_to":"2025-13-01T00:00:00Z"}}`, controlapi.CodeBadRequest},
+		{"inverted range", controlapi.CmdRequestsList, `{"filter":{"created_from":"2025-02-01T00:00:00Z","created_to":"2025-01-01T00:00:00Z"}}`, controlapi.CodeBadRequest},
+		{"bad cursor", controlapi.CmdRequestsList, `{"after":"not-a-cursor"}`, controlapi.CodeBadRequest},
+		{"after wrong type", controlapi.CmdRequestsList, `{"after":5}`, controlapi.CodeBadRequest},
+		{"get number wrong type", controlapi.CmdRequestsGet, `{"number":1234}`, controlapi.CodeBadRequest},
+		{"get number missing", controlapi.CmdRequestsGet, `{}`, controlapi.CodeBadRequest},
+		{"get unknown", controlapi.CmdRequestsGet, `{"number":"WR-0000999999"}`, controlapi.CodeNotFound},
+		{"delete numbers wrong type", controlapi.CmdRequestsDelete, `{"numbers":"WR-0000000001","user":"ann"}`, controlapi.CodeBadRequest},
+		{"delete user wrong type", controlapi.CmdRequestsDelete, `{"numbers":["WR-0000000001"],"user":5}`, controlapi.CodeBadRequest},
+		{"delete both", controlapi.CmdRequestsDelete, `{"numbers":["WR-0000000001"],"filter":{"entity":"x"},"user":"ann"}`, controlapi.CodeBadRequest},
+		{"delete progress wrong type", controlapi.CmdRequestsDelete, `{"filter":{"entity":"x"},"user":"ann","progress":"yes"}`, controlapi.CodeBadRequest},
+		{"bad type before user", controlapi.CmdRequestsDelete, `{"numbers":7}`, controlapi.CodeBadRequest},
+		{"bad filter value before user", controlapi.CmdRequestsResend, `{"filter":{"state":"nope"}}`, controlapi.CodeBadRequest},
+		{"delete no user", controlapi.CmdRequestsDelete, `{"numbers":["WR-0000000001"]}`, controlapi.CodeUserRequired},
+		{"delete blank user", controlapi.CmdRequestsDelete, `{"numbers":["WR-0000000001"],"user":"  "}`, controlapi.CodeUserRequired},
+		{"user before filter", controlapi.CmdRequestsDelete, `{"filter":{}}`, controlapi.CodeUserRequired},
+		{"delete empty filter", controlapi.CmdRequestsDelete, `{"filter":{},"user":"ann"}`, controlapi.CodeFilterRequired},
+		{"delete nothing", controlapi.CmdRequestsDelete, `{"user":"ann"}`, controlapi.CodeFilterRequired},
+		{"resend no user", controlapi.CmdRequestsResend, `{"numbers":["WR-0000000001"]}`, controlapi.CodeUserRequired},
+		{"resend empty filter", controlapi.CmdRequestsResend, `{"filter":{},"user":"ann"}`, controlapi.CodeFilterRequired},
+		{"resend successful filter", controlapi.CmdRequestsResend, `{"filter":{"state":"successful"},"user":"ann"}`, controlapi.CodeBadRequest},
+		{"resend successful filter before user", controlapi.CmdRequestsResend, `{"filter":{"state":"successful"}}`, controlapi.CodeBadRequest},
+		{"apply no user", controlapi.CmdConfigApply, `{"webhook_definitions":[]}`, controlapi.CodeUserRequired},
+		{"apply definitions wrong type", controlapi.CmdConfigApply, `{"webhook_definitions":{},"user":"ann"}`, controlapi.CodeBadRequest},
+		{"apply field wrong type", controlapi.CmdConfigApply, `{"webhook_definitions":[{"id":"a","max_in_flight":"many"}],"user":"ann"}`, controlapi.CodeBadRequest},
+		{"apply bad type before user", controlapi.CmdConfigApply, `{"workflow_rules":[{"active":"yes"}]}`, controlapi.CodeBadRequest},
+		{"apply invalid", controlapi.CmdConfigApply, `{"webhook_definitions":[{"id":"a","name":"A","url":"ftp://x","secret_key":"whsec_x"}],"user":"ann"}`, controlapi.CodeInvalidConfig},
+		{"definitions.get no id", controlapi.CmdDefinitionsGet, `{}`, controlapi.CodeBadRequest},
+		{"definitions.get id wrong type", controlapi.CmdDefinitionsGet, `{"id":true}`, controlapi.CodeBadRequest},
+		{"definitions.get unknown", controlapi.CmdDefinitionsGet, `{"id":"nope"}`, controlapi.CodeNotFound},
+		{"definitions.delete no user", controlapi.CmdDefinitionsDelete, `{"id":"nope"}`, controlapi.CodeUserRequired},
+		{"definitions.delete unknown", controlapi.CmdDefinitionsDelete, `{"id":"nope","user":"ann"}`, controlapi.CodeNotFound},
+		{"rules.get unknown", controlapi.CmdRulesGet, `{"id":"nope"}`, controlapi.CodeNotFound},
+		{"rules.delete no user", controlapi.CmdRulesDelete, `{"id":"nope"}`, controlapi.CodeUserRequired},
+		{"rules.delete unknown", controlapi.CmdRulesDelete, `{"id":"nope","user":"ann"}`, controlapi.CodeNotFound},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +105,7 @@ func testErrorCodesAndOrder(t *testing.T, st Store) {
 		})
 	}
 	// Unknown fields are ignored.
-	raw := e.raw(control.CmdRequestsList, `{"colour":"blue","filter":{"shape":"round"}}`)
+	raw := e.raw(controlapi.CmdRequestsList, `{"colour":"blue","filter":{"shape":"round"}}`)
 	if !bytes.HasPrefix(raw, []byte(`{"ok":true,"result":{`)) {
 		t.Errorf("unknown fields: %s", raw)
 	}
@@ -119,24 +120,24 @@ func trim(s string) string {
 
 func testMetricsCountCommands(t *testing.T, st Store) {
 	e := newEnv(t, st)
-	for _, c := range control.Commands {
+	for _, c := range controlapi.Commands {
 		for _, res := range []string{"ok", "error"} {
 			if got := counter(t, e.metrics.ControlCommands.WithLabelValues(c, res)); got != 0 {
 				t.Fatalf("%s/%s starts at %v", c, res, got)
 			}
 		}
 	}
-	e.raw(control.CmdDefinitionsList, `{}`)
-	e.raw(control.CmdDefinitionsList, ``)
+	e.raw(controlapi.CmdDefinitionsList, `{}`)
+	e.raw(controlapi.CmdDefinitionsList, ``)
 	e.raw("bogus", `{}`)
 	testutil.Eventually(t, 20*time.Second, "counters", func() bool {
-		return counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdDefinitionsList, "ok")) == 1 &&
-			counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdDefinitionsList, "error")) == 1 &&
+		return counter(t, e.metrics.ControlCommands.WithLabelValues(controlapi.CmdDefinitionsList, "ok")) == 1 &&
+			counter(t, e.metrics.ControlCommands.WithLabelValues(controlapi.CmdDefinitionsList, "error")) == 1 &&
 			counter(t, e.metrics.ControlCommands.WithLabelValues("unknown", "error")) == 1
 	})
 	n, err := seriesCount(e.reg, "webhookd_control_commands_total")
-	if err != nil || n != 2*(len(control.Commands)+1) {
-		t.Fatalf("series = %d (%v), want %d", n, err, 2*(len(control.Commands)+1))
+	if err != nil || n != 2*(len(controlapi.Commands)+1) {
+		t.Fatalf("series = %d (%v), want %d", n, err, 2*(len(controlapi.Commands)+1))
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -23,8 +23,8 @@ func testReplicasShareTheQueueGroup(t *testing.T, st Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var res control.ItemResult[*storage.WebhookRequest]
-			if err := e.client.Do(ctxT(t), control.CmdRequestsGet, map[string]string{"number": wr.Number}, &res, nil); err != nil {
+			var res controlapi.ItemResult[*storage.WebhookRequest]
+			if err := e.client.Do(ctxT(t), controlapi.CmdRequestsGet, map[string]string{"number": wr.Number}, &res, nil); err != nil {
 				errs <- err
 			}
 		}()
@@ -37,8 +37,8 @@ func testReplicasShareTheQueueGroup(t *testing.T, st Store) {
 	// Stop waits for commands in progress, so the counters are final.
 	e.resp.Stop(context.Background())
 	r2.Stop(context.Background())
-	a := counter(t, e.metrics.ControlCommands.WithLabelValues(control.CmdRequestsGet, "ok"))
-	b := counter(t, m2.ControlCommands.WithLabelValues(control.CmdRequestsGet, "ok"))
+	a := counter(t, e.metrics.ControlCommands.WithLabelValues(controlapi.CmdRequestsGet, "ok"))
+	b := counter(t, m2.ControlCommands.WithLabelValues(controlapi.CmdRequestsGet, "ok"))
 	if a+b != n {
 		t.Fatalf("answered %v + %v times, want %d in all (one reply per request)", a, b, n)
 	}

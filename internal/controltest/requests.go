@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -29,8 +29,8 @@ func testListAndGet(t *testing.T, st Store) {
 	})
 	d := e.seed(storage.StateRejected, "d2", func(wr *storage.WebhookRequest) { wr.EntityID = "C-2" })
 
-	var all control.ListResult
-	e.do(control.CmdRequestsList, map[string]any{}, &all)
+	var all controlapi.ListResult
+	e.do(controlapi.CmdRequestsList, map[string]any{}, &all)
 	if got, want := numbersOf(all.Items), []string{d.Number, c.Number, b.Number, a.Number}; !slices.Equal(got, want) || all.Next != "" {
 		t.Fatalf("list = %v next %q, want %v newest first and no next", got, all.Next, want)
 	}
@@ -53,15 +53,15 @@ func testListAndGet(t *testing.T, st Store) {
 		{`{"entity":"nothing"}`, nil},
 	}
 	for _, f := range filters {
-		var res control.ListResult
-		e.do(control.CmdRequestsList, json.RawMessage(`{"filter":`+f.filter+`}`), &res)
+		var res controlapi.ListResult
+		e.do(controlapi.CmdRequestsList, json.RawMessage(`{"filter":`+f.filter+`}`), &res)
 		if got := numbersOf(res.Items); !slices.Equal(got, f.want) && !(len(got) == 0 && len(f.want) == 0) {
 			t.Errorf("filter %s: %v, want %v", f.filter, got, f.want)
 		}
 	}
 
 	// Section 5 field names, RFC 3339 times, no internal fields, the secret masked.
-	raw := e.raw(control.CmdRequestsGet, `{"number":"`+b.Number+`"}`)
+	raw := e.raw(controlapi.CmdRequestsGet, `{"number":"`+b.Number+`"}`)
 	var rep struct {
 		OK     bool `json:"ok"`
 		Result struct {
@@ -95,7 +95,7 @@ func testListAndGet(t *testing.T, st Store) {
 	if _, err := time.Parse(time.RFC3339, item["request"].(map[string]any)["sent_at"].(string)); err != nil {
 		t.Errorf("request.sent_at not RFC 3339: %v", err)
 	}
-	if code := e.fail(control.CmdRequestsGet, map[string]string{"number": "WR-0009999999"}).Code; code != control.CodeNotFound {
+	if code := e.fail(controlapi.CmdRequestsGet, map[string]string{"number": "WR-0009999999"}).Code; code != controlapi.CodeNotFound {
 		t.Errorf("get unknown: %s", code)
 	}
 }
@@ -112,8 +112,8 @@ func testPagingStableWhileInserting(t *testing.T, st Store) {
 		if pages > 10 {
 			t.Fatal("paging does not end")
 		}
-		var res control.ListResult
-		e.do(control.CmdRequestsList, map[string]any{"limit": 5, "after": after, "filter": map[string]string{"state": "rejected"}}, &res)
+		var res controlapi.ListResult
+		e.do(controlapi.CmdRequestsList, map[string]any{"limit": 5, "after": after, "filter": map[string]string{"state": "rejected"}}, &res)
 		got = append(got, numbersOf(res.Items)...)
 		// New requests arrive between pages: they are newer, so they are not in this listing.
 		for range 3 {
@@ -128,8 +128,8 @@ func testPagingStableWhileInserting(t *testing.T, st Store) {
 		t.Fatalf("pages = %v, want %v (no repeats, no gaps)", got, want)
 	}
 	// limit 1000 on the last page: a full page of the maximum size still ends.
-	var res control.ListResult
-	e.do(control.CmdRequestsList, map[string]any{"limit": 1000}, &res)
+	var res controlapi.ListResult
+	e.do(controlapi.CmdRequestsList, map[string]any{"limit": 1000}, &res)
 	if len(res.Items) != 12+3*3 {
 		t.Fatalf("limit 1000: %d items", len(res.Items))
 	}
@@ -141,8 +141,8 @@ func testDelete(t *testing.T, st Store) {
 	b := e.seed(storage.StateRejected, "d1")
 	keep := e.seed(storage.StateRejected, "d2")
 
-	var res control.DeleteResult
-	e.do(control.CmdRequestsDelete, map[string]any{"numbers": []string{a.Number, "WR-0009999999", b.Number, a.Number}, "user": "ann"}, &res)
+	var res controlapi.DeleteResult
+	e.do(controlapi.CmdRequestsDelete, map[string]any{"numbers": []string{a.Number, "WR-0009999999", b.Number, a.Number}, "user": "ann"}, &res)
 	if res.Deleted != 2 || !slices.Equal(res.NotFound, []string{"WR-0009999999"}) {
 		t.Fatalf("delete by numbers = %+v", res)
 	}
@@ -155,17 +155,17 @@ func testDelete(t *testing.T, st Store) {
 		e.seed(storage.StateSuccessful, "d3")
 		e.seed(storage.StateRejected, "d3")
 	}
-	var progress []control.Progress
-	err := e.client.Do(ctxT(t), control.CmdRequestsDelete,
+	var progress []controlapi.Progress
+	err := e.client.Do(ctxT(t), controlapi.CmdRequestsDelete,
 		map[string]any{"filter": map[string]string{"webhook_definition": "d3"}, "user": "ann", "progress": true}, &res,
-		func(p control.Progress) { progress = append(progress, p) })
+		func(p controlapi.Progress) { progress = append(progress, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Deleted != 14 || res.NotFound == nil || len(res.NotFound) != 0 {
 		t.Fatalf("delete by filter = %+v", res)
 	}
-	if len(progress) == 0 || progress[0] != (control.Progress{Done: 0, Total: 14}) {
+	if len(progress) == 0 || progress[0] != (controlapi.Progress{Done: 0, Total: 14}) {
 		t.Fatalf("progress = %v, want a first message {0 14}", progress)
 	}
 	if left := e.all(storage.Filter{}); len(left) != 1 || left[0].Number != keep.Number {
@@ -176,7 +176,7 @@ func testDelete(t *testing.T, st Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(audit) != 2 || audit[0].Command != control.CmdRequestsDelete || audit[0].User != "ann" || !audit[0].OK ||
+	if len(audit) != 2 || audit[0].Command != controlapi.CmdRequestsDelete || audit[0].User != "ann" || !audit[0].OK ||
 		!strings.Contains(audit[0].Result, "14") || !strings.Contains(audit[1].Request, a.Number) {
 		t.Fatalf("audit = %+v", audit)
 	}
@@ -198,8 +198,8 @@ func testListPageFitsOneMessage(t *testing.T, st Store) {
 	after := ""
 	pages := 0
 	for {
-		var res control.ListResult
-		e.do(control.CmdRequestsList, map[string]any{"limit": n, "after": after}, &res)
+		var res controlapi.ListResult
+		e.do(controlapi.CmdRequestsList, map[string]any{"limit": n, "after": after}, &res)
 		pages++
 		got = append(got, numbersOf(res.Items)...)
 		if res.Next == "" {
@@ -226,17 +226,17 @@ func testListLargestPageKnowsWhetherMoreExist(t *testing.T, st Store) {
 		t.Skip(smallReason)
 	}
 	e := newEnv(t, st)
-	for range control.MaxLimit {
+	for range controlapi.MaxLimit {
 		e.seed(storage.StateSuccessful, "d1")
 	}
-	var res control.ListResult
-	e.do(control.CmdRequestsList, map[string]any{"limit": control.MaxLimit}, &res)
-	if len(res.Items) != control.MaxLimit || res.Next != "" {
-		t.Fatalf("exactly %d requests: page of %d with next %q, want all and no next", control.MaxLimit, len(res.Items), res.Next)
+	var res controlapi.ListResult
+	e.do(controlapi.CmdRequestsList, map[string]any{"limit": controlapi.MaxLimit}, &res)
+	if len(res.Items) != controlapi.MaxLimit || res.Next != "" {
+		t.Fatalf("exactly %d requests: page of %d with next %q, want all and no next", controlapi.MaxLimit, len(res.Items), res.Next)
 	}
 	e.seed(storage.StateSuccessful, "d1")
-	e.do(control.CmdRequestsList, map[string]any{"limit": control.MaxLimit}, &res)
-	if len(res.Items) != control.MaxLimit || res.Next == "" {
-		t.Fatalf("%d requests: page of %d with next %q, want a next page", control.MaxLimit+1, len(res.Items), res.Next)
+	e.do(controlapi.CmdRequestsList, map[string]any{"limit": controlapi.MaxLimit}, &res)
+	if len(res.Items) != controlapi.MaxLimit || res.Next == "" {
+		t.Fatalf("%d requests: page of %d with next %q, want a next page", controlapi.MaxLimit+1, len(res.Items), res.Next)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/webhook"
 )
@@ -39,17 +40,20 @@ func testResendRules(t *testing.T, st Store) {
 	missing := "WR-0009999999"
 
 	numbers := []string{okAll.Number, okQuiet.Number, rejected.Number, successful.Number, inactive.Number, gone.Number, missing}
-	var res control.ResendResult
-	e.do(control.CmdRequestsResend, map[string]any{"numbers": numbers, "user": "ann"}, &res)
+	var res controlapi.ResendResult
+	e.do(controlapi.CmdRequestsResend, map[string]any{"numbers": numbers, "user": "ann"}, &res)
 
-	want := []struct{ outcome, code string }{
-		{control.OutcomeSuccessful, ""},
-		{control.OutcomeSuccessful, ""},
-		{control.OutcomeRejected, "HTTP_500"},
-		{control.OutcomeFailed, control.CodeNotRejected},
-		{control.OutcomeFailed, control.CodeDefinitionOff},
-		{control.OutcomeFailed, control.CodeDefinitionMissing},
-		{control.OutcomeFailed, control.CodeNotFound},
+	want := []struct {
+		outcome string
+		code    controlapi.Code
+	}{
+		{controlapi.OutcomeSuccessful, ""},
+		{controlapi.OutcomeSuccessful, ""},
+		{controlapi.OutcomeRejected, "HTTP_500"},
+		{controlapi.OutcomeFailed, controlapi.CodeNotRejected},
+		{controlapi.OutcomeFailed, controlapi.CodeDefinitionInactive},
+		{controlapi.OutcomeFailed, controlapi.CodeDefinitionNotFound},
+		{controlapi.OutcomeFailed, controlapi.CodeNotFound},
 	}
 	if len(res.Results) != len(want) {
 		t.Fatalf("results = %+v", res.Results)
@@ -59,7 +63,7 @@ func testResendRules(t *testing.T, st Store) {
 		if r.Number != numbers[i] || r.Outcome != w.outcome || r.ErrorCode != w.code {
 			t.Errorf("result %d = %+v, want %s %s", i, r, w.outcome, w.code)
 		}
-		if w.outcome == control.OutcomeFailed && r.ErrorDescription == "" {
+		if w.outcome == controlapi.OutcomeFailed && r.ErrorDescription == "" {
 			t.Errorf("result %d has no description", i)
 		}
 	}
@@ -142,7 +146,7 @@ func testResendRules(t *testing.T, st Store) {
 
 	// A failed resend releases nothing it did not take: the rejected one can be resent again.
 	failing.status.Store(http.StatusOK)
-	e.do(control.CmdRequestsResend, map[string]any{"numbers": []string{rejected.Number}, "user": "bob"}, &res)
+	e.do(controlapi.CmdRequestsResend, map[string]any{"numbers": []string{rejected.Number}, "user": "bob"}, &res)
 	if res.Successful != 1 || res.Results[0].NewNumber == "" {
 		t.Fatalf("second resend = %+v", res)
 	}
@@ -151,7 +155,7 @@ func testResendRules(t *testing.T, st Store) {
 	}
 
 	audit, err := e.store.ListAudit(ctxT(t), 10)
-	if err != nil || len(audit) != 2 || audit[1].Command != control.CmdRequestsResend || audit[1].User != "ann" ||
+	if err != nil || len(audit) != 2 || audit[1].Command != controlapi.CmdRequestsResend || audit[1].User != "ann" ||
 		!strings.Contains(audit[1].Result, "2 successful, 1 rejected, 4 failed") {
 		t.Errorf("audit = %+v (%v)", audit, err)
 	}
@@ -170,7 +174,7 @@ func testConcurrentResends(t *testing.T, st Store) {
 	e.recv.gate.Store(&gate)
 
 	type outcome struct {
-		res control.ResendResult
+		res controlapi.ResendResult
 		err error
 	}
 	results := make(chan outcome, 2)
@@ -180,7 +184,7 @@ func testConcurrentResends(t *testing.T, st Store) {
 		go func() {
 			defer wg.Done()
 			var o outcome
-			o.err = e.client.Do(ctxT(t), control.CmdRequestsResend, map[string]any{"numbers": []string{wr.Number}, "user": user}, &o.res, nil)
+			o.err = e.client.Do(ctxT(t), controlapi.CmdRequestsResend, map[string]any{"numbers": []string{wr.Number}, "user": user}, &o.res, nil)
 			results <- o
 		}()
 	}
@@ -195,7 +199,7 @@ func testConcurrentResends(t *testing.T, st Store) {
 			t.Fatal(o.err)
 		}
 	}
-	if first.res.Failed != 1 || first.res.Results[0].ErrorCode != control.CodeResendInProgress {
+	if first.res.Failed != 1 || first.res.Results[0].ErrorCode != controlapi.CodeResendInProgress {
 		t.Errorf("the resend that lost = %+v", first.res)
 	}
 	if second.res.Successful != 1 || second.res.Results[0].NewNumber == "" {
@@ -224,9 +228,9 @@ func testResendTakesOverStaleClaim(t *testing.T, st Store) {
 	if _, err := e.store.ClaimResend(ctx, stale.Number, storage.ResendClaim{Token: "crashed-2", By: "zed", Until: time.Now().Add(-time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	var res control.ResendResult
-	e.do(control.CmdRequestsResend, map[string]any{"numbers": []string{fresh.Number, stale.Number}, "user": "ann"}, &res)
-	if res.Results[0].ErrorCode != control.CodeResendInProgress || res.Results[1].Outcome != control.OutcomeSuccessful {
+	var res controlapi.ResendResult
+	e.do(controlapi.CmdRequestsResend, map[string]any{"numbers": []string{fresh.Number, stale.Number}, "user": "ann"}, &res)
+	if res.Results[0].ErrorCode != controlapi.CodeResendInProgress || res.Results[1].Outcome != controlapi.OutcomeSuccessful {
 		t.Fatalf("results = %+v", res.Results)
 	}
 	if e.get(fresh.Number) == nil || e.get(stale.Number) != nil {
@@ -251,11 +255,11 @@ func testResendByFilterWithProgress(t *testing.T, st Store) {
 	other := e.seed(storage.StateRejected, "d1", func(wr *storage.WebhookRequest) { wr.Entity = "order" })
 
 	var mu sync.Mutex
-	var progress []control.Progress
-	var res control.ResendResult
-	err := e.client.Do(ctxT(t), control.CmdRequestsResend,
+	var progress []controlapi.Progress
+	var res controlapi.ResendResult
+	err := e.client.Do(ctxT(t), controlapi.CmdRequestsResend,
 		map[string]any{"filter": map[string]string{"entity": "customer"}, "user": "ann", "progress": true}, &res,
-		func(p control.Progress) { mu.Lock(); progress = append(progress, p); mu.Unlock() })
+		func(p controlapi.Progress) { mu.Lock(); progress = append(progress, p); mu.Unlock() })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +297,7 @@ func testStopInterruptsBulkWork(t *testing.T, st Store) {
 	e.recv.gate.Store(&gate)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := e.client.Call(ctxT(t), control.CmdRequestsResend, map[string]any{"filter": map[string]string{"state": "rejected"}, "user": "ann"}, nil)
+		_, err := e.client.Call(ctxT(t), controlapi.CmdRequestsResend, map[string]any{"filter": map[string]string{"state": "rejected"}, "user": "ann"}, nil)
 		errc <- err
 	}()
 	<-e.recv.arrived
@@ -308,8 +312,8 @@ func testStopInterruptsBulkWork(t *testing.T, st Store) {
 	close(gate)
 	<-stopped
 	err := <-errc
-	ce, ok := err.(*control.Error)
-	if !ok || ce.Code != control.CodeInterrupted || !strings.Contains(ce.Message, "resent 1 of about 5") {
+	ce, ok := err.(*controlapi.Error)
+	if !ok || ce.Code != controlapi.CodeInterrupted || !strings.Contains(ce.Message, "resent 1 of about 5") {
 		t.Fatalf("err = %v, want INTERRUPTED after 1", err)
 	}
 	if left := e.all(storage.Filter{State: storage.StateRejected}); len(left) != 4 {
@@ -319,7 +323,7 @@ func testStopInterruptsBulkWork(t *testing.T, st Store) {
 		t.Fatalf("attempts = %d, want 1", n)
 	}
 	// Stopped: nobody answers any more.
-	_, err = e.client.Call(ctxT(t), control.CmdDefinitionsList, map[string]any{}, nil)
+	_, err = e.client.Call(ctxT(t), controlapi.CmdDefinitionsList, map[string]any{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no webhookd") {
 		t.Fatalf("after Stop: %v", err)
 	}

@@ -11,7 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/webhookd/webhookd/broker"
-	"github.com/webhookd/webhookd/control"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/worker"
 )
 
@@ -89,14 +89,14 @@ func testConfigChangeReachesEveryReplica(t *testing.T, st Store) {
 		}
 	}
 	nc := connect(t, w1.NATSURL())
-	client := control.NewClient(nc)
-	var res control.ApplyResult
-	if err := client.Do(ctx, control.CmdConfigApply, json.RawMessage(sampleDoc), &res, nil); err != nil {
+	client := controlapi.NewClient(nc)
+	var res controlapi.ApplyResult
+	if err := client.Do(ctx, controlapi.CmdConfigApply, json.RawMessage(sampleDoc), &res, nil); err != nil {
 		t.Fatal(err)
 	}
 	applied := time.Now()
 	answeredBy := "worker 1"
-	if commandsOK(o2.Registry, control.CmdConfigApply) == 1 {
+	if commandsOK(o2.Registry, controlapi.CmdConfigApply) == 1 {
 		answeredBy = "worker 2"
 	}
 	// The 2 s of the contract are one poll interval (1 s) plus a reload, which a loaded machine

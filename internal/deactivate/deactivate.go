@@ -46,8 +46,10 @@ type Deps struct {
 
 // Definition deactivates def for reason and, when this call is the one that did it (not an
 // earlier one, nor another replica), counts it and announces it. It reports whether it did.
-// A failed announcement is logged: the store write is what counts.
+// A failed announcement is logged: the store write is what counts. The time is kept to the
+// millisecond, as the stores keep it, so the notice and disabled_at say the same.
 func Definition(ctx context.Context, d Deps, def *config.Definition, reason string, at time.Time) (bool, error) {
+	at = at.Truncate(time.Millisecond)
 	changed, err := d.Store.DisableDefinition(ctx, def.ID, reason, at)
 	if err != nil {
 		return false, fmt.Errorf("deactivate webhook definition %s: %w", def.ID, err)

@@ -54,7 +54,7 @@ func Open(ctx context.Context, uri, database string) (*Store, error) {
 	if database == "" {
 		return nil, errors.New("open MongoDB store: empty database name")
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetRegistry(registry()))
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB %s: %w", redact(uri), err)
 	}

@@ -1,4 +1,4 @@
-package control
+package controlapi
 
 import (
 	"bytes"
@@ -83,7 +83,7 @@ func (c *Client) Call(ctx context.Context, command string, req any, onProgress f
 		}
 		if isProgress(msg.Data) {
 			if onProgress != nil {
-				var p progressMessage
+				var p ProgressMessage
 				if json.Unmarshal(msg.Data, &p) == nil {
 					onProgress(p.Progress)
 				}

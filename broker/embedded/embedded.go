@@ -1,4 +1,7 @@
-package broker
+// Package embedded runs a NATS server with JetStream inside webhookd's process, for standalone
+// mode. It is apart from broker, which only connects, so that clients such as webhookctl do
+// not link the server.
+package embedded
 
 import (
 	"context"
@@ -13,16 +16,16 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// Embedded is a NATS server with JetStream running inside the process (standalone mode).
-type Embedded struct {
+// Server is a NATS server with JetStream running inside the process (standalone mode).
+type Server struct {
 	srv *server.Server
 }
 
-// StartEmbedded starts a NATS server with JetStream on disk under dataDir/nats, listening on
+// Start starts a NATS server with JetStream on disk under dataDir/nats, listening on
 // listen (host:port; port 0 picks a free one) so other clients can publish and send control
 // messages. It returns once the server accepts connections, at once when the server cannot
 // start (a port in use, a JetStream store it cannot open), or when ctx ends.
-func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger) (*Embedded, error) {
+func Start(ctx context.Context, dataDir, listen string, log *slog.Logger) (*Server, error) {
 	host, portStr, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("embedded NATS listen address %q: %w", listen, err)
@@ -63,7 +66,7 @@ func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger
 		defer close(started)
 		srv.Start()
 	}()
-	fail := func(err error) (*Embedded, error) {
+	fail := func(err error) (*Server, error) {
 		srv.Shutdown()
 		<-started
 		srv.WaitForShutdown()
@@ -87,7 +90,7 @@ func StartEmbedded(ctx context.Context, dataDir, listen string, log *slog.Logger
 	}
 	logger.startedUp.Store(true)
 	log.Info("embedded NATS server started", "url", srv.ClientURL(), "store_dir", opts.StoreDir)
-	return &Embedded{srv: srv}, nil
+	return &Server{srv: srv}, nil
 }
 
 // readyAfterStart bounds the wait for connections once Start has returned; by then the
@@ -104,16 +107,16 @@ func canListen(addr string) error {
 }
 
 // ClientURL is the URL clients use to reach the embedded server.
-func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+func (e *Server) ClientURL() string { return e.srv.ClientURL() }
 
 // Shutdown stops the server and waits for it; JetStream state is flushed to disk.
-func (e *Embedded) Shutdown() {
+func (e *Server) Shutdown() {
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }
 
 // natsLogger turns the server's log into slog records. Until start-up is over, a fatal error
-// is handed to StartEmbedded instead, which returns it: logging it too would say it twice.
+// is handed to Start instead, which returns it: logging it too would say it twice.
 type natsLogger struct {
 	log       *slog.Logger
 	fatal     chan error
