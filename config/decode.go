@@ -21,6 +21,8 @@ func Defaults() Definition {
 		MaxInFlight:  DefaultMaxInFlight,
 		DisableAfter: Duration(DefaultDisableAfter),
 		Active:       true,
+
+		SecretRotationGrace: Duration(DefaultSecretRotationGrace),
 	}
 }
 
