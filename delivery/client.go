@@ -140,8 +140,8 @@ type Attempt struct {
 	// PreviousSecretKey, when set, signs too, after SecretKey: a secret rotation's grace is
 	// running (config.Definition.PreviousSecretAt), and receivers may know either key.
 	PreviousSecretKey string
-	Body      []byte
-	Timeout   time.Duration // the whole attempt, response body included; default 10s
+	Body              []byte
+	Timeout           time.Duration // the whole attempt, response body included; default 10s
 }
 
 // Result is what an attempt did and what it means.
