@@ -137,11 +137,12 @@ type Attempt struct {
 	URL       string            // absolute http or https URL
 	Headers   map[string]string // the definition's headers; ours override them
 	SecretKey string            // whsec_…
+	Body      []byte
+	Timeout   time.Duration // the whole attempt, response body included; default 10s
+
 	// PreviousSecretKey, when set, signs too, after SecretKey: a secret rotation's grace is
 	// running (config.Definition.PreviousSecretAt), and receivers may know either key.
 	PreviousSecretKey string
-	Body              []byte
-	Timeout           time.Duration // the whole attempt, response body included; default 10s
 }
 
 // Result is what an attempt did and what it means.
