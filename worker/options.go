@@ -20,6 +20,10 @@ type Options struct {
 	HTTPAddr           string
 	AllowPrivateNets   bool
 
+	// SecretsKeyFile holds the keys that encrypt secrets at rest (--secrets-key-file). Empty:
+	// standalone uses DataDir/secrets.key, created at the first start; with MongoURI, Start refuses.
+	SecretsKeyFile string
+
 	Version  string
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: a new one

@@ -24,6 +24,7 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/datadir"
 	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
@@ -94,6 +95,16 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		}
 	}
 
+	var keys *secrets.Keyring
+	switch {
+	case opts.SecretsKeyFile != "":
+		if keys, err = loadKeyFile(opts.SecretsKeyFile, w.log); err != nil {
+			return nil, err
+		}
+	case opts.MongoURI != "":
+		return nil, errNoKeyFile
+	}
+
 	// Endpoints first, so /healthz answers while we connect and /readyz says why we are not ready.
 	if err := w.startHTTP(); err != nil {
 		return nil, err
@@ -107,6 +118,13 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	case opts.MongoURI == "":
 		if _, err = datadir.Prepare(opts.DataDir); err != nil {
 			return nil, fmt.Errorf("--data-dir: %w", err)
+		}
+	}
+
+	if keys == nil {
+		// Standalone without --secrets-key-file: the data directory keeps the key.
+		if keys, err = loadOrCreateKeyFile(filepath.Join(opts.DataDir, StandaloneKeyFile), w.log); err != nil {
+			return nil, err
 		}
 	}
 
@@ -132,7 +150,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		return nil, fmt.Errorf("open JetStream: %w", err)
 	}
 
-	if w.store, err = openStore(ctx, opts); err != nil {
+	if w.store, err = openStore(ctx, opts, keys); err != nil {
 		return nil, err
 	}
 
@@ -141,6 +159,9 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 			return nil, err
 		}
 	}
+	// Before the first load: what is sealed under an older key, or in clear, is sealed under
+	// the first key now. A definition that cannot be opened fails the load below, by name.
+	w.reencryptSecrets(ctx)
 	w.catalog = NewCatalog(w.store, w.metrics, w.log)
 	if _, err := w.catalog.Load(ctx); err != nil {
 		return nil, err
@@ -214,6 +235,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {
 			w.pools.reconcile(fetchCtx, s)
 			w.deliverer.prune(s)
+			// Another replica, its key file not yet rotated, may have written under an older key.
+			w.reencryptSecrets(fetchCtx)
 		})
 	}()
 	go func() {
@@ -232,15 +255,15 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 // openStore opens MongoDB when a URI is given, else the standalone store under the data dir.
 // It returns a nil interface (never a typed nil) on error, so cleanup does not close nothing.
-func openStore(ctx context.Context, opts Options) (Store, error) {
+func openStore(ctx context.Context, opts Options, keys *secrets.Keyring) (Store, error) {
 	if opts.MongoURI != "" {
-		s, err := mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase)
+		s, err := mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase, keys)
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		return s, nil
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"))
+	s, err := sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"), keys)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -499,7 +522,9 @@ func sameJSON[T config.Definition | config.Rule](a, b T) bool {
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return ""
 		}
-		for _, k := range []string{"updated_at", "updated_by", "disabled_reason", "disabled_at"} {
+		// The secret rotation is the store's, never the file's.
+		for _, k := range []string{"updated_at", "updated_by", "disabled_reason", "disabled_at",
+			"previous_secret_key", "secret_rotated_at", "previous_secret_until"} {
 			delete(m, k)
 		}
 		for k, x := range m {
