@@ -37,6 +37,7 @@ type cli struct {
 	NATSTLSCA          string           `name:"nats-tls-ca" env:"WEBHOOKD_NATS_TLS_CA" help:"CA certificate file for NATS TLS."`
 	NATSTLSCert        string           `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS."`
 	NATSTLSKey         string           `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS."`
+	SecretsKeyFile     string           `name:"secrets-key-file" env:"WEBHOOKD_SECRETS_KEY_FILE" help:"The keys that encrypt secrets at rest, one a line: <key id> <base64 of 32 random bytes>; the first encrypts, every one decrypts. Required with --mongo-uri; standalone default: <data-dir>/secrets.key, created at the first start. Make one with 'webhookctl secret keygen'."`
 	LogFormat          string           `name:"log-format" env:"WEBHOOKD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -118,6 +119,7 @@ func run(args []string) int {
 		MongoDatabase:      c.MongoDatabase,
 		DataDir:            c.DataDir,
 		ConfigFile:         c.Config,
+		SecretsKeyFile:     c.SecretsKeyFile,
 		HTTPAddr:           c.HTTPAddr,
 		AllowPrivateNets:   c.AllowPrivate,
 		Version:            version,
