@@ -95,10 +95,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		}
 	}
 
-	var keys *secrets.Keyring
+	var keys *keyFile
 	switch {
 	case opts.SecretsKeyFile != "":
-		if keys, err = loadKeyFile(opts.SecretsKeyFile, w.log); err != nil {
+		if keys, err = loadKeyFile(opts.SecretsKeyFile); err != nil {
 			return nil, err
 		}
 	case opts.MongoURI != "":
@@ -123,7 +123,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 	if keys == nil {
 		// Standalone without --secrets-key-file: the data directory keeps the key.
-		if keys, err = loadOrCreateKeyFile(filepath.Join(opts.DataDir, StandaloneKeyFile), w.log); err != nil {
+		if keys, err = loadOrCreateKeyFile(filepath.Join(opts.DataDir, StandaloneKeyFile)); err != nil {
 			return nil, err
 		}
 	}
@@ -150,12 +150,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		return nil, fmt.Errorf("open JetStream: %w", err)
 	}
 
-	if w.store, err = openStore(ctx, opts, keys); err != nil {
+	if w.store, err = openStore(ctx, opts, keys.keys); err != nil {
 		return nil, err
 	}
 
 	if doc != nil {
-		if err := applyConfigFile(ctx, w.store, opts.ConfigFile, doc); err != nil {
+		if err := applyConfigFile(ctx, w.store, opts.ConfigFile, doc, opts.Now().UTC()); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +194,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	w.cancelHealth = cancelHealth
 
 	w.recorder = NewRecorder(w.store, w.metrics)
-	now := time.Now
+	now := opts.Now
 	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
 	sender := delivery.NewClient(delivery.Options{
 		AllowPrivateNetworks: opts.AllowPrivateNets,
@@ -250,6 +250,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String())
+	keys.log(w.log)
 	return w, nil
 }
 
@@ -458,7 +459,7 @@ func loadConfigFile(path string) (*config.Document, error) {
 // from what is stored. Every replica applies it at every start, so a rolling restart must neither
 // reload every replica nor undo what happened since: a definition that endpoint health
 // deactivated stays inactive until the file (or config.apply) changes it.
-func applyConfigFile(ctx context.Context, store Store, path string, doc *config.Document) error {
+func applyConfigFile(ctx context.Context, store Store, path string, doc *config.Document, at time.Time) error {
 	defs, err := store.ListDefinitions(ctx)
 	if err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
@@ -493,7 +494,7 @@ func applyConfigFile(ctx context.Context, store Store, path string, doc *config.
 	if len(changedDefs) == 0 && len(changedRules) == 0 {
 		return nil
 	}
-	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storage.SystemUser, time.Now().UTC()); err != nil {
+	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storage.SystemUser, at); err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
 	}
 	return nil

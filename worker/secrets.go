@@ -17,37 +17,43 @@ const StandaloneKeyFile = "secrets.key"
 var errNoKeyFile = errors.New("--secrets-key-file is required with --mongo-uri: the store keeps webhook definitions' secrets encrypted under its keys. " +
 	"Make one with `webhookctl secret keygen --out secrets.key` (mode 0600), keep a copy, and give every replica the same file")
 
+// keyFile is the key file in use, said once webhookd has started (a start that fails says
+// only why).
+type keyFile struct {
+	path    string
+	keys    *secrets.Keyring
+	created bool
+}
+
 // loadKeyFile reads --secrets-key-file.
-func loadKeyFile(path string, log *slog.Logger) (*secrets.Keyring, error) {
+func loadKeyFile(path string) (*keyFile, error) {
 	keys, err := secrets.LoadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--secrets-key-file: %w", err)
 	}
-	logKeys(log, path, keys, false)
-	return keys, nil
+	return &keyFile{path: path, keys: keys}, nil
 }
 
 // loadOrCreateKeyFile reads standalone's key file, creating it with a new key at the first start.
-func loadOrCreateKeyFile(path string, log *slog.Logger) (*secrets.Keyring, error) {
+func loadOrCreateKeyFile(path string) (*keyFile, error) {
 	keys, created, err := secrets.LoadOrCreate(path)
 	if err != nil {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
-	logKeys(log, path, keys, created)
-	return keys, nil
+	return &keyFile{path: path, keys: keys, created: created}, nil
 }
 
-func logKeys(log *slog.Logger, path string, keys *secrets.Keyring, created bool) {
-	if created {
-		log.Info("created secrets key file "+path+": keep a copy of it, the store's secrets cannot be read without it",
-			"key_file", path, "key_id", keys.Primary())
+func (k *keyFile) log(log *slog.Logger) {
+	if k.created {
+		log.Info("created secrets key file "+k.path+": keep a copy of it, the store's secrets cannot be read without it",
+			"key_file", k.path, "key_id", k.keys.Primary())
 	}
-	if mode, loose := secrets.LooseMode(path); loose {
-		log.Warn(fmt.Sprintf("secrets key file %s has mode %v: other users may read it; chmod 600 it", path, mode),
-			"key_file", path)
+	if mode, loose := secrets.LooseMode(k.path); loose {
+		log.Warn(fmt.Sprintf("secrets key file %s has mode %v: other users may read it; chmod 600 it", k.path, mode),
+			"key_file", k.path)
 	}
-	log.Info("secrets at rest are encrypted under key "+keys.Primary(),
-		"key_file", path, "key_id", keys.Primary(), "keys", len(keys.IDs()))
+	log.Info("secrets at rest are encrypted under key "+k.keys.Primary(),
+		"key_file", k.path, "key_id", k.keys.Primary(), "keys", len(k.keys.IDs()))
 }
 
 // reencryptSecrets has the store seal again, under the first key, what it holds under an older
