@@ -332,7 +332,15 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 			continue
 		}
 		if r.MatchedCount == 0 {
-			res.Stale++ // changed or deleted meanwhile: the next run looks again
+			// Changed or deleted meanwhile (another replica re-encrypting at the same time, or an
+			// apply): stale only if what is there now still needs it; the next run looks again.
+			var cur config.Definition
+			err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: raw.ID}}).Decode(&cur)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+			case err != nil || storage.NeedsReseal(s.keys, &cur):
+				res.Stale++
+			}
 			continue
 		}
 		res.Reencrypted++
