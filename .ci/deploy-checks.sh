@@ -93,6 +93,10 @@ if "$helm" template webhookd "$chart" --set mongo.existingSecret= >/dev/null 2>&
 	echo "helm template accepted a chart without a MongoDB URI Secret" >&2
 	exit 1
 fi
+if "$helm" template webhookd "$chart" --set secretsKey.existingSecret= >/dev/null 2>&1; then
+	echo "helm template accepted a chart without a secrets key file Secret" >&2
+	exit 1
+fi
 if "$helm" template webhookd "$chart" --set nats.url= >/dev/null 2>&1; then
 	echo "helm template accepted a chart without nats.url" >&2
 	exit 1

@@ -22,6 +22,8 @@ func Defaults() Definition {
 		MaxQueued:    DefaultMaxQueued,
 		DisableAfter: Duration(DefaultDisableAfter),
 		Active:       true,
+
+		SecretRotationGrace: Duration(DefaultSecretRotationGrace),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/webhookd/webhookd/webhook"
 )
@@ -45,13 +46,19 @@ func MaskHeaderValue(v string) string {
 	return Mask + v[len(v)-4:]
 }
 
-// MaskSecrets returns a copy of d, sharing nothing with it, whose secret key and credential-like
-// header values (Authorization, X-Api-Key, anything naming a token, key, secret or password) are
-// masked. Validate refuses masked values, so a masked copy applied back is refused rather than
+// MaskSecrets returns a copy of d, sharing nothing with it, whose secret key, previous secret key
+// and credential-like header values (Authorization, X-Api-Key, anything naming a token, key,
+// secret or password) are masked, with PreviousSecretUntil set when there is a previous key. Validate refuses masked values, so a masked copy applied back is refused rather than
 // stored.
 func (d Definition) MaskSecrets() Definition {
 	c := d.Clone()
 	c.SecretKey = MaskSecret(c.SecretKey)
+	// Of a rotation, replies show the previous key masked and when it stops signing.
+	c.PreviousSecretKey = MaskSecret(c.PreviousSecretKey)
+	c.PreviousSecretUntil = nil
+	if end, ok := d.PreviousSecretEnds(); ok {
+		c.PreviousSecretUntil = &end
+	}
 	for name, v := range c.Headers {
 		if SensitiveHeader(name) {
 			c.Headers[name] = MaskHeaderValue(v)
@@ -90,9 +97,11 @@ func (d Definition) Clone() Definition {
 		fs.Fields = slices.Clone(fs.Fields)
 		d.FieldsSet = &fs
 	}
-	if d.DisabledAt != nil {
-		t := *d.DisabledAt
-		d.DisabledAt = &t
+	for _, p := range []**time.Time{&d.DisabledAt, &d.SecretRotatedAt, &d.PreviousSecretUntil} {
+		if *p != nil {
+			t := **p
+			*p = &t
+		}
 	}
 	return d
 }

@@ -29,6 +29,7 @@ const sampleYAML = `webhook_definitions:
     max_in_flight: 32               # concurrent attempts for this definition, default 32
     rate_limit: 0                   # attempts per second for this definition, 0 (default): no limit
     disable_after: 72h              # see endpoint health, section 3; 0 disables this check
+    secret_rotation_grace: 24h      # default 24h: how long the previous secret_key keeps signing after a change
     active: true                    # default true
 workflow_rules:
   - id: customer-activated          # required, same form as a definition id
@@ -63,6 +64,8 @@ func sampleWant() *Document {
 			RateLimit:    0,
 			DisableAfter: Duration(72 * time.Hour),
 			Active:       true,
+
+			SecretRotationGrace: Duration(24 * time.Hour),
 		}},
 		WorkflowRules: []Rule{{
 			ID:                 "customer-activated",
@@ -165,12 +168,13 @@ func TestExplicitZeroAndPartialRetry(t *testing.T) {
     active: false
     rate_limit: 0
     disable_after: 0s
+    secret_rotation_grace: 0s
     max_in_flight: 0
     retry: {max_attempts: 3}
 workflow_rules:
   - {id: r, active: false}
 `
-	j := `{"webhook_definitions":[{"id":"a","active":false,"rate_limit":0,"disable_after":"0s","max_in_flight":0,"retry":{"max_attempts":3}}],
+	j := `{"webhook_definitions":[{"id":"a","active":false,"rate_limit":0,"disable_after":"0s","secret_rotation_grace":"0s","max_in_flight":0,"retry":{"max_attempts":3}}],
 "workflow_rules":[{"id":"r","active":false}]}`
 	for name, parse := range parsers(y, j) {
 		t.Run(name, func(t *testing.T) {
@@ -179,7 +183,7 @@ workflow_rules:
 				t.Fatal(err)
 			}
 			d := doc.WebhookDefinitions[0]
-			if d.Active || d.RateLimit != 0 || d.DisableAfter != 0 || d.MaxInFlight != 0 {
+			if d.Active || d.RateLimit != 0 || d.DisableAfter != 0 || d.MaxInFlight != 0 || d.SecretRotationGrace != 0 {
 				t.Errorf("explicit zeros lost: %+v", d)
 			}
 			wantRetry := DefaultRetry()

@@ -22,10 +22,12 @@ const (
 	DefaultMaxInterval     = 10 * time.Minute
 	DefaultMultiplier      = 2.0
 	DefaultMaxInFlight     = 32
+	DefaultDisableAfter    = 72 * time.Hour
 	// DefaultMaxQueued bounds a definition's queued deliveries (waiting, parked for a retry, in
 	// flight): at about 1 KiB each on disk, 100 MiB for a receiver that is down for long.
-	DefaultMaxQueued    = 100_000
-	DefaultDisableAfter = 72 * time.Hour
+	DefaultMaxQueued = 100_000
+	// DefaultSecretRotationGrace is how long a replaced secret_key keeps signing.
+	DefaultSecretRotationGrace = 24 * time.Hour
 )
 
 // RetryPolicy is a definition's backoff schedule.
@@ -60,7 +62,19 @@ type Definition struct {
 	MaxQueued    int               `json:"max_queued" yaml:"max_queued" bson:"max_queued"`
 	RateLimit    float64           `json:"rate_limit" yaml:"rate_limit" bson:"rate_limit"`
 	DisableAfter Duration          `json:"disable_after" yaml:"disable_after" bson:"disable_after"`
-	Active       bool              `json:"active" yaml:"active" bson:"active"`
+	// SecretRotationGrace is how long, after an apply changed SecretKey, the previous key keeps
+	// signing beside it (CONTRACT.md section 4, secret rotation); 0: not at all.
+	SecretRotationGrace Duration `json:"secret_rotation_grace" yaml:"secret_rotation_grace" bson:"secret_rotation_grace"`
+	Active              bool     `json:"active" yaml:"active" bson:"active"`
+
+	// Secret rotation, kept by the store (see RotateSecret); never taken from a document, so
+	// YAML has no such keys and an apply's JSON values are replaced. PreviousSecretKey is the
+	// key the last change of SecretKey replaced, SecretRotatedAt the time of that change.
+	PreviousSecretKey string     `json:"previous_secret_key,omitempty" yaml:"-" bson:"previous_secret_key,omitempty"`
+	SecretRotatedAt   *time.Time `json:"secret_rotated_at,omitempty" yaml:"-" bson:"secret_rotated_at,omitempty"`
+	// PreviousSecretUntil is when the previous key stops signing: only in replies (MaskSecrets
+	// sets it), never stored.
+	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty" yaml:"-" bson:"-"`
 
 	// Set by webhookd when it deactivates the definition (endpoint health); cleared by an apply.
 	DisabledReason string     `json:"disabled_reason,omitempty" yaml:"disabled_reason,omitempty" bson:"disabled_reason,omitempty"`

@@ -23,19 +23,22 @@ const (
 
 // Bounds of section 4 values that the contract leaves open.
 const (
-	MaxIDLength      = 64
-	MaxNameLength    = 256
-	MaxURLLength     = 2048
-	MaxTimeout       = 5 * time.Minute
-	MaxMaxAttempts   = 100
-	MaxMaxInFlight   = 1000
-	MaxMaxQueued     = 1_000_000
-	MinSecretBytes   = webhook.MinSecretBytes
-	MaxSecretBytes   = webhook.MaxSecretBytes
-	SecretPrefix     = webhook.SecretPrefix
-	maxHeaderLength  = 8 << 10
-	maxFieldsInSet   = 1000
-	maxFieldPathSize = 1024
+	MaxIDLength    = 64
+	MaxNameLength  = 256
+	MaxURLLength   = 2048
+	MaxTimeout     = 5 * time.Minute
+	MaxMaxAttempts = 100
+	MaxMaxInFlight = 1000
+	MaxMaxQueued   = 1_000_000
+	// MaxSecretRotationGrace bounds secret_rotation_grace: a replaced key that signs for longer
+	// than a month is no longer being rotated out.
+	MaxSecretRotationGrace = 30 * 24 * time.Hour
+	MinSecretBytes         = webhook.MinSecretBytes
+	MaxSecretBytes         = webhook.MaxSecretBytes
+	SecretPrefix           = webhook.SecretPrefix
+	maxHeaderLength        = 8 << 10
+	maxFieldsInSet         = 1000
+	maxFieldPathSize       = 1024
 )
 
 var (
@@ -239,6 +242,9 @@ func (v *validator) definition(d *Definition) {
 	}
 	if d.DisableAfter < 0 {
 		v.fault("disable_after", "must not be negative (0 turns the check off)")
+	}
+	if g := d.SecretRotationGrace.D(); g < 0 || g > MaxSecretRotationGrace {
+		v.fault("secret_rotation_grace", "must be 0 (the previous key stops signing at once) to %s", Duration(MaxSecretRotationGrace).Text())
 	}
 }
 

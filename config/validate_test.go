@@ -90,6 +90,8 @@ func TestValidateDefinitionFaults(t *testing.T) {
 		{"rate_limit negative", func(d *Definition) { d.RateLimit = -1 }, "rate_limit", "at least 0"},
 		{"rate_limit NaN", func(d *Definition) { d.RateLimit = nan() }, "rate_limit", "finite"},
 		{"disable_after negative", func(d *Definition) { d.DisableAfter = Duration(-time.Hour) }, "disable_after", "must not be negative"},
+		{"secret_rotation_grace negative", func(d *Definition) { d.SecretRotationGrace = Duration(-time.Second) }, "secret_rotation_grace", "must be 0 (the previous key stops signing at once) to 720h"},
+		{"secret_rotation_grace too long", func(d *Definition) { d.SecretRotationGrace = Duration(721 * time.Hour) }, "secret_rotation_grace", "to 720h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,6 +257,7 @@ func TestValidateAccepts(t *testing.T) {
 	d.MaxInFlight = 1000
 	d.RateLimit = 0.5
 	d.DisableAfter = 0
+	d.SecretRotationGrace = Duration(MaxSecretRotationGrace)
 	r := validRule("r", "a-1")
 	r.Condition = `event.data.enabled`
 	doc := &Document{WebhookDefinitions: []Definition{d}, WorkflowRules: []Rule{r}}

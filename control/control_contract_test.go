@@ -25,6 +25,7 @@ import (
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
+	itestutil "github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
@@ -49,7 +50,7 @@ func newContractFixture(t *testing.T, status int) *contractFixture {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"), itestutil.Keyring(t))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

@@ -246,8 +246,8 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 		return r.claimFailed(ctx, number, err)
 	}
 
-	// 3. One attempt: the stored body, the definition's current URL and secret, the same
-	// webhook-id. It is not cut short by Stop (its own timeout bounds it), so the claim is
+	// 3. One attempt: the stored body, the definition's current URL and secret (and its previous
+	// secret while a rotation's grace runs, as the pipeline signs), the same webhook-id. It is not cut short by Stop (its own timeout bounds it), so the claim is
 	// always completed.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+10*time.Second)
 	res := r.o.Sender.Send(sendCtx, delivery.Attempt{
@@ -258,6 +258,8 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 		SecretKey: def.SecretKey,
 		Body:      []byte(claimed.Request.Body),
 		Timeout:   timeout,
+
+		PreviousSecretKey: def.PreviousSecretAt(r.o.Now()),
 	})
 	cancel()
 	r.countAttempt(def.ID, res)

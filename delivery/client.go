@@ -139,6 +139,10 @@ type Attempt struct {
 	SecretKey string            // whsec_…
 	Body      []byte
 	Timeout   time.Duration // the whole attempt, response body included; default 10s
+
+	// PreviousSecretKey, when set, signs too, after SecretKey: a secret rotation's grace is
+	// running (config.Definition.PreviousSecretAt), and receivers may know either key.
+	PreviousSecretKey string
 }
 
 // Result is what an attempt did and what it means.
@@ -261,6 +265,14 @@ func (c *Client) newRequest(method string, a Attempt, ts time.Time) (*http.Reque
 	if err != nil {
 		return nil, &requestError{CodeInvalidSecret, err}
 	}
+	keys := [][]byte{key}
+	if a.PreviousSecretKey != "" {
+		prev, err := webhook.DecodeSecret(a.PreviousSecretKey)
+		if err != nil {
+			return nil, &requestError{CodeInvalidSecret, fmt.Errorf("previous secret key: %w", err)}
+		}
+		keys = append(keys, prev)
+	}
 	if a.WebhookID == "" || !config.ValidHeaderValue(a.WebhookID) {
 		return nil, &requestError{CodeInvalidRequest, fmt.Errorf("webhook-id %q is empty or holds a control character", a.WebhookID)}
 	}
@@ -286,7 +298,7 @@ func (c *Client) newRequest(method string, a Attempt, ts time.Time) (*http.Reque
 	for name, v := range map[string]string{
 		webhook.HeaderID:        a.WebhookID,
 		webhook.HeaderTimestamp: strconv.FormatInt(ts.Unix(), 10),
-		webhook.HeaderSignature: webhook.Sign(key, a.WebhookID, ts, a.Body),
+		webhook.HeaderSignature: webhook.SignAll(keys, a.WebhookID, ts, a.Body),
 	} {
 		h.Del(name)
 		h[name] = []string{v}

@@ -11,6 +11,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/webhookd/webhookd/secrets"
 )
 
 // loadCompose loads docker-compose.yml with the compose specification's own Go loader:
@@ -138,6 +140,15 @@ func TestComposeServices(t *testing.T) {
 	}
 	if src := mountSource(w, env(w, "WEBHOOKD_CONFIG")); src != filepath.Join(root, "deploy/config/webhookd.yaml") {
 		t.Errorf("WEBHOOKD_CONFIG %s is mounted from %q", env(w, "WEBHOOKD_CONFIG"), src)
+	}
+
+	// With MongoDB webhookd needs a secrets key file: mounted where WEBHOOKD_SECRETS_KEY_FILE
+	// says, and one webhookd can read.
+	keyFile := env(w, "WEBHOOKD_SECRETS_KEY_FILE")
+	if src := mountSource(w, keyFile); keyFile == "" || src != filepath.Join(root, "deploy/secrets/dev.key") {
+		t.Errorf("WEBHOOKD_SECRETS_KEY_FILE %q is mounted from %q, want deploy/secrets/dev.key", keyFile, src)
+	} else if _, err := secrets.LoadFile(src); err != nil {
+		t.Errorf("the mounted key file: %v", err)
 	}
 
 	m := p.Services["mongo"]

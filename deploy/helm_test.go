@@ -28,6 +28,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/secrets"
 )
 
 const chartDir = "charts/webhookd"
@@ -390,6 +391,9 @@ func TestChartDefaults(t *testing.T) {
 		t.Error("no checksum/config annotation: pods would not roll on a configuration change")
 	}
 
+	// The secrets key file: mounted read-only from the Secret, readable by its owner alone.
+	checkSecretsKeyMount(t, d, env, "webhookd-secrets-key", "secrets.key")
+
 	// The read-only root filesystem needs writable scratch space.
 	writable := map[string]bool{}
 	for _, vm := range c.VolumeMounts {
@@ -424,6 +428,28 @@ func TestChartDefaults(t *testing.T) {
 	want := strings.TrimSpace(string(readFile(t, "deploy/grafana/dashboards/webhookd.json")))
 	if got := dash.Data["webhookd.json"]; got != want {
 		t.Errorf("dashboard ConfigMap holds %d bytes that differ from deploy/grafana/dashboards/webhookd.json (%d bytes)", len(got), len(want))
+	}
+}
+
+// checkSecretsKeyMount: --secrets-key-file names a file of Secret secret (key key), mounted
+// read-only with mode 0400.
+func checkSecretsKeyMount(t *testing.T, d *appsv1.Deployment, env map[string]corev1.EnvVar, secret, key string) {
+	t.Helper()
+	file := env["WEBHOOKD_SECRETS_KEY_FILE"].Value
+	if file == "" {
+		t.Fatal("WEBHOOKD_SECRETS_KEY_FILE is not set: webhookd refuses to start with MongoDB without a key file")
+	}
+	vol, k := mountedFile(t, d, file)
+	if vol.Secret == nil || vol.Secret.SecretName != secret || k != key {
+		t.Errorf("--secrets-key-file %s is %+v key %s, want Secret %s key %s", file, vol.VolumeSource, k, secret, key)
+	}
+	if vol.Secret != nil && (vol.Secret.DefaultMode == nil || *vol.Secret.DefaultMode != 0o400) {
+		t.Errorf("the secrets key file's mode is %v, want 0400", vol.Secret.DefaultMode)
+	}
+	for _, vm := range container(t, d).VolumeMounts {
+		if vm.Name == vol.Name && !vm.ReadOnly {
+			t.Errorf("the secrets key file is mounted writable at %s", vm.MountPath)
+		}
 	}
 }
 
@@ -526,6 +552,11 @@ func TestChartDevelopmentValues(t *testing.T) {
 	vals := values(t, `
 mongo: {existingSecret: "", uri: "mongodb://mongo:27017/?replicaSet=rs0"}
 podDisruptionBudget: {enabled: true, maxUnavailable: 1}
+secretsKey:
+  existingSecret: ""
+  keys: |
+    # development key
+    dev-1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 `)
 	vals["config"] = sample
 	m := renderManifests(t, vals)
@@ -537,6 +568,16 @@ podDisruptionBudget: {enabled: true, maxUnavailable: 1}
 	}
 	if s.StringData[ref.Key] != "mongodb://mongo:27017/?replicaSet=rs0" {
 		t.Errorf("Secret %s key %s = %q", s.Name, ref.Key, s.StringData[ref.Key])
+	}
+	// The key file from values becomes a Secret, mounted where --secrets-key-file says, that
+	// webhookd parses.
+	checkSecretsKeyMount(t, m.deployment, env, "webhookd-secrets-key", "secrets.key")
+	ks, ok := m.secrets["webhookd-secrets-key"]
+	if !ok {
+		t.Fatalf("no Secret webhookd-secrets-key rendered from secretsKey.keys; Secrets: %v", sortedKeys(m.secrets))
+	}
+	if k, err := secrets.Parse([]byte(ks.StringData["secrets.key"]), "rendered secrets.key"); err != nil || k.Primary() != "dev-1" {
+		t.Errorf("rendered key file: %v", err)
 	}
 	if m.pdb.Spec.MaxUnavailable == nil || m.pdb.Spec.MaxUnavailable.IntValue() != 1 || m.pdb.Spec.MinAvailable != nil {
 		t.Errorf("PDB %+v, want maxUnavailable 1 only", m.pdb.Spec)
@@ -568,6 +609,7 @@ func TestChartRequiredValues(t *testing.T) {
 	for _, tc := range []struct{ values, wantErr string }{
 		{`nats: {url: ""}`, "nats.url is required"},
 		{`mongo: {existingSecret: "", uri: ""}`, "mongo.existingSecret"},
+		{`secretsKey: {existingSecret: "", keys: ""}`, "secretsKey.existingSecret"},
 	} {
 		_, err := render(c, values(t, tc.values))
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

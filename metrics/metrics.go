@@ -53,6 +53,7 @@ type Metrics struct {
 	NATSConnected       prometheus.Gauge
 	StoreUp             prometheus.Gauge
 	BuildInfo           *prometheus.GaugeVec
+	SecretsStale        prometheus.Gauge
 }
 
 // New creates the metrics and registers them on reg.
@@ -145,6 +146,10 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 			Name: "webhookd_store_up",
 			Help: "1 when the last ping of the store (MongoDB or the standalone store) succeeded.",
 		}),
+		SecretsStale: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "webhookd_secrets_stale",
+			Help: "Webhook definitions whose stored secrets are not (yet) encrypted under the first key of --secrets-key-file, after the last re-encryption.",
+		}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "webhookd_build_info",
 			Help: "Always 1; labels carry the version and the Go version.",
@@ -154,7 +159,8 @@ func New(reg prometheus.Registerer, version string) *Metrics {
 		m.ControlCommands, m.ConsumerPending, m.ConsumerAckPending, m.DeliveriesScheduled,
 		m.DeliveriesInFlight, m.RetriesScheduled, m.DeliveryErrors, m.DefinitionsDisabled,
 		m.ConditionErrors, m.StorageWriteSeconds, m.StorageBatchSize, m.StorageErrors,
-		m.ConfigReloads, m.ActiveRules, m.ActiveDefinitions, m.NATSConnected, m.StoreUp, m.BuildInfo)
+		m.ConfigReloads, m.ActiveRules, m.ActiveDefinitions, m.NATSConnected, m.StoreUp, m.BuildInfo,
+		m.SecretsStale)
 
 	// Series start at zero so dashboards draw a flat line rather than a gap.
 	for _, r := range []string{EventMatched, EventUnmatched, EventInvalid} {

@@ -48,6 +48,17 @@ func Sign(key []byte, webhookID string, ts time.Time, body []byte) string {
 	return string(out)
 }
 
+// SignAll returns the webhook-signature value signed with each key in turn, space separated, as
+// during a secret rotation (CONTRACT.md section 3): the new key first, then the previous one, so
+// a receiver that knows either verifies the request.
+func SignAll(keys [][]byte, webhookID string, ts time.Time, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		sigs[i] = Sign(k, webhookID, ts, body)
+	}
+	return strings.Join(sigs, " ")
+}
+
 // sum signs the timestamp as bytes so that Verify can sign exactly what it received.
 func sum(key []byte, webhookID string, ts, body []byte) []byte {
 	h := hmac.New(sha256.New, key)

@@ -26,6 +26,7 @@ func (w *Worker) startControl(ctx context.Context, sender Sender) error {
 		OnConfigChange: w.catalog.Nudge,
 		Metrics:        w.metrics,
 		Log:            w.log.With("component", "control"),
+		Now:            w.opts.Now,
 	})
 	if err != nil {
 		return fmt.Errorf("start control plane: %w", err)

@@ -115,6 +115,8 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 		SecretKey: def.SecretKey,
 		Body:      t.Body,
 		Timeout:   def.Timeout.D(),
+
+		PreviousSecretKey: def.PreviousSecretAt(d.now()),
 	})
 	inFlight.Dec()
 	if ctx.Err() != nil {

@@ -20,6 +20,14 @@ type Options struct {
 	HTTPAddr           string
 	AllowPrivateNets   bool
 
+	// Now is the clock of the pipeline and the control plane (a secret rotation's grace, retry
+	// times, endpoint health); default time.Now. Tests move it forward instead of sleeping.
+	Now func() time.Time
+
+	// SecretsKeyFile holds the keys that encrypt secrets at rest (--secrets-key-file). Empty:
+	// standalone uses DataDir/secrets.key, created at the first start; with MongoURI, Start refuses.
+	SecretsKeyFile string
+
 	Version  string
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: a new one
@@ -72,6 +80,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.HealthFlush <= 0 {
 		o.HealthFlush = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.NATS.Name == "" {
 		o.NATS.Name = "webhookd"

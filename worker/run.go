@@ -25,6 +25,7 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/datadir"
 	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
@@ -102,6 +103,16 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		}
 	}
 
+	var keys *keyFile
+	switch {
+	case opts.SecretsKeyFile != "":
+		if keys, err = loadKeyFile(opts.SecretsKeyFile); err != nil {
+			return nil, err
+		}
+	case opts.MongoURI != "":
+		return nil, errNoKeyFile
+	}
+
 	// Endpoints first, so /healthz answers while we connect and /readyz says why we are not ready.
 	if err := w.startHTTP(); err != nil {
 		return nil, err
@@ -115,6 +126,13 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	case opts.MongoURI == "":
 		if _, err = datadir.Prepare(opts.DataDir); err != nil {
 			return nil, fmt.Errorf("--data-dir: %w", err)
+		}
+	}
+
+	if keys == nil {
+		// Standalone without --secrets-key-file: the data directory keeps the key.
+		if keys, err = loadOrCreateKeyFile(filepath.Join(opts.DataDir, StandaloneKeyFile)); err != nil {
+			return nil, err
 		}
 	}
 
@@ -140,15 +158,18 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		return nil, fmt.Errorf("open JetStream: %w", err)
 	}
 
-	if w.store, err = openStore(ctx, opts); err != nil {
+	if w.store, err = openStore(ctx, opts, keys.keys); err != nil {
 		return nil, err
 	}
 
 	if doc != nil {
-		if err := applyConfigFile(ctx, w.store, opts.ConfigFile, doc); err != nil {
+		if err := applyConfigFile(ctx, w.store, opts.ConfigFile, doc, opts.Now().UTC()); err != nil {
 			return nil, err
 		}
 	}
+	// Before the first load: what is sealed under an older key, or in clear, is sealed under
+	// the first key now. A definition that cannot be opened fails the load below, by name.
+	w.reencryptSecrets(ctx)
 	w.catalog = NewCatalog(w.store, w.metrics, w.log)
 	if _, err := w.catalog.Load(ctx); err != nil {
 		return nil, err
@@ -180,9 +201,9 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	healthCtx, cancelHealth := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancelHealth = cancelHealth
 
-	w.storeHealth = &storeHealth{log: w.log.With("component", "store"), now: time.Now}
+	w.storeHealth = &storeHealth{log: w.log.With("component", "store"), now: opts.Now}
 	w.recorder = NewRecorder(w.store, w.metrics, w.storeHealth)
-	now := time.Now
+	now := opts.Now
 	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
 	sender := delivery.NewClient(delivery.Options{
 		AllowPrivateNetworks: opts.AllowPrivateNets,
@@ -223,6 +244,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {
 			w.pools.reconcile(fetchCtx, s)
 			w.deliverer.prune(s)
+			// Another replica, its key file not yet rotated, may have written under an older key.
+			w.reencryptSecrets(fetchCtx)
 		})
 	}()
 	go func() {
@@ -236,20 +259,21 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String())
+	keys.log(w.log)
 	return w, nil
 }
 
 // openStore opens MongoDB when a URI is given, else the standalone store under the data dir.
 // It returns a nil interface (never a typed nil) on error, so cleanup does not close nothing.
-func openStore(ctx context.Context, opts Options) (Store, error) {
+func openStore(ctx context.Context, opts Options, keys *secrets.Keyring) (Store, error) {
 	if opts.MongoURI != "" {
-		s, err := mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase)
+		s, err := mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase, keys)
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		return s, nil
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"))
+	s, err := sqlite.Open(ctx, filepath.Join(opts.DataDir, "webhookd.db"), keys)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -444,7 +468,7 @@ func loadConfigFile(path string) (*config.Document, error) {
 // from what is stored. Every replica applies it at every start, so a rolling restart must neither
 // reload every replica nor undo what happened since: a definition that endpoint health
 // deactivated stays inactive until the file (or config.apply) changes it.
-func applyConfigFile(ctx context.Context, store Store, path string, doc *config.Document) error {
+func applyConfigFile(ctx context.Context, store Store, path string, doc *config.Document, at time.Time) error {
 	defs, err := store.ListDefinitions(ctx)
 	if err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
@@ -479,7 +503,7 @@ func applyConfigFile(ctx context.Context, store Store, path string, doc *config.
 	if len(changedDefs) == 0 && len(changedRules) == 0 {
 		return nil
 	}
-	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storage.SystemUser, time.Now().UTC()); err != nil {
+	if err := store.ApplyConfig(ctx, changedDefs, changedRules, storage.SystemUser, at); err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
 	}
 	return nil
@@ -508,7 +532,9 @@ func sameJSON[T config.Definition | config.Rule](a, b T) bool {
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return ""
 		}
-		for _, k := range []string{"updated_at", "updated_by", "disabled_reason", "disabled_at"} {
+		// The secret rotation is the store's, never the file's.
+		for _, k := range []string{"updated_at", "updated_by", "disabled_reason", "disabled_at",
+			"previous_secret_key", "secret_rotated_at", "previous_secret_until"} {
 			delete(m, k)
 		}
 		for k, x := range m {

@@ -19,6 +19,9 @@ type Store interface {
 	ListRules(ctx context.Context) ([]config.Rule, error)
 	ConfigVersion(ctx context.Context) (int64, error)
 	DisableDefinition(ctx context.Context, id, reason string, at time.Time) (bool, error)
+	// ReencryptSecrets seals again under the first key of --secrets-key-file what is sealed
+	// under another key, or in clear.
+	ReencryptSecrets(ctx context.Context) (storage.Reencryption, error)
 
 	RecordFailures(ctx context.Context, id string, n int64, at time.Time) (storage.DefinitionHealth, error)
 	ClearFailures(ctx context.Context, id string) error

@@ -107,6 +107,10 @@ func (c *definitionsGetCmd) Run(a *app) error {
 	if a.json() {
 		return writeJSON(a.stdout, raw)
 	}
+	if d := res.Item; d.PreviousSecretKey != "" && d.PreviousSecretUntil != nil {
+		// A secret rotation is not part of a document: said in a comment.
+		fmt.Fprintf(a.stdout, "# previous secret key %s signs too until %s\n", d.PreviousSecretKey, when(*d.PreviousSecretUntil))
+	}
 	return writeYAML(a, map[string]any{"webhook_definitions": []config.Definition{res.Item}},
 		res.Item.UpdatedAt, res.Item.UpdatedBy)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/webhook"
@@ -78,7 +79,7 @@ func newEnv(t *testing.T) *env {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"), testutil.Keyring(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/publisher"
+	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/webhook"
 )
 
@@ -96,6 +97,49 @@ func (c *publishCmd) Run(a *app) error {
 
 type secretCmd struct {
 	Generate secretGenerateCmd `cmd:"" help:"Print a new secret key (whsec_ and 32 random bytes) for a webhook definition."`
+	Keygen   secretKeygenCmd   `cmd:"" help:"Make a key for webhookd's --secrets-key-file, which encrypts secrets at rest."`
+}
+
+type secretKeygenCmd struct {
+	Out string `name:"out" type:"path" help:"Write a new key file here (mode 0600; an existing file is never overwritten). Default: print the key line, to put first in an existing file when rotating."`
+	ID  string `name:"id" help:"The key's id (letters, digits, '.', '_', '-'). Default: k<today>-<random>."`
+}
+
+func (c *secretKeygenCmd) Help() string {
+	return `A key file has one key a line, "<key id> <base64 of 32 random bytes>"; the first key encrypts,
+every key decrypts. Give every webhookd replica the same file (--secrets-key-file) and keep a copy:
+without it the secrets in the store cannot be read.
+
+    webhookctl secret keygen --out /etc/webhookd/secrets.key
+
+To rotate, put a new key first and keep the old one listed until webhookd_secrets_stale is 0 on
+every replica (docs/operations.md):
+
+    (umask 077; { webhookctl secret keygen; cat secrets.key; } > secrets.key.new)`
+}
+
+func (c *secretKeygenCmd) Run(a *app) error {
+	line, err := secrets.NewKeyLine(c.ID)
+	if err != nil {
+		return usagef("--id: %v", err)
+	}
+	id, _, _ := strings.Cut(line, " ")
+	if c.Out == "" {
+		if a.json() {
+			return writeJSON(a.stdout, map[string]string{"key_id": id, "line": strings.TrimSuffix(line, "\n")})
+		}
+		_, err := io.WriteString(a.stdout, line)
+		return err
+	}
+	content := "# webhookd secrets key file (--secrets-key-file): the first key encrypts, every key decrypts.\n" + line
+	if err := secrets.CreateFile(c.Out, []byte(content)); err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.stdout, map[string]string{"key_id": id, "file": c.Out})
+	}
+	fmt.Fprintf(a.stdout, "Wrote key %s to %s (mode 0600). Keep a copy: without it the secrets in the store cannot be read.\n", id, c.Out)
+	return nil
 }
 
 type secretGenerateCmd struct{}

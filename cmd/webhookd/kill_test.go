@@ -84,7 +84,8 @@ func TestKillNineLosesNothing(t *testing.T) {
 
 	cmd = start()
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "data", "webhookd.db"))
+	store, err := sqlite.Open(context.Background(), filepath.Join(dir, "data", "webhookd.db"),
+		testutil.LoadKeyFile(t, filepath.Join(dir, "data", "secrets.key")))
 	if err != nil {
 		t.Fatal(err)
 	}

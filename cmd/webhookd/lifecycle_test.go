@@ -172,6 +172,10 @@ func TestStartUpMistakesEndInOneLine(t *testing.T) {
 	if err := os.WriteFile(badConfig, []byte("webhook_definitions:\n  - id: Not-An-Id\n    url: ftp://x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badKeys := filepath.Join(t.TempDir(), "secrets.key")
+	if err := os.WriteFile(badKeys, []byte("# keys\nk1 not-base64!\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		flags func(natsAddr, httpAddr string) []string
@@ -204,6 +208,16 @@ func TestStartUpMistakesEndInOneLine(t *testing.T) {
 			name:  "inbox prefix with a wildcard",
 			flags: func(_, _ string) []string { return []string{"--nats-inbox-prefix", "_INBOX.*"} },
 			code:  1, says: []string{"--nats-inbox-prefix", "_INBOX.*"}, noDataDir: true,
+		},
+		{
+			name:  "MongoDB without a secrets key file",
+			flags: func(_, _ string) []string { return []string{"--mongo-uri", "mongodb://127.0.0.1:1/"} },
+			code:  1, says: []string{"--secrets-key-file is required with --mongo-uri", "webhookctl secret keygen"}, noDataDir: true,
+		},
+		{
+			name:  "secrets key file invalid",
+			flags: func(_, _ string) []string { return []string{"--secrets-key-file", badKeys} },
+			code:  1, says: []string{"--secrets-key-file", badKeys + " line 2", "not standard padded base64"}, noDataDir: true,
 		},
 		{
 			name:  "unknown flag",

@@ -38,6 +38,7 @@ type cli struct {
 	NATSTLSCert        string           `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS."`
 	NATSTLSKey         string           `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS."`
 	NATSInboxPrefix    string           `name:"nats-inbox-prefix" env:"WEBHOOKD_NATS_INBOX_PREFIX" default:"_INBOX" help:"Prefix of every reply subject webhookd listens on, so NATS permissions can keep each role's replies its own."`
+	SecretsKeyFile     string           `name:"secrets-key-file" env:"WEBHOOKD_SECRETS_KEY_FILE" help:"The keys that encrypt secrets at rest, one a line: <key id> <base64 of 32 random bytes>; the first encrypts, every one decrypts. Required with --mongo-uri; standalone default: <data-dir>/secrets.key, created at the first start. Make one with 'webhookctl secret keygen'."`
 	LogFormat          string           `name:"log-format" env:"WEBHOOKD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -120,6 +121,7 @@ func run(args []string) int {
 		MongoDatabase:      c.MongoDatabase,
 		DataDir:            c.DataDir,
 		ConfigFile:         c.Config,
+		SecretsKeyFile:     c.SecretsKeyFile,
 		HTTPAddr:           c.HTTPAddr,
 		AllowPrivateNets:   c.AllowPrivate,
 		Version:            version,

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/storage/storagetest"
 	"github.com/webhookd/webhookd/worker"
@@ -35,7 +36,7 @@ const smallReason = "a store that scans whole collections: its data is kept smal
 // SQLite is the standalone store: a new database file in the test's temporary directory.
 var SQLite = Store{
 	Open: func(ctx context.Context, t testing.TB) (storagetest.Store, error) {
-		return sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"))
+		return sqlite.Open(ctx, filepath.Join(t.TempDir(), "webhookd.db"), testutil.Keyring(t))
 	},
 }
 

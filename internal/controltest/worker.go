@@ -12,6 +12,7 @@ import (
 
 	"github.com/webhookd/webhookd/broker"
 	"github.com/webhookd/webhookd/control/controlapi"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/worker"
 )
 
@@ -64,6 +65,8 @@ func testConfigChangeReachesEveryReplica(t *testing.T, st Store) {
 	if st.Worker != nil {
 		st.Worker(t, &base)
 	}
+	// Both replicas read one key file (standalone would make one in the shared data directory).
+	base.SecretsKeyFile = testutil.KeyFile(t, dir)
 	o1 := base
 	o1.Registry = prometheus.NewRegistry()
 	w1, err := worker.Start(ctx, o1)

@@ -3,9 +3,12 @@ package testutil
 
 import (
 	"bytes"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/webhookd/webhookd/secrets"
 )
 
 // pollEvery is how often Eventually checks its condition: short next to any deadline a test
@@ -45,4 +48,43 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Keyring returns a keyring of one new random key, for a store opened in a test.
+func Keyring(t testing.TB) *secrets.Keyring {
+	t.Helper()
+	line, err := secrets.NewKeyLine("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := secrets.Parse([]byte(line), "test key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// KeyFile writes a secrets key file of one new key in dir and returns its path, for a worker
+// (--secrets-key-file) and the stores a test opens beside it.
+func KeyFile(t testing.TB, dir string) string {
+	t.Helper()
+	line, err := secrets.NewKeyLine("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "test-secrets.key")
+	if err := secrets.CreateFile(path, []byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// LoadKeyFile reads a key file, failing the test if it cannot.
+func LoadKeyFile(t testing.TB, path string) *secrets.Keyring {
+	t.Helper()
+	k, err := secrets.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -141,6 +141,10 @@ func Setup(t testing.TB, configYAML string, tweak ...func(*worker.Options)) *Env
 	for _, f := range tweak {
 		f(&opts)
 	}
+	if opts.MongoURI != "" && opts.SecretsKeyFile == "" {
+		// MongoDB mode needs a key file; standalone makes its own in the data directory.
+		opts.SecretsKeyFile = testutil.KeyFile(t, dir)
+	}
 	e := &Env{t: t, Dir: dir, Opts: opts}
 	t.Cleanup(e.closeClients) // runs after the worker stopped (cleanups run last-in first-out)
 	t.Cleanup(e.Stop)
@@ -170,14 +174,19 @@ func (e *Env) Start() {
 			e.t.Fatalf("connect to NATS: %v", err)
 		}
 		e.JS, _ = jetstream.New(e.NC)
+		keyFile := e.Opts.SecretsKeyFile
+		if keyFile == "" {
+			keyFile = filepath.Join(e.Opts.DataDir, worker.StandaloneKeyFile)
+		}
+		keys := testutil.LoadKeyFile(e.t, keyFile)
 		if e.Opts.MongoURI != "" {
-			s, err := mongo.Open(ctx, e.Opts.MongoURI, e.Opts.MongoDatabase)
+			s, err := mongo.Open(ctx, e.Opts.MongoURI, e.Opts.MongoDatabase, keys)
 			if err != nil {
 				e.t.Fatalf("open store: %v", err)
 			}
 			e.Store = s
 		} else {
-			s, err := sqlite.Open(ctx, filepath.Join(e.Dir, "webhookd.db"))
+			s, err := sqlite.Open(ctx, filepath.Join(e.Dir, "webhookd.db"), keys)
 			if err != nil {
 				e.t.Fatalf("open store: %v", err)
 			}

@@ -24,19 +24,49 @@ func (s *Store) bumpConfigVersion(ctx context.Context) error {
 // ApplyConfig upserts definitions, then rules (so a rule never names a definition that is not
 // there yet), clears the applied definitions' health, and changes the config version last, so a
 // replica that sees the new version reads the whole document. Without a transaction, a failure
-// part way leaves the entries written so far; applying the document again completes it.
+// part way leaves the entries written so far; applying the document again completes it. A
+// definition's secret rotation follows from the stored one it replaces, read first
+// (config.Definition.RotateSecret), and its secrets are sealed before they are written.
 func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules []config.Rule, user string, at time.Time) error {
 	defModels := make([]mongo.WriteModel, len(defs))
 	defIDs := make([]string, len(defs))
 	for i := range defs {
-		d := defs[i]
-		if d.ID == "" {
+		if defs[i].ID == "" {
 			return fmt.Errorf("apply config: webhook definition %d has no id", i)
 		}
+		defIDs[i] = defs[i].ID
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("apply config (%d definitions, %d rules): %w", len(defs), len(rules), err)
+	}
+	stored := map[string]*config.Definition{}
+	if len(defs) > 0 {
+		cur, err := s.defs.Find(ctx, bson.D{{Key: "id", Value: bson.D{{Key: "$in", Value: defIDs}}}})
+		if err != nil {
+			return wrap(fmt.Errorf("read webhook definitions: %w", err))
+		}
+		var olds []config.Definition
+		if err := cur.All(ctx, &olds); err != nil {
+			return wrap(fmt.Errorf("read webhook definitions: %w", err))
+		}
+		for i := range olds {
+			// A stored definition whose secrets cannot be opened (a key no longer listed) is
+			// replaced whole, without a previous key: applying it again is how it is repaired.
+			if _, err := storage.OpenDefinition(s.keys, &olds[i]); err == nil {
+				stored[olds[i].ID] = &olds[i]
+			}
+		}
+	}
+	for i := range defs {
+		d := defs[i]
 		d.DisabledReason, d.DisabledAt = "", nil
 		d.UpdatedAt, d.UpdatedBy = at, user
-		defIDs[i] = d.ID
-		defModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: d.ID}}).SetReplacement(&d).SetUpsert(true)
+		d.RotateSecret(stored[d.ID], at)
+		sealed, err := storage.SealDefinition(s.keys, d)
+		if err != nil {
+			return wrap(err)
+		}
+		defModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: d.ID}}).SetReplacement(&sealed).SetUpsert(true)
 	}
 	ruleModels := make([]mongo.WriteModel, len(rules))
 	for i := range rules {
@@ -46,9 +76,6 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 		}
 		r.UpdatedAt, r.UpdatedBy = at, user
 		ruleModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: r.ID}}).SetReplacement(&r).SetUpsert(true)
-	}
-	wrap := func(err error) error {
-		return fmt.Errorf("apply config (%d definitions, %d rules): %w", len(defs), len(rules), err)
 	}
 	if len(defModels) > 0 {
 		if err := retryDuplicate(func() error {
@@ -75,7 +102,7 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 	return nil
 }
 
-// ListDefinitions returns every definition, sorted by id.
+// ListDefinitions returns every definition, sorted by id, its secrets opened.
 func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error) {
 	cur, err := s.defs.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "id", Value: 1}}))
 	if err != nil {
@@ -85,10 +112,19 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
+	var errs []error
+	for i := range out {
+		if _, err := storage.OpenDefinition(s.keys, &out[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("list webhook definitions: %w", err)
+	}
 	return out, nil
 }
 
-// GetDefinition returns one definition.
+// GetDefinition returns one definition, its secrets opened.
 func (s *Store) GetDefinition(ctx context.Context, id string) (*config.Definition, error) {
 	var d config.Definition
 	err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: id}}).Decode(&d)
@@ -96,6 +132,9 @@ func (s *Store) GetDefinition(ctx context.Context, id string) (*config.Definitio
 		return nil, fmt.Errorf("webhook definition %s: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("get webhook definition %s: %w", id, err)
+	}
+	if _, err := storage.OpenDefinition(s.keys, &d); err != nil {
 		return nil, fmt.Errorf("get webhook definition %s: %w", id, err)
 	}
 	return &d, nil
@@ -243,4 +282,71 @@ func (s *Store) ClearFailures(ctx context.Context, id string) error {
 		return fmt.Errorf("clear failures of webhook definition %s: %w", id, err)
 	}
 	return nil
+}
+
+// ReencryptSecrets seals again, under the primary key, every definition holding a secret sealed
+// under another key or in clear (an upgraded store). Each is rewritten with one update that sets
+// only its secret fields, filtered on the stored secret_key as read: sealing draws a new nonce,
+// so an apply in between changes it and the update then leaves the newer document alone (the
+// next run sees it if it is still stale). Nothing else of the document (its disabled state) is
+// touched, and the config version does not change. Definitions that cannot be opened stay as
+// they are, counted in Stale, and the error names each of them.
+func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, error) {
+	res := storage.Reencryption{KeyID: s.keys.Primary()}
+	cur, err := s.defs.Find(ctx, bson.D{})
+	if err != nil {
+		return res, fmt.Errorf("re-encrypt secrets: %w", err)
+	}
+	var raws []config.Definition
+	if err := cur.All(ctx, &raws); err != nil {
+		return res, fmt.Errorf("re-encrypt secrets: %w", err)
+	}
+	var errs []error
+	now := s.now()
+	for _, raw := range raws {
+		if !storage.NeedsReseal(s.keys, &raw) {
+			continue
+		}
+		sealed, err := storage.Reseal(s.keys, raw, now)
+		if err != nil {
+			res.Stale++
+			errs = append(errs, err)
+			continue
+		}
+		set := bson.D{{Key: "secret_key", Value: sealed.SecretKey}, {Key: "headers", Value: sealed.Headers}}
+		update := bson.D{}
+		if sealed.PreviousSecretKey != "" {
+			set = append(set, bson.E{Key: "previous_secret_key", Value: sealed.PreviousSecretKey},
+				bson.E{Key: "secret_rotated_at", Value: sealed.SecretRotatedAt})
+		} else {
+			update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "previous_secret_key", Value: ""}, {Key: "secret_rotated_at", Value: ""}}})
+		}
+		if len(sealed.Headers) == 0 {
+			set = set[:1]
+		}
+		update = append(bson.D{{Key: "$set", Value: set}}, update...)
+		r, err := s.defs.UpdateOne(ctx, bson.D{{Key: "id", Value: raw.ID}, {Key: "secret_key", Value: raw.SecretKey}}, update)
+		if err != nil {
+			res.Stale++
+			errs = append(errs, fmt.Errorf("webhook definition %s: write: %w", raw.ID, err))
+			continue
+		}
+		if r.MatchedCount == 0 {
+			// Changed or deleted meanwhile (another replica re-encrypting at the same time, or an
+			// apply): stale only if what is there now still needs it; the next run looks again.
+			var cur config.Definition
+			err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: raw.ID}}).Decode(&cur)
+			switch {
+			case errors.Is(err, mongo.ErrNoDocuments):
+			case err != nil || storage.NeedsReseal(s.keys, &cur):
+				res.Stale++
+			}
+			continue
+		}
+		res.Reencrypted++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("re-encrypt secrets under key %s: %w", res.KeyID, err)
+	}
+	return res, nil
 }

@@ -20,6 +20,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/webhookd/webhookd/secrets"
 )
 
 // Collection names.
@@ -45,14 +47,19 @@ type Store struct {
 
 	requests, invalid, defs, rules, audit, counters, health *mongo.Collection
 
-	now func() time.Time
+	keys *secrets.Keyring // seals definitions' secrets (storage.SealDefinition)
+	now  func() time.Time
 }
 
 // Open connects to the MongoDB at uri, checks that it answers, creates the indexes the queries
-// need in database, and returns the store. Close it when done.
-func Open(ctx context.Context, uri, database string) (*Store, error) {
+// need in database, and returns the store, which seals definitions' secrets with keys
+// (--secrets-key-file). Close it when done.
+func Open(ctx context.Context, uri, database string, keys *secrets.Keyring) (*Store, error) {
 	if database == "" {
 		return nil, errors.New("open MongoDB store: empty database name")
+	}
+	if keys == nil {
+		return nil, errors.New("open MongoDB store: no secrets keyring: definitions' secrets are kept encrypted")
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetRegistry(registry()))
 	if err != nil {
@@ -68,6 +75,7 @@ func Open(ctx context.Context, uri, database string) (*Store, error) {
 		audit:    db.Collection(CollAudit),
 		counters: db.Collection(CollCounters),
 		health:   db.Collection(CollHealth),
+		keys:     keys,
 		now:      time.Now,
 	}
 	if err := s.Ping(ctx); err != nil {

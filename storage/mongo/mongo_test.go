@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/storagetest"
 )
@@ -23,7 +24,7 @@ func TestOpenErrorsHideCredentials(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	// Nothing listens on port 1; the driver gives up when ctx ends.
-	s, err := mongo.Open(ctx, "mongodb://webhookd:s3cr3t-pw@127.0.0.1:1/?serverSelectionTimeoutMS=500&authSource=admin", "webhookd")
+	s, err := mongo.Open(ctx, "mongodb://webhookd:s3cr3t-pw@127.0.0.1:1/?serverSelectionTimeoutMS=500&authSource=admin", "webhookd", testutil.Keyring(t))
 	if err == nil {
 		_ = s.Close(t.Context())
 		t.Fatal("Open of an unreachable server: no error")
@@ -31,7 +32,7 @@ func TestOpenErrorsHideCredentials(t *testing.T) {
 	if strings.Contains(err.Error(), "s3cr3t-pw") {
 		t.Errorf("Open error shows the password: %v", err)
 	}
-	if _, err := mongo.Open(ctx, "mongodb://127.0.0.1:1/", ""); err == nil {
+	if _, err := mongo.Open(ctx, "mongodb://127.0.0.1:1/", "", testutil.Keyring(t)); err == nil {
 		t.Error("Open with no database name: no error")
 	}
 }

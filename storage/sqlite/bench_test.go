@@ -10,6 +10,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/storage/storagetest"
 )
 
 var benchT0 = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -50,7 +51,7 @@ func benchRequest(seq int64) *storage.WebhookRequest {
 
 // BenchmarkInsertRequests writes batches of 100 requests, one transaction each, as the worker does (it writes up to 200 at once; 100 is the target's measure).
 func BenchmarkInsertRequests(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
+	s := open(b, filepath.Join(b.TempDir(), "bench.db"), storagetest.Keyring(b))
 	const batch = 100
 	var seq int64
 	rows := 0
@@ -76,7 +77,7 @@ const benchRows = 100_000
 
 // BenchmarkListRequests reads one page of 50 from 100,000 requests, for each kind of filter.
 func BenchmarkListRequests(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
+	s := open(b, filepath.Join(b.TempDir(), "bench.db"), storagetest.Keyring(b))
 	for start := int64(1); start <= benchRows; start += 1000 {
 		reqs := make([]*storage.WebhookRequest, 1000)
 		for i := range reqs {
@@ -136,7 +137,7 @@ func BenchmarkListRequests(b *testing.B) {
 // BenchmarkMixed runs writers (batches of 100) beside readers (pages of 50), as a worker and
 // operators do: writes queue on the one write connection, reads run beside them under WAL.
 func BenchmarkMixed(b *testing.B) {
-	s := open(b, filepath.Join(b.TempDir(), "bench.db"))
+	s := open(b, filepath.Join(b.TempDir(), "bench.db"), storagetest.Keyring(b))
 	var next atomic.Int64
 	for start := int64(1); start <= 10_000; start += 1000 {
 		reqs := make([]*storage.WebhookRequest, 1000)

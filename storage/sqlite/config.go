@@ -30,22 +30,15 @@ func bumpConfigVersion(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// ApplyConfig upserts definitions and rules in one transaction.
+// ApplyConfig upserts definitions and rules in one transaction. A definition's secret rotation
+// follows from the one it replaces (config.Definition.RotateSecret), read in the same
+// transaction, and its secrets are sealed before they are written.
 func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules []config.Rule, user string, at time.Time) error {
 	at = norm(at)
-	defDocs := make([]string, len(defs)) // TEXT: a BLOB would be read as JSONB
 	for i := range defs {
 		if defs[i].ID == "" {
 			return fmt.Errorf("apply config: webhook definition %d has no id", i)
 		}
-		d := defs[i]
-		d.DisabledReason, d.DisabledAt = "", nil
-		d.UpdatedAt, d.UpdatedBy = at, user
-		b, err := json.Marshal((*definitionDoc)(&d))
-		if err != nil {
-			return fmt.Errorf("apply config: encode webhook definition %s: %w", d.ID, err)
-		}
-		defDocs[i] = string(b)
 	}
 	ruleDocs := make([]string, len(rules))
 	for i := range rules {
@@ -61,9 +54,30 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 		ruleDocs[i] = string(b)
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		for i, d := range defs {
+		for _, d := range defs {
+			var stored *config.Definition
+			var doc []byte
+			err := tx.QueryRowContext(ctx, `SELECT doc FROM webhook_definitions WHERE id = ?`, d.ID).Scan(&doc)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return fmt.Errorf("read webhook definition %s: %w", d.ID, err)
+			default:
+				// A stored definition whose secrets cannot be opened (a key no longer listed) is
+				// replaced whole, without a previous key: applying it again is how it is repaired.
+				if old, _, err := s.decodeDefinition(doc); err == nil {
+					stored = old
+				}
+			}
+			d.DisabledReason, d.DisabledAt = "", nil
+			d.UpdatedAt, d.UpdatedBy = at, user
+			d.RotateSecret(stored, at)
+			enc, err := s.encodeDefinition(d)
+			if err != nil {
+				return fmt.Errorf("encode webhook definition %s: %w", d.ID, err)
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_definitions (id, doc) VALUES (?, ?)
-				ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`, d.ID, defDocs[i]); err != nil {
+				ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`, d.ID, enc); err != nil {
 				return fmt.Errorf("upsert webhook definition %s: %w", d.ID, err)
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM definition_health WHERE id = ?`, d.ID); err != nil {
@@ -84,15 +98,43 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 	return nil
 }
 
-func decodeDefinition(b []byte) (*config.Definition, error) {
+// encodeDefinition is the stored JSON of d, its secrets sealed. TEXT: a BLOB would be read as JSONB.
+func (s *Store) encodeDefinition(d config.Definition) (string, error) {
+	sealed, err := storage.SealDefinition(s.keys, d)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal((*definitionDoc)(&sealed))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// decodeDefinition reads a stored definition and opens its secrets; stale says they are not all
+// sealed under the primary key.
+func (s *Store) decodeDefinition(b []byte) (d *config.Definition, stale bool, err error) {
+	if d, err = decodeRawDefinition(b); err != nil {
+		return nil, false, err
+	}
+	if stale, err = storage.OpenDefinition(s.keys, d); err != nil {
+		return nil, false, err
+	}
+	return d, stale, nil
+}
+
+// decodeRawDefinition reads a stored definition as it is, its secrets sealed.
+func decodeRawDefinition(b []byte) (*config.Definition, error) {
 	var d config.Definition
 	if err := json.Unmarshal(b, (*definitionDoc)(&d)); err != nil {
 		return nil, err
 	}
 	d.UpdatedAt = d.UpdatedAt.UTC()
-	if d.DisabledAt != nil {
-		t := d.DisabledAt.UTC()
-		d.DisabledAt = &t
+	for _, p := range []**time.Time{&d.DisabledAt, &d.SecretRotatedAt} {
+		if *p != nil {
+			t := (*p).UTC()
+			*p = &t
+		}
 	}
 	return &d, nil
 }
@@ -120,9 +162,9 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 		if err := rows.Scan(&id, &doc); err != nil {
 			return nil, fmt.Errorf("list webhook definitions: %w", err)
 		}
-		d, err := decodeDefinition(doc)
+		d, _, err := s.decodeDefinition(doc)
 		if err != nil {
-			return nil, fmt.Errorf("list webhook definitions: decode %s: %w", id, err)
+			return nil, fmt.Errorf("list webhook definitions: %w", err)
 		}
 		out = append(out, *d)
 	}
@@ -142,9 +184,9 @@ func (s *Store) GetDefinition(ctx context.Context, id string) (*config.Definitio
 	if err != nil {
 		return nil, fmt.Errorf("get webhook definition %s: %w", id, err)
 	}
-	d, err := decodeDefinition(doc)
+	d, _, err := s.decodeDefinition(doc)
 	if err != nil {
-		return nil, fmt.Errorf("get webhook definition %s: decode: %w", id, err)
+		return nil, fmt.Errorf("get webhook definition %s: %w", id, err)
 	}
 	return d, nil
 }
@@ -258,7 +300,8 @@ func (s *Store) DisableDefinition(ctx context.Context, id, reason string, at tim
 		if err != nil {
 			return err
 		}
-		d, err := decodeDefinition(doc)
+		// The secrets stay sealed as they are: only the state changes.
+		d, err := decodeRawDefinition(doc)
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
@@ -315,4 +358,83 @@ func (s *Store) ClearFailures(ctx context.Context, id string) error {
 		return fmt.Errorf("clear failures of webhook definition %s: %w", id, err)
 	}
 	return nil
+}
+
+// ReencryptSecrets seals again, under the primary key, every definition holding a secret sealed
+// under another key or in clear (an upgraded store). It reads with the readers and writes only
+// when something is stale, in one transaction that checks each definition again; the config
+// version does not change, since no definition says anything new. Definitions that cannot be
+// opened stay as they are, counted in Stale, and the error names each of them.
+func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, error) {
+	res := storage.Reencryption{KeyID: s.keys.Primary()}
+	rows, err := s.rs.query(ctx, `SELECT id, doc FROM webhook_definitions ORDER BY id`)
+	if err != nil {
+		return res, fmt.Errorf("re-encrypt secrets: %w", err)
+	}
+	var stale []string
+	for rows.Next() {
+		var id string
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("re-encrypt secrets: %w", err)
+		}
+		if d, err := decodeRawDefinition(doc); err != nil || storage.NeedsReseal(s.keys, d) {
+			stale = append(stale, id)
+		}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return res, fmt.Errorf("re-encrypt secrets: %w", err)
+	}
+	if len(stale) == 0 {
+		return res, nil
+	}
+	var errs []error
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res.Reencrypted, res.Stale, errs = 0, 0, nil
+		for _, id := range stale {
+			var doc []byte
+			err := tx.QueryRowContext(ctx, `SELECT doc FROM webhook_definitions WHERE id = ?`, id).Scan(&doc)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("read webhook definition %s: %w", id, err)
+			}
+			raw, err := decodeRawDefinition(doc)
+			if err != nil {
+				res.Stale++
+				errs = append(errs, fmt.Errorf("webhook definition %s: decode: %w", id, err))
+				continue
+			}
+			if !storage.NeedsReseal(s.keys, raw) {
+				continue // rewritten meanwhile
+			}
+			sealed, err := storage.Reseal(s.keys, *raw, now)
+			if err != nil {
+				res.Stale++
+				errs = append(errs, err)
+				continue
+			}
+			b, err := json.Marshal((*definitionDoc)(&sealed))
+			if err != nil {
+				return fmt.Errorf("encode webhook definition %s: %w", id, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, string(b), id); err != nil {
+				return fmt.Errorf("write webhook definition %s: %w", id, err)
+			}
+			res.Reencrypted++
+		}
+		return nil
+	})
+	if err != nil {
+		return storage.Reencryption{KeyID: res.KeyID, Stale: len(stale)}, fmt.Errorf("re-encrypt secrets under key %s: %w", res.KeyID, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return res, fmt.Errorf("re-encrypt secrets under key %s: %w", res.KeyID, err)
+	}
+	return res, nil
 }

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 )
 
 // TestQueryPlans keeps list queries on their indexes: every filter with an equality field must
 // find its page through an index, never by scanning the table.
 func TestQueryPlans(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "plans.db"))
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "plans.db"), testutil.Keyring(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

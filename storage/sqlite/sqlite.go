@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webhookd/webhookd/secrets"
+
 	// The pure-Go driver, registered as "sqlite".
 	_ "modernc.org/sqlite"
 )
@@ -37,12 +39,17 @@ type Store struct {
 	r    *sql.DB // read-only connections
 	ws   *stmtCache
 	rs   *stmtCache
+	keys *secrets.Keyring // seals definitions' secrets (storage.SealDefinition)
 	now  func() time.Time
 }
 
 // Open opens (creating if needed) the database file at path, brings its schema up to date and
-// returns the store. Close it when done.
-func Open(ctx context.Context, path string) (*Store, error) {
+// returns the store, which seals definitions' secrets with keys (--secrets-key-file). Close it
+// when done.
+func Open(ctx context.Context, path string, keys *secrets.Keyring) (*Store, error) {
+	if keys == nil {
+		return nil, fmt.Errorf("open sqlite store %q: no secrets keyring: definitions' secrets are kept encrypted", path)
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		// Two pools on one in-memory database would be two databases, and a URI would carry
 		// connection parameters of its own.
@@ -79,7 +86,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{path: path, w: w, ws: newStmtCache(w), now: time.Now}
+	s := &Store{path: path, w: w, ws: newStmtCache(w), keys: keys, now: time.Now}
 	if err := s.migrate(ctx); err != nil {
 		_ = w.Close()
 		return nil, err

@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/storage/storagetest"
 )
@@ -17,9 +20,9 @@ var _ storagetest.Store = (*sqlite.Store)(nil)
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func open(t testing.TB, path string) *sqlite.Store {
+func open(t testing.TB, path string, keys *secrets.Keyring) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlite.Open(t.Context(), path, keys)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -32,15 +35,24 @@ func open(t testing.TB, path string) *sqlite.Store {
 }
 
 func TestStore(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storagetest.Store {
-		return open(t, filepath.Join(t.TempDir(), "webhookd.db"))
+	var mu sync.Mutex
+	paths := map[*testing.T]string{} // one database per subtest, however often it is opened
+	storagetest.Run(t, func(t *testing.T, keys *secrets.Keyring) storagetest.Store {
+		mu.Lock()
+		p, ok := paths[t]
+		if !ok {
+			p = filepath.Join(t.TempDir(), "webhookd.db")
+			paths[t] = p
+		}
+		mu.Unlock()
+		return open(t, p, keys)
 	})
 }
 
 func TestReopenKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "webhookd.db")
 	ctx := t.Context()
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path, testutil.Keyring(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -51,7 +63,7 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	s = open(t, path) // the schema exists: opening again changes nothing
+	s = open(t, path, testutil.Keyring(t)) // the schema exists: opening again changes nothing
 	next, err := s.ReserveNumbers(ctx, 1)
 	if err != nil {
 		t.Fatalf("ReserveNumbers: %v", err)
@@ -63,7 +75,7 @@ func TestReopenKeepsData(t *testing.T) {
 
 func TestWALMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "webhookd.db")
-	open(t, path)
+	open(t, path, testutil.Keyring(t))
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatalf("sql.Open: %v", err)
@@ -81,7 +93,7 @@ func TestWALMode(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "webhookd.db")
 	ctx := t.Context()
-	s, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path, testutil.Keyring(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -98,7 +110,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	s, err = sqlite.Open(ctx, path)
+	s, err = sqlite.Open(ctx, path, testutil.Keyring(t))
 	if err == nil {
 		_ = s.Close(ctx)
 		t.Fatal("Open of a database from a newer build: no error")
@@ -110,7 +122,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 
 func TestOpenRefusesBadPaths(t *testing.T) {
 	for _, p := range []string{"", ":memory:", "file:x.db", filepath.Join(t.TempDir(), "a?b.db"), filepath.Join(t.TempDir(), "missing", "dir", "x.db")} {
-		s, err := sqlite.Open(t.Context(), p)
+		s, err := sqlite.Open(t.Context(), p, testutil.Keyring(t))
 		if err == nil {
 			_ = s.Close(t.Context())
 			t.Errorf("Open(%q): no error", p)

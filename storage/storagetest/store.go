@@ -62,6 +62,11 @@ type Store interface {
 	DisableDefinition(ctx context.Context, id, reason string, at time.Time) (bool, error)
 	// ConfigVersion changes whenever definitions or rules change; replicas poll it to reload.
 	ConfigVersion(ctx context.Context) (int64, error)
+	// ReencryptSecrets seals again, under the keyring's primary key, the definitions whose
+	// secrets are sealed under another key or in clear, without changing the config version
+	// nor anything else of them. Definitions it cannot open are counted in Stale and named in
+	// the error; the others are still rewritten.
+	ReencryptSecrets(ctx context.Context) (storage.Reencryption, error)
 
 	// RecordFailures adds n failed attempts to a definition's health, starting FailingSince at
 	// `at` when it was not failing, and returns the new health.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -27,14 +28,19 @@ func SkipConcurrent(reason string) Option {
 	return func(o *options) { o.skipConcurrent = reason }
 }
 
-// Run runs the conformance suite. open returns a new, empty store for each subtest and closes it
-// when that subtest ends (t.Cleanup).
-func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
+// Opener opens a store for one subtest, sealing secrets with keys, and closes it when that
+// subtest ends (t.Cleanup). The first call in a subtest opens a new, empty database; every later
+// call in the same subtest opens that same database again (the earlier stores stay open), so a
+// subtest can read what it wrote under other keys.
+type Opener func(t *testing.T, keys *secrets.Keyring) Store
+
+// Run runs the conformance suite.
+func Run(t *testing.T, open Opener, opts ...Option) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &suite{open: open, opts: o}
+	s := &suite{openWith: open, opts: o, keys: keyring(t, keyOld)}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T)
@@ -66,6 +72,9 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
 		{"Config/DefinitionInUse", s.testConfigDefinitionInUse},
 		{"Config/Disable", s.testConfigDisable},
 		{"Config/Version", s.testConfigVersion},
+		{"Secrets/SecretRotation", s.testSecretRotation},
+		{"Secrets/KeyRotation", s.testKeyRotation},
+		{"Secrets/UnknownKey", s.testUnknownKey},
 		{"Health", s.testHealth},
 		{"Audit", s.testAudit},
 		{"EmptyLists", s.testEmptyLists},
@@ -77,9 +86,13 @@ func Run(t *testing.T, open func(t *testing.T) Store, opts ...Option) {
 }
 
 type suite struct {
-	open func(t *testing.T) Store
-	opts options
+	openWith Opener
+	opts     options
+	keys     *secrets.Keyring // what open seals with
 }
+
+// open opens the subtest's store under the suite's keys.
+func (s *suite) open(t *testing.T) Store { return s.openWith(t, s.keys) }
 
 func (s *suite) needConcurrency(t *testing.T) {
 	t.Helper()

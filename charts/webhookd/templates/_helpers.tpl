@@ -51,6 +51,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* The Secret that holds the secrets key file: an existing one, or the one the chart creates. */}}
+{{- define "webhookd.secretsKeySecretName" -}}
+{{- if .Values.secretsKey.existingSecret }}
+{{- .Values.secretsKey.existingSecret }}
+{{- else if .Values.secretsKey.keys }}
+{{- printf "%s-secrets-key" (include "webhookd.fullname" .) }}
+{{- else }}
+{{- fail "secretsKey.existingSecret (a Secret holding the key file of --secrets-key-file; make one with `webhookctl secret keygen --out secrets.key`) or, for development, secretsKey.keys is required" }}
+{{- end }}
+{{- end }}
+
 {{/* The section 4 document rendered from values. */}}
 {{- define "webhookd.configDocument" -}}
 {{- dict "webhook_definitions" (.Values.config.webhook_definitions | default list) "workflow_rules" (.Values.config.workflow_rules | default list) | toYaml }}

@@ -22,7 +22,7 @@ func TestOnMongoDB(t *testing.T) {
 	st := controltest.Store{
 		Open: func(ctx context.Context, t testing.TB) (storagetest.Store, error) {
 			uri := ferrettest.MongoURI(t)
-			return mongo.Open(ctx, uri, ferrettest.Database(t, uri))
+			return mongo.Open(ctx, uri, ferrettest.Database(t, uri), storagetest.Keyring(t))
 		},
 		Worker: func(t testing.TB, o *worker.Options) {
 			uri := ferrettest.MongoURI(t)

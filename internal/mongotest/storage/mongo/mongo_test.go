@@ -2,22 +2,32 @@ package mongo_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/webhookd/webhookd/internal/mongotest/ferrettest"
+	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/storagetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func opener(uri string) func(t *testing.T) storagetest.Store {
-	return func(t *testing.T) storagetest.Store {
-		db := ferrettest.Database(t, uri)
-		s, err := mongo.Open(t.Context(), uri, db)
+func opener(uri string) storagetest.Opener {
+	var mu sync.Mutex
+	dbs := map[*testing.T]string{} // one database per subtest, however often it is opened
+	return func(t *testing.T, keys *secrets.Keyring) storagetest.Store {
+		mu.Lock()
+		db, ok := dbs[t]
+		if !ok {
+			db = ferrettest.Database(t, uri)
+			dbs[t] = db
+		}
+		mu.Unlock()
+		s, err := mongo.Open(t.Context(), uri, db, keys)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/mongotest/ferrettest"
 	"github.com/webhookd/webhookd/storage/mongo"
+	"github.com/webhookd/webhookd/storage/storagetest"
 )
 
 type indexInfo struct {
@@ -27,7 +28,7 @@ func TestOpenCreatesIndexes(t *testing.T) {
 	uri := ferrettest.MongoURI(t)
 	db := ferrettest.Database(t, uri)
 	for range 2 {
-		s, err := mongo.Open(t.Context(), uri, db)
+		s, err := mongo.Open(t.Context(), uri, db, storagetest.Keyring(t))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
