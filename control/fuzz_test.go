@@ -17,6 +17,9 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"limit":5,"after":"czE6MTI","filter":{"created_from":"2025-01-01T00:00:00Z"}}`, `{"numbers":7}`, `{"filter":{"created_to":"x"}}`,
 		`{"webhook_definitions":[{"secret_key":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","headers":{"Authorization":"Bearer abcdefghijklmnopq"}}],"user":"x"}`,
 		`{"a":{"b":[{"secret_key":{"x":1}}]}}`, "{\"user\":\"\xff\"}",
+		`{"webhook_definitions":[{"SECRET_KEY":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]}`,
+		`{"webhook_definitions":[{"Secret_Key":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]}`,
+		"{\"webhook_definitions\":[{\"\u017fecret_key\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}]}",
 	} {
 		f.Add([]byte(s))
 	}

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/webhook"
 )
@@ -150,12 +151,14 @@ type Result struct {
 	ErrorDescription string
 	// RetryAfter is the receiver's Retry-After (seconds or HTTP date), 0 when absent or invalid.
 	RetryAfter time.Duration
-	// Request is the request as sent, headers joined with ", ". Values of credential headers
-	// (Authorization, Cookie, names with token, secret, key or password) are masked, since
-	// webhook requests are stored and shown; the signature is kept, it is not the secret.
+	// Request is the request as sent, headers joined with ", ", masked by package redact since
+	// webhook requests are stored and shown: the values of credential headers and of the URL's
+	// credential-like query parameters. webhook-id, webhook-timestamp and webhook-signature stay
+	// readable (the signature is an HMAC of this request, not the secret).
 	Request storage.RequestInfo
 	// Response is nil when no response came. Its body is at most storage.MaxResponseBody bytes,
-	// made valid UTF-8; Truncated says it was cut or could not be read to the end.
+	// made valid UTF-8; Truncated says it was cut or could not be read to the end. The values of
+	// its credential headers (Set-Cookie among them) are masked like the request's.
 	Response *storage.ResponseInfo
 	// Duration runs from sending the request to reading the response body; 0 if not sent.
 	Duration time.Duration
@@ -181,7 +184,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	sentAt := c.now()
 	res := Result{Request: storage.RequestInfo{
 		Method:  method,
-		URL:     a.URL,
+		URL:     redact.URL(a.URL),
 		Headers: map[string]string{},
 		Body:    string(a.Body),
 		SentAt:  sentAt.UTC(),
@@ -192,7 +195,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 		res.ErrorDescription = describe(err, a)
 		return res
 	}
-	res.Request.Headers = recordedHeaders(req.Header)
+	res.Request.Headers = redact.Headers(joinHeaders(req.Header))
 
 	timeout := a.Timeout
 	if timeout <= 0 {
@@ -217,7 +220,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	res.Duration = time.Since(start)
 	res.Response = &storage.ResponseInfo{
 		Status:     resp.StatusCode,
-		Headers:    joinHeaders(resp.Header),
+		Headers:    redact.Headers(joinHeaders(resp.Header)),
 		Body:       body,
 		Truncated:  truncated,
 		DurationMS: res.Duration.Milliseconds(),
@@ -328,25 +331,6 @@ func joinHeaders(h http.Header) map[string]string {
 		m[k] = strings.Join(vs, ", ")
 	}
 	return m
-}
-
-func recordedHeaders(h http.Header) map[string]string {
-	m := joinHeaders(h)
-	for k, v := range m {
-		if sensitiveHeader(k) {
-			m[k] = webhook.MaskSecret(v)
-		}
-	}
-	return m
-}
-
-func sensitiveHeader(name string) bool {
-	// webhookd's own signature headers are no credential (the signature is an HMAC of this
-	// very request) and stay readable; the rest follows the one list replies use too.
-	if strings.HasPrefix(strings.ToLower(name), "webhook-") {
-		return false
-	}
-	return config.SensitiveHeader(name)
 }
 
 func unwrapURLError(err error) error {

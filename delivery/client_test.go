@@ -197,7 +197,7 @@ func TestSendHeaders(t *testing.T) {
 	if _, ok := rec["Host"]; ok {
 		t.Errorf("recorded a Host header that was not sent: %v", rec)
 	}
-	// Stored masked by the same list replies use (config.SensitiveHeader).
+	// Stored masked by the one masking replies use too (package redact).
 	for _, name := range []string{"Authorization", "X-Api-Key", "X-Client-Key"} {
 		if v := rec[name]; strings.Contains(v, "secret") || !strings.HasPrefix(v, "…") {
 			t.Errorf("recorded %s = %q, want it masked", name, v)
@@ -620,19 +620,6 @@ func TestSendInvalidAttempt(t *testing.T) {
 				t.Errorf("an attempt that was not sent has a response or a duration: %+v", res)
 			}
 		})
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://user:pw@example.com:8443/a/b?token=x&y=2#frag": "https://example.com:8443/a/b?redacted",
-		"https://example.com/a":                                 "https://example.com/a",
-		"https://example.com/a?":                                "https://example.com/a?redacted",
-		"::":                                                    "<invalid URL>",
-	} {
-		if got := delivery.RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 
