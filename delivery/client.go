@@ -25,8 +25,13 @@ import (
 // Options configure a Client. The zero value is a production client that refuses private
 // destinations.
 type Options struct {
+	// AllowDestinations lets attempts reach the CIDRs and host names it lists although Blocked
+	// refuses them (--allow-destination). A cloud metadata address stays refused unless it is
+	// itself an entry.
+	AllowDestinations *AllowList
 	// AllowPrivateNetworks lets attempts reach loopback, private, link-local and the other
-	// addresses Blocked refuses (--allow-private-networks).
+	// addresses Blocked refuses (--allow-private-networks), cloud metadata addresses excepted:
+	// those only AllowDestinations opens, by naming them.
 	AllowPrivateNetworks bool
 	// UserAgent is sent on every request; default "webhookd/<module version>".
 	UserAgent string
@@ -68,12 +73,15 @@ type Client struct {
 }
 
 // NewClient returns a Client. HTTP proxies from the environment are not used: the
-// destination guard checks the address actually dialled, which through a proxy would be the
-// proxy's. Redirects are not followed: a 3xx is the receiver's answer.
+// destination guard checks every address actually dialled, after DNS, which through a proxy
+// would be the proxy's. Redirects are not followed: a 3xx is the receiver's answer, so no
+// Location can lead an attempt past the guard.
 func NewClient(opts Options) *Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	if !opts.AllowPrivateNetworks {
-		dialer.Control = guardControl
+	g := &guard{allow: opts.AllowDestinations, private: opts.AllowPrivateNetworks}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: g.control}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// The guard's hook sees the resolved address only; the host name rides in the context.
+		return dialer.DialContext(context.WithValue(ctx, dialHostKey{}, hostOfAddr(addr)), network, addr)
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if opts.TLSConfig != nil {
@@ -81,7 +89,7 @@ func NewClient(opts Options) *Client {
 	}
 	tr := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		TLSClientConfig:        tlsConfig,
 		ForceAttemptHTTP2:      true, // needed for HTTP/2 with a custom dialer and TLS config
 		MaxIdleConns:           orDefault(opts.MaxIdleConns, DefaultMaxIdleConns),

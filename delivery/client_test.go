@@ -546,23 +546,25 @@ func TestSendDNSFailed(t *testing.T) {
 
 func TestSendDestinationBlocked(t *testing.T) {
 	srv := newReceiver(t, func(http.ResponseWriter, *http.Request) {})
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	port := strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
 	c := newClient(t, delivery.Options{})
 	for _, url := range []string{
 		srv.URL,
-		"http://localhost:" + strconv.Itoa(port),
-		"http://[::1]:" + strconv.Itoa(port),
-		"http://[::ffff:127.0.0.1]:" + strconv.Itoa(port),
-		"http://0.0.0.0:" + strconv.Itoa(port),
+		"http://localhost:" + port,
+		"http://[::1]:" + port,
+		"http://[::ffff:127.0.0.1]:" + port,
+		"http://0.0.0.0:" + port,
 		"http://169.254.169.254/latest/meta-data/",
 		"http://10.0.0.1/",
+		"http://192.0.2.1/",
+		"http://[64:ff9b::7f00:1]:" + port,
 	} {
 		t.Run(url, func(t *testing.T) {
 			res := c.Send(context.Background(), attempt(url))
 			if res.Outcome != delivery.Reject || res.ErrorCode != delivery.CodeDestinationBlocked {
 				t.Fatalf("result = %v %q (%s), want rejected DESTINATION_BLOCKED", res.Outcome, res.ErrorCode, res.ErrorDescription)
 			}
-			if !strings.Contains(res.ErrorDescription, "--allow-private-networks") {
+			if !strings.Contains(res.ErrorDescription, "--allow-destination ") {
 				t.Errorf("description %q does not say how to allow it", res.ErrorDescription)
 			}
 		})
@@ -572,10 +574,94 @@ func TestSendDestinationBlocked(t *testing.T) {
 	}
 	// The same receiver is reachable once private networks are allowed.
 	allowed := newClient(t, delivery.Options{AllowPrivateNetworks: true})
-	for _, url := range []string{srv.URL, "http://localhost:" + strconv.Itoa(port)} {
+	for _, url := range []string{srv.URL, "http://localhost:" + port} {
 		if res := allowed.Send(context.Background(), attempt(url)); res.Outcome != delivery.Success {
 			t.Fatalf("%s with AllowPrivateNetworks: %v %q (%s)", url, res.Outcome, res.ErrorCode, res.ErrorDescription)
 		}
+	}
+}
+
+// A metadata address stays blocked under --allow-private-networks and an allowed CIDR that
+// holds it: the dial is refused before any packet is sent.
+func TestSendMetadataBlockedUnlessNamed(t *testing.T) {
+	wide, err := delivery.ParseAllowList([]string{"169.254.0.0/16", "fd00::/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, opts := range map[string]delivery.Options{
+		"private networks":   {AllowPrivateNetworks: true},
+		"CIDR that holds it": {AllowDestinations: wide},
+	} {
+		c := newClient(t, opts)
+		for _, url := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/meta-data/", "http://[::ffff:169.254.169.254]/"} {
+			res := c.Send(context.Background(), attempt(url))
+			if res.ErrorCode != delivery.CodeDestinationBlocked || !strings.Contains(res.ErrorDescription, "metadata") ||
+				!strings.Contains(res.ErrorDescription, "the address itself") {
+				t.Errorf("%s, %s: %v %q (%s), want DESTINATION_BLOCKED as metadata", name, url, res.Outcome, res.ErrorCode, res.ErrorDescription)
+			}
+		}
+	}
+}
+
+// --allow-destination opens what it names and nothing else: the receiver's address or a CIDR
+// that holds it, or the URL's host name (every address it resolves to), never the same
+// receiver under another name; and a redirect cannot lead past it (none is followed).
+func TestSendAllowDestination(t *testing.T) {
+	var hits atomic.Int64
+	srv := newReceiver(t, func(http.ResponseWriter, *http.Request) { hits.Add(1) })
+	port := strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+	byIP := "http://127.0.0.1:" + port + "/hook"
+	byName := "http://localhost:" + port + "/hook"
+	tests := []struct {
+		allow   []string
+		url     string
+		success bool
+	}{
+		{[]string{"127.0.0.1"}, byIP, true},
+		{[]string{"127.0.0.0/8"}, byIP, true},
+		{[]string{"127.0.0.2"}, byIP, false},
+		{[]string{"10.0.0.0/8"}, byIP, false},
+		{[]string{"localhost"}, byIP, false}, // the URL names the address, not the host
+		{[]string{"LocalHost."}, byName, true},
+		{[]string{"127.0.0.0/8"}, byName, true}, // ::1 refused, 127.0.0.1 dialled
+		{[]string{"other.example"}, byName, false},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.allow, ",")+" "+tt.url, func(t *testing.T) {
+			allow, err := delivery.ParseAllowList(tt.allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, delivery.Options{AllowDestinations: allow})
+			before := hits.Load()
+			res := c.Send(context.Background(), attempt(tt.url))
+			if tt.success {
+				if res.Outcome != delivery.Success || hits.Load() != before+1 {
+					t.Fatalf("result = %v %q (%s), want success", res.Outcome, res.ErrorCode, res.ErrorDescription)
+				}
+				return
+			}
+			if res.ErrorCode != delivery.CodeDestinationBlocked || hits.Load() != before {
+				t.Fatalf("result = %v %q (%s), want DESTINATION_BLOCKED", res.Outcome, res.ErrorCode, res.ErrorDescription)
+			}
+		})
+	}
+
+	// A redirect from an allowed receiver to a blocked one is the receiver's answer.
+	var followed atomic.Int64
+	target := newReceiver(t, func(http.ResponseWriter, *http.Request) { followed.Add(1) })
+	redirector := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusFound)
+	})
+	allow, err := delivery.ParseAllowList([]string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, delivery.Options{AllowDestinations: allow})
+	rport := strconv.Itoa(redirector.Listener.Addr().(*net.TCPAddr).Port)
+	res := c.Send(context.Background(), attempt("http://localhost:"+rport+"/"))
+	if res.ErrorCode != "HTTP_302" || followed.Load() != 0 || target.newConns.Load() != 0 {
+		t.Fatalf("redirect: %v %q (%s), target hit %d times", res.Outcome, res.ErrorCode, res.ErrorDescription, followed.Load())
 	}
 }
 

@@ -28,11 +28,10 @@ func describeTransport(code string, err error, a Attempt, timeout time.Duration)
 	case CodeDestinationBlocked:
 		var be *BlockedError
 		if errors.As(err, &be) {
-			d = be.Error()
+			d = be.Error() + "; " + be.HowToAllow()
 		} else {
-			d = ErrDestinationBlocked.Error()
+			d = ErrDestinationBlocked.Error() + "; see --allow-destination"
 		}
-		d += "; webhookd refuses such addresses unless --allow-private-networks is set"
 	case CodeDNSFailed:
 		var dnsErr *net.DNSError
 		errors.As(err, &dnsErr)
