@@ -572,6 +572,16 @@ func TestSendDestinationBlocked(t *testing.T) {
 	if n := srv.newConns.Load(); n != 0 {
 		t.Fatalf("the receiver saw %d connections", n)
 	}
+	// The description names the address and the host, never the URL's secret parts.
+	res := c.Send(context.Background(), attempt("http://alice:pa55w0rd-xyz@localhost:"+port+"/hook?token=t0psecret-abcdef&page=2"))
+	for _, secret := range []string{"pa55w0rd-xyz", "t0psecret-abcdef", "alice"} {
+		if strings.Contains(res.ErrorDescription, secret) {
+			t.Errorf("description %q reveals %q", res.ErrorDescription, secret)
+		}
+	}
+	if !strings.Contains(res.ErrorDescription, "--allow-destination localhost") {
+		t.Errorf("description %q does not offer the host name", res.ErrorDescription)
+	}
 	// The same receiver is reachable once private networks are allowed.
 	allowed := newClient(t, delivery.Options{AllowPrivateNetworks: true})
 	for _, url := range []string{srv.URL, "http://localhost:" + port} {
