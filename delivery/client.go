@@ -203,7 +203,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 		res.ErrorDescription = describe(err, a)
 		return res
 	}
-	res.Request.Headers = redact.Headers(joinHeaders(req.Header))
+	res.Request.Headers = maskedHeaders(req.Header)
 
 	timeout := a.Timeout
 	if timeout <= 0 {
@@ -228,7 +228,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	res.Duration = time.Since(start)
 	res.Response = &storage.ResponseInfo{
 		Status:     resp.StatusCode,
-		Headers:    redact.Headers(joinHeaders(resp.Header)),
+		Headers:    maskedHeaders(resp.Header),
 		Body:       body,
 		Truncated:  truncated,
 		DurationMS: res.Duration.Milliseconds(),
@@ -337,6 +337,15 @@ func joinHeaders(h http.Header) map[string]string {
 	m := make(map[string]string, len(h))
 	for k, vs := range h {
 		m[k] = strings.Join(vs, ", ")
+	}
+	return m
+}
+
+// maskedHeaders is h as stored: joined, credential values masked (redact.Header).
+func maskedHeaders(h http.Header) map[string]string {
+	m := joinHeaders(h)
+	for k, v := range m {
+		m[k] = redact.Header(k, v)
 	}
 	return m
 }
