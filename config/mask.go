@@ -3,66 +3,30 @@ package config
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/webhookd/webhookd/webhook"
+	"github.com/webhookd/webhookd/redact"
 )
 
-// Mask is what replaces the hidden part of a secret.
-const Mask = "…"
+// Mask is what replaces the hidden part of a secret (redact.Mask).
+const Mask = redact.Mask
 
-// MaskSecret returns key as replies show it: webhook.MaskSecret (section 5: "whsec_…LaSw"; a
-// key too short for that to hide most of it shows none of it), always with the whsec_ prefix,
-// even for a key that lacks it.
-func MaskSecret(key string) string {
-	if key == "" {
-		return ""
-	}
-	return webhook.MaskSecret(SecretPrefix + strings.TrimPrefix(key, SecretPrefix))
-}
-
-// SensitiveHeader reports whether a header's value is likely a credential (Authorization,
-// Cookie, any name with auth, token, secret, password, key, signature, credential or session),
-// and so is masked wherever webhookd shows or stores it.
-func SensitiveHeader(name string) bool {
-	n := strings.ToLower(name)
-	if n == "authorization" || n == "cookie" {
-		return true
-	}
-	for _, w := range []string{"auth", "token", "secret", "password", "passwd", "key", "signature", "credential", "session"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// MaskHeaderValue hides a header value like MaskSecret does, without the prefix.
-func MaskHeaderValue(v string) string {
-	if len(v) < 16 {
-		return Mask
-	}
-	return Mask + v[len(v)-4:]
-}
-
-// MaskSecrets returns a copy of d, sharing nothing with it, whose secret key, previous secret key
-// and credential-like header values (Authorization, X-Api-Key, anything naming a token, key,
-// secret or password) are masked, with PreviousSecretUntil set when there is a previous key. Validate refuses masked values, so a masked copy applied back is refused rather than
-// stored.
+// MaskSecrets returns a copy of d, sharing nothing with it, with its credentials masked by
+// package redact, the one masking of webhookd: the secret key and the previous one of a
+// rotation (with PreviousSecretUntil, when it stops signing), the values of credential headers
+// (redact.CredentialHeader) and the credential-like query parameters of the URL (redact.URL).
+// Validate refuses masked values, so a masked copy applied back is refused rather than stored.
 func (d Definition) MaskSecrets() Definition {
 	c := d.Clone()
-	c.SecretKey = MaskSecret(c.SecretKey)
-	// Of a rotation, replies show the previous key masked and when it stops signing.
-	c.PreviousSecretKey = MaskSecret(c.PreviousSecretKey)
+	c.SecretKey = redact.Secret(c.SecretKey)
+	c.PreviousSecretKey = redact.Secret(c.PreviousSecretKey)
 	c.PreviousSecretUntil = nil
 	if end, ok := d.PreviousSecretEnds(); ok {
 		c.PreviousSecretUntil = &end
 	}
+	c.URL = redact.URL(c.URL)
 	for name, v := range c.Headers {
-		if SensitiveHeader(name) {
-			c.Headers[name] = MaskHeaderValue(v)
-		}
+		c.Headers[name] = redact.Header(name, v)
 	}
 	return c
 }

@@ -6,27 +6,16 @@ import (
 	"time"
 )
 
-func TestMaskSecret(t *testing.T) {
-	tests := map[string]string{
-		"":                                       "",
-		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw": "whsec_…LaSw",
-		"short":                                  "whsec_…",
-	}
-	for in, want := range tests {
-		if got := MaskSecret(in); got != want {
-			t.Errorf("MaskSecret(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestMaskSecrets(t *testing.T) {
 	at := time.Unix(1700000000, 0)
 	d := validDefinition("a")
 	d.Headers = map[string]string{
-		"Authorization": "Bearer 0123456789abcdef",
-		"X-Api-Key":     "k",
-		"X-Api-Version": "2",
+		"Authorization":      "Bearer 0123456789abcdefghijklmn",
+		"X-Api-Key":          "k",
+		"X-Api-Version":      "2",
+		"Webhook-Auth-Token": "0123456789abcdefghijklmnopq",
 	}
+	d.URL = "https://erp.example.com/hook?token=0123456789abcdefghijklmnop&x=1"
 	d.FieldsSet = &FieldsSet{Name: "x", Fields: []string{"a"}}
 	d.DisabledAt = &at
 	r := validRule("r", "a")
@@ -38,7 +27,10 @@ func TestMaskSecrets(t *testing.T) {
 	if md.SecretKey != "whsec_…LaSw" {
 		t.Errorf("secret_key = %q", md.SecretKey)
 	}
-	want := map[string]string{"Authorization": "…cdef", "X-Api-Key": "…", "X-Api-Version": "2"}
+	want := map[string]string{"Authorization": "…klmn", "X-Api-Key": "…", "X-Api-Version": "2", "Webhook-Auth-Token": "…nopq"}
+	if md.URL != "https://erp.example.com/hook?token=…mnop&x=1" {
+		t.Errorf("url = %q", md.URL)
+	}
 	for k, v := range want {
 		if md.Headers[k] != v {
 			t.Errorf("header %s = %q, want %q", k, md.Headers[k], v)
@@ -50,13 +42,14 @@ func TestMaskSecrets(t *testing.T) {
 	*md.DisabledAt = time.Time{}
 	m.WorkflowRules[0].Actions[0] = "deleted"
 	o := doc.WebhookDefinitions[0]
-	if o.SecretKey != testKey || o.Headers["X-Api-Version"] != "2" || o.Headers["Authorization"] != "Bearer 0123456789abcdef" ||
+	if o.SecretKey != testKey || o.Headers["X-Api-Version"] != "2" || o.Headers["Authorization"] != "Bearer 0123456789abcdefghijklmn" ||
 		o.FieldsSet.Fields[0] != "a" || !o.DisabledAt.Equal(at) || doc.WorkflowRules[0].Actions[0] != "created" {
 		t.Errorf("the original changed: %+v %+v", o, doc.WorkflowRules[0])
 	}
 	// A masked document applied back is refused rather than stored.
 	err := m.Validate(nil)
-	if err == nil || !strings.Contains(err.Error(), "secret_key: looks masked") || !strings.Contains(err.Error(), "headers.Authorization: value looks masked") {
+	if err == nil || !strings.Contains(err.Error(), "secret_key: looks masked") || !strings.Contains(err.Error(), "headers.Authorization: value looks masked") ||
+		!strings.Contains(err.Error(), "url: looks masked") {
 		t.Errorf("Validate(masked) = %v", err)
 	}
 	if (*Document)(nil).MaskSecrets() != nil {

@@ -268,8 +268,13 @@ func (v *validator) checkURL(raw string) {
 		v.fault("url", "must have a host")
 	case u.User != nil:
 		v.fault("url", "must not hold user info: the URL is logged and stored with every request; send credentials in headers")
+	case strings.Contains(raw, Mask) || strings.Contains(strings.ToUpper(raw), maskEscaped):
+		v.fault("url", "looks masked, as replies show it; give the real URL")
 	}
 }
+
+// maskEscaped is Mask as a URL escapes it.
+const maskEscaped = "%E2%80%A6"
 
 // CheckSecretKey returns why key is not a valid secret key ("whsec_" and the standard base64 of
 // 24 to 64 bytes), or "" if it is. The message never holds the key. The format is the one

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/webhookd/webhookd/redact"
 )
 
 const testKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -55,7 +57,9 @@ func TestValidateDefinitionFaults(t *testing.T) {
 		// Padding bits that are not zero: lax base64 reads it, the signer (strict) refuses it.
 		{"secret not canonical base64", func(d *Definition) { d.SecretKey = "whsec_" + strings.Repeat("A", 42) + "B=" }, "secret_key", "must be whsec_"},
 		{"secret with newline", func(d *Definition) { d.SecretKey = testKey[:20] + "\n" + testKey[20:] }, "secret_key", "must be whsec_"},
-		{"secret masked", func(d *Definition) { d.SecretKey = MaskSecret(testKey) }, "secret_key", "looks masked"},
+		{"secret masked", func(d *Definition) { d.SecretKey = redact.Secret(testKey) }, "secret_key", "looks masked"},
+		{"url masked", func(d *Definition) { d.URL = "https://example.com/hook?token=…abcd" }, "url", "looks masked"},
+		{"url masked, escaped", func(d *Definition) { d.URL = "https://example.com/hook?token=%e2%80%a6abcd" }, "url", "looks masked"},
 		{"header name", func(d *Definition) { d.Headers = map[string]string{"X Bad": "1"} }, "headers", `"X Bad" is not a valid header name`},
 		{"header value CRLF", func(d *Definition) { d.Headers = map[string]string{"X-A": "1\r\nX-B: 2"} }, "headers.X-A", "control character"},
 		{"header value too long", func(d *Definition) { d.Headers = map[string]string{"X-A": strings.Repeat("v", 8193)} }, "headers.X-A", "longer than 8192"},

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control/controlapi"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -40,9 +40,10 @@ func (r *Responder) audit(c *call, e *controlapi.Error) {
 	}
 }
 
-// maskBody returns a request body as the audit may keep it, with every "secret_key" and every
-// header value masked wherever they are, and the "user" it names. A body that is not a JSON
-// object is not kept at all: it could hold anything.
+// maskBody returns a request body as the audit may keep it, masked by redact.JSON wherever its
+// credentials are (secret_key, header values, URLs, any credential-like key), with keys matched
+// case-insensitively as the command's decoding matches them, and the "user" it names. A body
+// that is not a JSON object is not kept at all: it could hold anything.
 func maskBody(body []byte) (masked, user string) {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 {
@@ -57,44 +58,10 @@ func maskBody(body []byte) (masked, user string) {
 	if u, ok := v["user"].(string); ok {
 		user = u
 	}
-	maskValue(v)
+	redact.JSON(v)
 	out, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Sprintf("<%d bytes>", len(body)), user
 	}
 	return string(out), user
-}
-
-func maskValue(v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, val := range t {
-			switch k {
-			case "secret_key":
-				if s, ok := val.(string); ok {
-					t[k] = config.MaskSecret(s)
-				} else {
-					t[k] = config.Mask
-				}
-			case "headers":
-				if h, ok := val.(map[string]any); ok {
-					for name, hv := range h {
-						if s, ok := hv.(string); ok {
-							h[name] = config.MaskHeaderValue(s)
-						} else {
-							h[name] = config.Mask
-						}
-					}
-				} else {
-					maskValue(val)
-				}
-			default:
-				maskValue(val)
-			}
-		}
-	case []any:
-		for _, e := range t {
-			maskValue(e)
-		}
-	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/webhookd/webhookd/internal/natstest"
 	itestutil "github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/webhook"
@@ -179,7 +180,7 @@ func TestContractResendGoneDeactivates(t *testing.T) {
 	wr := &storage.WebhookRequest{
 		Number: storage.FormatNumber(seq), Seq: seq, WebhookID: webhook.NewWebhookID("e1", "r1", "gone"),
 		State: storage.StateRejected, Entity: "customer", EntityID: "C", EventID: "e1",
-		URL: f.recv.URL, SecretKey: webhook.MaskSecret(contractSecret),
+		URL: f.recv.URL, SecretKey: redact.Secret(contractSecret),
 		Request:           storage.RequestInfo{Method: "POST", URL: f.recv.URL, Headers: map[string]string{}, Body: `{}`, SentAt: now},
 		WebhookDefinition: storage.Ref{ID: "gone", Name: "Gone receiver"}, WorkflowRule: storage.Ref{ID: "r1", Name: "R"},
 		Attempts: 1, ErrorCode: "HTTP_503", ErrorDescription: "down",

@@ -58,7 +58,9 @@ func (r *Responder) requestsList(ctx context.Context, c *call) (any, *controlapi
 	res := listReply{Items: make([]json.RawMessage, 0, len(items))}
 	size := 0
 	for i, wr := range items {
-		b, err := json.Marshal(wr)
+		// Masked on the way out too: what an older webhookd stored before a name joined the
+		// list is shown masked all the same.
+		b, err := json.Marshal(wr.Mask())
 		if err != nil {
 			return nil, internal("encode webhook request "+wr.Number, err)
 		}
@@ -100,7 +102,7 @@ func (r *Responder) requestsGet(ctx context.Context, c *call) (any, *controlapi.
 	if err != nil {
 		return nil, internal("get webhook request "+req.Number, err)
 	}
-	return controlapi.ItemResult[*storage.WebhookRequest]{Item: wr}, nil
+	return controlapi.ItemResult[*storage.WebhookRequest]{Item: wr.Mask()}, nil
 }
 
 // bulk is a checked requests.delete or requests.resend request.

@@ -14,7 +14,6 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
-	"github.com/webhookd/webhookd/webhook"
 )
 
 // Bounds of one resend's store writes and attempt, independent of the command's context: once
@@ -328,7 +327,7 @@ func replacement(old *storage.WebhookRequest, def *config.Definition, seq int64,
 	n.Seq, n.Number = seq, storage.FormatNumber(seq)
 	n.State = storage.StateSuccessful
 	n.URL = def.URL
-	n.SecretKey = webhook.MaskSecret(def.SecretKey)
+	n.SecretKey = def.SecretKey
 	n.Request = res.Request
 	n.Response = res.Response
 	n.WebhookDefinition = storage.Ref{ID: def.ID, Name: def.Name}
@@ -336,7 +335,7 @@ func replacement(old *storage.WebhookRequest, def *config.Definition, seq int64,
 	n.ErrorCode, n.ErrorDescription = "", ""
 	n.ResentFrom = old.Number
 	n.Log = storage.Log{CreatedAt: at, CreatedBy: user, UpdatedAt: at, UpdatedBy: user}
-	return &n
+	return n.Mask()
 }
 
 func (r *Responder) nextNumber(ctx context.Context) (int64, error) {

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/webhook"
 )
@@ -24,8 +25,13 @@ import (
 // Options configure a Client. The zero value is a production client that refuses private
 // destinations.
 type Options struct {
+	// AllowDestinations lets attempts reach the CIDRs and host names it lists although Blocked
+	// refuses them (--allow-destination). A cloud metadata address stays refused unless it is
+	// itself an entry.
+	AllowDestinations *AllowList
 	// AllowPrivateNetworks lets attempts reach loopback, private, link-local and the other
-	// addresses Blocked refuses (--allow-private-networks).
+	// addresses Blocked refuses (--allow-private-networks), cloud metadata addresses excepted:
+	// those only AllowDestinations opens, by naming them.
 	AllowPrivateNetworks bool
 	// UserAgent is sent on every request; default "webhookd/<module version>".
 	UserAgent string
@@ -67,12 +73,15 @@ type Client struct {
 }
 
 // NewClient returns a Client. HTTP proxies from the environment are not used: the
-// destination guard checks the address actually dialled, which through a proxy would be the
-// proxy's. Redirects are not followed: a 3xx is the receiver's answer.
+// destination guard checks every address actually dialled, after DNS, which through a proxy
+// would be the proxy's. Redirects are not followed: a 3xx is the receiver's answer, so no
+// Location can lead an attempt past the guard.
 func NewClient(opts Options) *Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	if !opts.AllowPrivateNetworks {
-		dialer.Control = guardControl
+	g := &guard{allow: opts.AllowDestinations, private: opts.AllowPrivateNetworks}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: g.control}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// The guard's hook sees the resolved address only; the host name rides in the context.
+		return dialer.DialContext(context.WithValue(ctx, dialHostKey{}, hostOfAddr(addr)), network, addr)
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if opts.TLSConfig != nil {
@@ -80,7 +89,7 @@ func NewClient(opts Options) *Client {
 	}
 	tr := &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dialer.DialContext,
+		DialContext:            dial,
 		TLSClientConfig:        tlsConfig,
 		ForceAttemptHTTP2:      true, // needed for HTTP/2 with a custom dialer and TLS config
 		MaxIdleConns:           orDefault(opts.MaxIdleConns, DefaultMaxIdleConns),
@@ -154,12 +163,14 @@ type Result struct {
 	ErrorDescription string
 	// RetryAfter is the receiver's Retry-After (seconds or HTTP date), 0 when absent or invalid.
 	RetryAfter time.Duration
-	// Request is the request as sent, headers joined with ", ". Values of credential headers
-	// (Authorization, Cookie, names with token, secret, key or password) are masked, since
-	// webhook requests are stored and shown; the signature is kept, it is not the secret.
+	// Request is the request as sent, headers joined with ", ", masked by package redact since
+	// webhook requests are stored and shown: the values of credential headers and of the URL's
+	// credential-like query parameters. webhook-id, webhook-timestamp and webhook-signature stay
+	// readable (the signature is an HMAC of this request, not the secret).
 	Request storage.RequestInfo
 	// Response is nil when no response came. Its body is at most storage.MaxResponseBody bytes,
-	// made valid UTF-8; Truncated says it was cut or could not be read to the end.
+	// made valid UTF-8; Truncated says it was cut or could not be read to the end. The values of
+	// its credential headers (Set-Cookie among them) are masked like the request's.
 	Response *storage.ResponseInfo
 	// Duration runs from sending the request to reading the response body; 0 if not sent.
 	Duration time.Duration
@@ -185,7 +196,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	sentAt := c.now()
 	res := Result{Request: storage.RequestInfo{
 		Method:  method,
-		URL:     a.URL,
+		URL:     redact.URL(a.URL),
 		Headers: map[string]string{},
 		Body:    string(a.Body),
 		SentAt:  sentAt.UTC(),
@@ -196,7 +207,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 		res.ErrorDescription = describe(err, a)
 		return res
 	}
-	res.Request.Headers = recordedHeaders(req.Header)
+	res.Request.Headers = maskedHeaders(req.Header)
 
 	timeout := a.Timeout
 	if timeout <= 0 {
@@ -221,7 +232,7 @@ func (c *Client) Send(ctx context.Context, a Attempt) Result {
 	res.Duration = time.Since(start)
 	res.Response = &storage.ResponseInfo{
 		Status:     resp.StatusCode,
-		Headers:    joinHeaders(resp.Header),
+		Headers:    maskedHeaders(resp.Header),
 		Body:       body,
 		Truncated:  truncated,
 		DurationMS: res.Duration.Milliseconds(),
@@ -342,23 +353,13 @@ func joinHeaders(h http.Header) map[string]string {
 	return m
 }
 
-func recordedHeaders(h http.Header) map[string]string {
+// maskedHeaders is h as stored: joined, credential values masked (redact.Header).
+func maskedHeaders(h http.Header) map[string]string {
 	m := joinHeaders(h)
 	for k, v := range m {
-		if sensitiveHeader(k) {
-			m[k] = webhook.MaskSecret(v)
-		}
+		m[k] = redact.Header(k, v)
 	}
 	return m
-}
-
-func sensitiveHeader(name string) bool {
-	// webhookd's own signature headers are no credential (the signature is an HMAC of this
-	// very request) and stay readable; the rest follows the one list replies use too.
-	if strings.HasPrefix(strings.ToLower(name), "webhook-") {
-		return false
-	}
-	return config.SensitiveHeader(name)
 }
 
 func unwrapURLError(err error) error {

@@ -197,7 +197,7 @@ func TestSendHeaders(t *testing.T) {
 	if _, ok := rec["Host"]; ok {
 		t.Errorf("recorded a Host header that was not sent: %v", rec)
 	}
-	// Stored masked by the same list replies use (config.SensitiveHeader).
+	// Stored masked by the one masking replies use too (package redact).
 	for _, name := range []string{"Authorization", "X-Api-Key", "X-Client-Key"} {
 		if v := rec[name]; strings.Contains(v, "secret") || !strings.HasPrefix(v, "…") {
 			t.Errorf("recorded %s = %q, want it masked", name, v)
@@ -546,23 +546,25 @@ func TestSendDNSFailed(t *testing.T) {
 
 func TestSendDestinationBlocked(t *testing.T) {
 	srv := newReceiver(t, func(http.ResponseWriter, *http.Request) {})
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	port := strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
 	c := newClient(t, delivery.Options{})
 	for _, url := range []string{
 		srv.URL,
-		"http://localhost:" + strconv.Itoa(port),
-		"http://[::1]:" + strconv.Itoa(port),
-		"http://[::ffff:127.0.0.1]:" + strconv.Itoa(port),
-		"http://0.0.0.0:" + strconv.Itoa(port),
+		"http://localhost:" + port,
+		"http://[::1]:" + port,
+		"http://[::ffff:127.0.0.1]:" + port,
+		"http://0.0.0.0:" + port,
 		"http://169.254.169.254/latest/meta-data/",
 		"http://10.0.0.1/",
+		"http://192.0.2.1/",
+		"http://[64:ff9b::7f00:1]:" + port,
 	} {
 		t.Run(url, func(t *testing.T) {
 			res := c.Send(context.Background(), attempt(url))
 			if res.Outcome != delivery.Reject || res.ErrorCode != delivery.CodeDestinationBlocked {
 				t.Fatalf("result = %v %q (%s), want rejected DESTINATION_BLOCKED", res.Outcome, res.ErrorCode, res.ErrorDescription)
 			}
-			if !strings.Contains(res.ErrorDescription, "--allow-private-networks") {
+			if !strings.Contains(res.ErrorDescription, "--allow-destination ") {
 				t.Errorf("description %q does not say how to allow it", res.ErrorDescription)
 			}
 		})
@@ -570,12 +572,106 @@ func TestSendDestinationBlocked(t *testing.T) {
 	if n := srv.newConns.Load(); n != 0 {
 		t.Fatalf("the receiver saw %d connections", n)
 	}
+	// The description names the address and the host, never the URL's secret parts.
+	res := c.Send(context.Background(), attempt("http://alice:pa55w0rd-xyz@localhost:"+port+"/hook?token=t0psecret-abcdef&page=2"))
+	for _, secret := range []string{"pa55w0rd-xyz", "t0psecret-abcdef", "alice"} {
+		if strings.Contains(res.ErrorDescription, secret) {
+			t.Errorf("description %q reveals %q", res.ErrorDescription, secret)
+		}
+	}
+	if !strings.Contains(res.ErrorDescription, "--allow-destination localhost") {
+		t.Errorf("description %q does not offer the host name", res.ErrorDescription)
+	}
 	// The same receiver is reachable once private networks are allowed.
 	allowed := newClient(t, delivery.Options{AllowPrivateNetworks: true})
-	for _, url := range []string{srv.URL, "http://localhost:" + strconv.Itoa(port)} {
+	for _, url := range []string{srv.URL, "http://localhost:" + port} {
 		if res := allowed.Send(context.Background(), attempt(url)); res.Outcome != delivery.Success {
 			t.Fatalf("%s with AllowPrivateNetworks: %v %q (%s)", url, res.Outcome, res.ErrorCode, res.ErrorDescription)
 		}
+	}
+}
+
+// A metadata address stays blocked under --allow-private-networks and an allowed CIDR that
+// holds it: the dial is refused before any packet is sent.
+func TestSendMetadataBlockedUnlessNamed(t *testing.T) {
+	wide, err := delivery.ParseAllowList([]string{"169.254.0.0/16", "fd00::/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, opts := range map[string]delivery.Options{
+		"private networks":   {AllowPrivateNetworks: true},
+		"CIDR that holds it": {AllowDestinations: wide},
+	} {
+		c := newClient(t, opts)
+		for _, url := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/meta-data/", "http://[::ffff:169.254.169.254]/"} {
+			res := c.Send(context.Background(), attempt(url))
+			if res.ErrorCode != delivery.CodeDestinationBlocked || !strings.Contains(res.ErrorDescription, "metadata") ||
+				!strings.Contains(res.ErrorDescription, "the address itself") {
+				t.Errorf("%s, %s: %v %q (%s), want DESTINATION_BLOCKED as metadata", name, url, res.Outcome, res.ErrorCode, res.ErrorDescription)
+			}
+		}
+	}
+}
+
+// --allow-destination opens what it names and nothing else: the receiver's address or a CIDR
+// that holds it, or the URL's host name (every address it resolves to), never the same
+// receiver under another name; and a redirect cannot lead past it (none is followed).
+func TestSendAllowDestination(t *testing.T) {
+	var hits atomic.Int64
+	srv := newReceiver(t, func(http.ResponseWriter, *http.Request) { hits.Add(1) })
+	port := strconv.Itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+	byIP := "http://127.0.0.1:" + port + "/hook"
+	byName := "http://localhost:" + port + "/hook"
+	tests := []struct {
+		allow   []string
+		url     string
+		success bool
+	}{
+		{[]string{"127.0.0.1"}, byIP, true},
+		{[]string{"127.0.0.0/8"}, byIP, true},
+		{[]string{"127.0.0.2"}, byIP, false},
+		{[]string{"10.0.0.0/8"}, byIP, false},
+		{[]string{"localhost"}, byIP, false}, // the URL names the address, not the host
+		{[]string{"LocalHost."}, byName, true},
+		{[]string{"127.0.0.0/8"}, byName, true}, // ::1 refused, 127.0.0.1 dialled
+		{[]string{"other.example"}, byName, false},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.allow, ",")+" "+tt.url, func(t *testing.T) {
+			allow, err := delivery.ParseAllowList(tt.allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, delivery.Options{AllowDestinations: allow})
+			before := hits.Load()
+			res := c.Send(context.Background(), attempt(tt.url))
+			if tt.success {
+				if res.Outcome != delivery.Success || hits.Load() != before+1 {
+					t.Fatalf("result = %v %q (%s), want success", res.Outcome, res.ErrorCode, res.ErrorDescription)
+				}
+				return
+			}
+			if res.ErrorCode != delivery.CodeDestinationBlocked || hits.Load() != before {
+				t.Fatalf("result = %v %q (%s), want DESTINATION_BLOCKED", res.Outcome, res.ErrorCode, res.ErrorDescription)
+			}
+		})
+	}
+
+	// A redirect from an allowed receiver to a blocked one is the receiver's answer.
+	var followed atomic.Int64
+	target := newReceiver(t, func(http.ResponseWriter, *http.Request) { followed.Add(1) })
+	redirector := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusFound)
+	})
+	allow, err := delivery.ParseAllowList([]string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, delivery.Options{AllowDestinations: allow})
+	rport := strconv.Itoa(redirector.Listener.Addr().(*net.TCPAddr).Port)
+	res := c.Send(context.Background(), attempt("http://localhost:"+rport+"/"))
+	if res.ErrorCode != "HTTP_302" || followed.Load() != 0 || target.newConns.Load() != 0 {
+		t.Fatalf("redirect: %v %q (%s), target hit %d times", res.Outcome, res.ErrorCode, res.ErrorDescription, followed.Load())
 	}
 }
 
@@ -620,19 +716,6 @@ func TestSendInvalidAttempt(t *testing.T) {
 				t.Errorf("an attempt that was not sent has a response or a duration: %+v", res)
 			}
 		})
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"https://user:pw@example.com:8443/a/b?token=x&y=2#frag": "https://example.com:8443/a/b?redacted",
-		"https://example.com/a":                                 "https://example.com/a",
-		"https://example.com/a?":                                "https://example.com/a?redacted",
-		"::":                                                    "<invalid URL>",
-	} {
-		if got := delivery.RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

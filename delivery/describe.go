@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/webhookd/webhookd/redact"
 )
 
 // describe is the description of an attempt that could not be built.
@@ -26,11 +28,10 @@ func describeTransport(code string, err error, a Attempt, timeout time.Duration)
 	case CodeDestinationBlocked:
 		var be *BlockedError
 		if errors.As(err, &be) {
-			d = be.Error()
+			d = be.Error() + "; " + be.HowToAllow()
 		} else {
-			d = ErrDestinationBlocked.Error()
+			d = ErrDestinationBlocked.Error() + "; see --allow-destination"
 		}
-		d += "; webhookd refuses such addresses unless --allow-private-networks is set"
 	case CodeDNSFailed:
 		var dnsErr *net.DNSError
 		errors.As(err, &dnsErr)
@@ -56,26 +57,12 @@ func hostOf(raw string) string {
 	return "the receiver"
 }
 
-// RedactURL returns raw without user info, query and fragment, which often carry credentials,
-// for logs and error descriptions.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid URL>"
-	}
-	u.User = nil
-	if u.RawQuery != "" || u.ForceQuery {
-		u.RawQuery, u.ForceQuery = "redacted", false
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String()
-}
-
-// scrub removes from s the parts of rawURL that RedactURL drops, wherever they appear, and
-// caps its length. It is the last step of every description, whatever built it.
+// scrub masks in s the credentials of rawURL (redact.URL: user info, credential-like query
+// parameters), wherever they appear, and caps its length. It is the last step of every
+// description, whatever built it.
 func scrub(s, rawURL string) string {
 	if u, err := url.Parse(rawURL); err == nil {
-		red := RedactURL(rawURL)
+		red := redact.URL(rawURL)
 		s = strings.ReplaceAll(s, rawURL, red)
 		s = strings.ReplaceAll(s, u.String(), red)
 		var secrets []string
@@ -85,10 +72,27 @@ func scrub(s, rawURL string) string {
 				secrets = append(secrets, p)
 			}
 		}
-		secrets = append(secrets, u.RawQuery, u.Query().Encode(), u.Fragment, u.EscapedFragment())
+		for _, q := range []string{u.RawQuery, u.EscapedFragment()} {
+			for _, part := range strings.FieldsFunc(q, func(r rune) bool { return r == '&' || r == ';' }) {
+				k, v, ok := strings.Cut(part, "=")
+				if !ok {
+					continue
+				}
+				name, err := url.QueryUnescape(k)
+				if err != nil {
+					name = k
+				}
+				if redact.CredentialName(name) {
+					secrets = append(secrets, v)
+					if uv, err := url.QueryUnescape(v); err == nil {
+						secrets = append(secrets, uv)
+					}
+				}
+			}
+		}
 		for _, sec := range secrets {
-			if len(sec) >= 3 { // shorter would redact ordinary words
-				s = strings.ReplaceAll(s, sec, "REDACTED")
+			if len(sec) >= 3 { // shorter would mask ordinary words
+				s = strings.ReplaceAll(s, sec, redact.Mask)
 			}
 		}
 	}

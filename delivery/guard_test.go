@@ -36,6 +36,12 @@ func TestBlocked(t *testing.T) {
 		{"240.0.0.1", true},
 		{"192.0.0.8", true},
 		{"198.18.0.1", true},
+		{"192.0.2.1", true},
+		{"198.51.100.1", true},
+		{"203.0.113.1", true},
+		{"192.88.99.1", true},
+		{"168.63.129.16", true},   // Azure WireServer: public, yet a metadata endpoint
+		{"100.100.100.200", true}, // Alibaba Cloud metadata
 		{"8.8.8.8", false},
 		{"1.1.1.1", false},
 		{"93.184.215.14", false},
@@ -63,6 +69,14 @@ func TestBlocked(t *testing.T) {
 		{"2002:7f00:1::1", true},   // 6to4 of 127.0.0.1
 		{"2002:808:808::1", false}, // 6to4 of 8.8.8.8
 		{"100::1", true},
+		{"2001::1", true},
+		{"2001:db8::1", true},
+		{"3fff::1", true},
+		{"5f00::1", true},
+		{"fd00:ec2::254", true},
+		{"::ffff:192.0.2.1", true},
+		{"64:ff9b::c000:201", true}, // NAT64 of 192.0.2.1
+		{"::ffff:0:a00:1", true},    // IPv4-translated 10.0.0.1
 		{"2001:4860:4860::8888", false},
 		{"2606:4700:4700::1111", false},
 	}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/secrets"
 )
 
@@ -114,6 +117,24 @@ func TestComposeServices(t *testing.T) {
 	}
 	if got, want := env(w, "WEBHOOKD_NATS_PASSWORD"), env(p.Services["nats"], "NATS_WEBHOOKD_PASSWORD"); got == "" || got != want {
 		t.Errorf("webhookd's NATS password %q differs from the nats service's NATS_WEBHOOKD_PASSWORD %q", got, want)
+	}
+	// The guard stays on: the allow-list names the sample receiver, the host of every URL of
+	// the sample configuration, and nothing else.
+	if v := env(w, "WEBHOOKD_ALLOW_PRIVATE_NETWORKS"); v != "" {
+		t.Errorf("WEBHOOKD_ALLOW_PRIVATE_NETWORKS = %q: the compose file must use the allow-list", v)
+	}
+	allow, err := delivery.ParseAllowList(strings.Split(env(w, "WEBHOOKD_ALLOW_DESTINATION"), ","))
+	if err != nil || !slices.Equal(allow.Entries(), []string{"receiver"}) {
+		t.Errorf("WEBHOOKD_ALLOW_DESTINATION = %q (%v), want the receiver service alone", env(w, "WEBHOOKD_ALLOW_DESTINATION"), err)
+	}
+	sample, err := config.ParseYAML(readFile(t, "deploy/config/webhookd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range sample.WebhookDefinitions {
+		if u, err := url.Parse(d.URL); err != nil || !slices.Contains(allow.Entries(), u.Hostname()) {
+			t.Errorf("definition %s: host of %s is not allowed", d.ID, d.URL)
+		}
 	}
 	if env(w, "WEBHOOKD_NATS_USER") != "webhookd" {
 		t.Errorf("webhookd connects to NATS as %q, want the webhookd user of nats.conf", env(w, "WEBHOOKD_NATS_USER"))

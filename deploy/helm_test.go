@@ -28,6 +28,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/secrets"
 )
 
@@ -365,6 +366,11 @@ func TestChartDefaults(t *testing.T) {
 	if env["WEBHOOKD_HTTP_ADDR"].Value != ":8080" {
 		t.Errorf("WEBHOOKD_HTTP_ADDR = %q, want :8080", env["WEBHOOKD_HTTP_ADDR"].Value)
 	}
+	// The destination guard is on by default, and nothing is allowed past it.
+	if v, set := env["WEBHOOKD_ALLOW_DESTINATION"]; set || env["WEBHOOKD_ALLOW_PRIVATE_NETWORKS"].Value != "false" {
+		t.Errorf("the guard is opened by default: WEBHOOKD_ALLOW_DESTINATION=%q WEBHOOKD_ALLOW_PRIVATE_NETWORKS=%q",
+			v.Value, env["WEBHOOKD_ALLOW_PRIVATE_NETWORKS"].Value)
+	}
 	for _, e := range c.Env {
 		if strings.Contains(e.Value, "mongodb://") || strings.Contains(e.Value, "mongodb+srv://") {
 			t.Errorf("env %s holds a MongoDB URI in plain text", e.Name)
@@ -467,6 +473,7 @@ nats:
   userPassword: {existingSecret: nats-user}
   tls: {existingSecret: nats-tls}
 configExistingSecret: webhookd-config
+allowDestinations: [10.20.0.0/16, receiver.hooks.svc.cluster.local]
 allowPrivateNetworks: true
 logFormat: text
 extraEnv:
@@ -500,6 +507,11 @@ extraEnv:
 	}
 	if env["WEBHOOKD_ALLOW_PRIVATE_NETWORKS"].Value != "true" || env["WEBHOOKD_LOG_FORMAT"].Value != "text" {
 		t.Errorf("allowPrivateNetworks/logFormat not passed: %+v %+v", env["WEBHOOKD_ALLOW_PRIVATE_NETWORKS"], env["WEBHOOKD_LOG_FORMAT"])
+	}
+	// The allow-list reaches webhookd as its comma-separated variable, and parses.
+	allow, err := delivery.ParseAllowList(strings.Split(env["WEBHOOKD_ALLOW_DESTINATION"].Value, ","))
+	if err != nil || !slices.Equal(allow.Entries(), []string{"10.20.0.0/16", "receiver.hooks.svc.cluster.local"}) {
+		t.Errorf("WEBHOOKD_ALLOW_DESTINATION = %q: %v %v", env["WEBHOOKD_ALLOW_DESTINATION"].Value, allow.Entries(), err)
 	}
 	for _, vm := range c.VolumeMounts {
 		if strings.HasPrefix(vm.MountPath, "/etc/webhookd/") && !vm.ReadOnly {

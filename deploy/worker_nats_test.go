@@ -61,12 +61,13 @@ workflow_rules:
 	w, err := worker.Start(ctx, worker.Options{
 		NATS: broker.Options{URL: s.ClientURL(), User: "webhookd", Password: natsPasswords["webhookd"],
 			InboxPrefix: inboxPrefix("webhookd")},
-		DataDir:          dir,
-		ConfigFile:       cfg,
-		HTTPAddr:         "127.0.0.1:0",
-		AllowPrivateNets: true,
-		Logger:           slog.New(slog.NewTextHandler(&logs, nil)),
-		ShutdownTimeout:  5 * time.Second,
+		DataDir:    dir,
+		ConfigFile: cfg,
+		HTTPAddr:   "127.0.0.1:0",
+		// The receiver is on loopback; compose allows its receiver the same way, by name.
+		AllowDestinations: []string{"127.0.0.1"},
+		Logger:            slog.New(slog.NewTextHandler(&logs, nil)),
+		ShutdownTimeout:   5 * time.Second,
 	})
 	if err != nil {
 		t.Fatalf("start webhookd as the compose webhookd user: %v\n%s", err, logs.String())

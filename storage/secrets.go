@@ -8,22 +8,28 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/secrets"
 )
 
 // Secrets at rest (CONTRACT.md section 4): both stores keep a definition's secret key, its
-// previous secret key and the values of its credential headers sealed (package secrets), with
+// previous secret key, the values of its credential headers and a URL that carries credentials
+// (a token in its query) sealed (package secrets), with
 // the place each belongs (definition id and field) as additional data. They seal on every write
 // with SealDefinition and open on every read with OpenDefinition, so neither store holds them
 // in clear, and the rule of what is sealed is written once.
 
 // credentialHeader reports whether a header's value is a credential, sealed at rest: the names
 // that replies mask, from the one list of them.
-var credentialHeader = config.SensitiveHeader
+var credentialHeader = redact.CredentialHeader
 
 // secretPlace is where a sealed value of a definition belongs: the additional data it is
 // sealed with, so it opens nowhere else.
 func secretPlace(defID, field string) string { return "webhook_definitions/" + defID + "/" + field }
+
+// sealedURL reports whether a stored URL is, or is to be, sealed: one that carries credentials
+// (a token in its query, as redact.URL masks), or that has the sealed form.
+func sealedURL(u string) bool { return redact.URL(u) != u || secrets.IsSealed(u) }
 
 // sealedHeader reports whether a stored header value is, or is to be, sealed: every credential
 // header's, and any value that has the sealed form (so a read never mistakes one for clear text).
@@ -53,6 +59,11 @@ func SealDefinition(k *secrets.Keyring, d config.Definition) (config.Definition,
 	}
 	if c.PreviousSecretKey, err = seal("previous_secret_key", c.PreviousSecretKey); err != nil {
 		return config.Definition{}, err
+	}
+	if sealedURL(c.URL) {
+		if c.URL, err = seal("url", c.URL); err != nil {
+			return config.Definition{}, err
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
 		if v := c.Headers[name]; sealedHeader(name, v) {
@@ -93,6 +104,9 @@ func OpenDefinition(k *secrets.Keyring, d *config.Definition) (stale bool, err e
 	if d.PreviousSecretKey, err = open("previous_secret_key", d.PreviousSecretKey, true); err != nil {
 		errs = append(errs, err)
 	}
+	if d.URL, err = open("url", d.URL, sealedURL(d.URL)); err != nil {
+		errs = append(errs, err)
+	}
 	for _, name := range slices.Sorted(maps.Keys(d.Headers)) {
 		v, err := open("headers."+name, d.Headers[name], credentialHeader(name))
 		if err != nil {
@@ -128,7 +142,7 @@ func NeedsReseal(k *secrets.Keyring, d *config.Definition) bool {
 		}
 		return mustSeal && v != ""
 	}
-	if stale(d.SecretKey, true) || stale(d.PreviousSecretKey, true) {
+	if stale(d.SecretKey, true) || stale(d.PreviousSecretKey, true) || stale(d.URL, sealedURL(d.URL)) {
 		return true
 	}
 	for name, v := range d.Headers {

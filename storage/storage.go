@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/redact"
 )
 
 // Errors the stores return, checked with errors.Is.
@@ -111,6 +112,24 @@ type WebhookRequest struct {
 	ErrorDescription  string            `json:"error_description,omitempty" bson:"error_description,omitempty"`
 	ResentFrom        string            `json:"resent_from,omitempty" bson:"resent_from,omitempty"`
 	Log               Log               `json:"log" bson:"log"`
+}
+
+// Mask masks r's credentials in place, as webhookd stores and shows every webhook request
+// (CONTRACT.md section 5, package redact): the secret key, the credential-like query parameters
+// of url and request.url, and the values of credential headers of the request and the
+// response. Masking is idempotent, so a request the store already holds masked is unchanged;
+// what was stored before a name joined the list is masked on its way out. It returns r.
+func (r *WebhookRequest) Mask() *WebhookRequest {
+	r.URL = redact.URL(r.URL)
+	r.SecretKey = redact.Secret(r.SecretKey)
+	r.Request.URL = redact.URL(r.Request.URL)
+	r.Request.Headers = redact.Headers(r.Request.Headers)
+	if r.Response != nil {
+		resp := *r.Response
+		resp.Headers = redact.Headers(resp.Headers)
+		r.Response = &resp
+	}
+	return r
 }
 
 // Filter selects webhook requests; empty fields match everything, set fields are ANDed.

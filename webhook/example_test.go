@@ -47,8 +47,3 @@ func ExampleSign() {
 	fmt.Println(webhook.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", time.Unix(1614265330, 0), []byte(`{"test": 2432232314}`)))
 	// Output: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=
 }
-
-func ExampleMaskSecret() {
-	fmt.Println(webhook.MaskSecret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
-	// Output: whsec_…LaSw
-}

@@ -49,30 +49,6 @@ func DecodeSecret(key string) ([]byte, error) {
 	return b, nil
 }
 
-// maskMinHidden is how many characters must stay hidden before MaskSecret shows the last 4:
-// a valid key has at least 32 after the prefix, a shorter string is shown as the prefix alone.
-const maskMinHidden = 20
-
-// MaskSecret returns a form of key that is safe to store, log and show: the prefix, an ellipsis
-// and the last 4 characters (whsec_…LaSw). Keys too short for that to hide the rest are shown
-// without any of their characters; an empty key stays empty so "no key" remains visible.
-func MaskSecret(key string) string {
-	if key == "" {
-		return ""
-	}
-	prefix := ""
-	rest := key
-	if r, ok := strings.CutPrefix(key, SecretPrefix); ok {
-		prefix, rest = SecretPrefix, r
-	}
-	// Runes, not bytes: an invalid key may hold any text, and a cut rune would be garbage.
-	r := []rune(rest)
-	if len(r) < maskMinHidden+4 {
-		return prefix + "…"
-	}
-	return prefix + "…" + string(r[len(r)-4:])
-}
-
 // GenerateSecret returns a new secret key of 32 random bytes.
 func GenerateSecret() (string, error) {
 	b := make([]byte, generatedSecretBytes)

@@ -18,7 +18,8 @@ type Options struct {
 	DataDir            string
 	ConfigFile         string // a section 4 YAML document applied at start
 	HTTPAddr           string
-	AllowPrivateNets   bool
+	AllowPrivateNets   bool     // --allow-private-networks: the guard's ranges open, cloud metadata excepted
+	AllowDestinations  []string // --allow-destination: CIDRs, addresses and exact host names the guard lets through
 
 	// Now is the clock of the pipeline and the control plane (a secret rotation's grace, retry
 	// times, endpoint health); default time.Now. Tests move it forward instead of sleeping.

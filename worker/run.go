@@ -102,6 +102,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 			return nil, err
 		}
 	}
+	allow, err := delivery.ParseAllowList(opts.AllowDestinations)
+	if err != nil {
+		return nil, err // it names the flag and the entry
+	}
 
 	var keys *keyFile
 	switch {
@@ -206,6 +210,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	now := opts.Now
 	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
 	sender := delivery.NewClient(delivery.Options{
+		AllowDestinations:    allow,
 		AllowPrivateNetworks: opts.AllowPrivateNets,
 		UserAgent:            "webhookd/" + opts.Version,
 	})
@@ -258,8 +263,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}()
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
-		"store", storeKind(opts), "http", w.httpLn.Addr().String())
+		"store", storeKind(opts), "http", w.httpLn.Addr().String(), "allow_destinations", allow.Entries())
 	keys.log(w.log)
+	if opts.AllowPrivateNets {
+		w.log.Warn("--allow-private-networks is on: deliveries may reach loopback and every internal " +
+			"address (cloud metadata excepted); name the receivers with --allow-destination instead")
+	}
 	return w, nil
 }
 

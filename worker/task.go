@@ -10,7 +10,6 @@ import (
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/storage"
-	"github.com/webhookd/webhookd/webhook"
 )
 
 // task is one delivery (event, rule, definition) waiting for its next attempt: the message on
@@ -60,7 +59,7 @@ func (t *task) request(def *config.Definition, attempts int, state string, res *
 		EntityID:          t.EntityID,
 		EventID:           t.EventID,
 		URL:               res.Request.URL,
-		SecretKey:         webhook.MaskSecret(def.SecretKey),
+		SecretKey:         def.SecretKey, // masked below
 		FieldsSet:         t.FieldsSet,
 		Request:           res.Request,
 		Response:          res.Response,
@@ -75,7 +74,7 @@ func (t *task) request(def *config.Definition, attempts int, state string, res *
 	if state == storage.StateRejected {
 		req.ErrorCode, req.ErrorDescription = res.ErrorCode, res.ErrorDescription
 	}
-	return req
+	return req.Mask()
 }
 
 // unattempted is the rejected webhook request of a delivery that was never attempted (its

@@ -26,6 +26,7 @@ import (
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/webhook"
@@ -159,7 +160,7 @@ func (e *env) seed(state, defID string) *storage.WebhookRequest {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	evID := fmt.Sprintf("ev-%d", seq)
 	wr := &storage.WebhookRequest{Number: storage.FormatNumber(seq), Seq: seq, WebhookID: webhook.NewWebhookID(evID, "r1", defID),
-		State: state, Entity: "customer", EntityID: "C-1001", EventID: evID, URL: e.recv.URL, SecretKey: webhook.MaskSecret(secret),
+		State: state, Entity: "customer", EntityID: "C-1001", EventID: evID, URL: e.recv.URL, SecretKey: redact.Secret(secret),
 		Request: storage.RequestInfo{Method: "POST", URL: e.recv.URL, Headers: map[string]string{"Content-Type": "application/json"},
 			Body: `{"type":"customer.updated"}`, SentAt: now},
 		WebhookDefinition: storage.Ref{ID: defID, Name: "ERP"}, WorkflowRule: storage.Ref{ID: "r1", Name: "R1"}, Attempts: 1,

@@ -220,6 +220,13 @@ func TestStartUpMistakesEndInOneLine(t *testing.T) {
 			code:  1, says: []string{"--secrets-key-file", badKeys + " line 2", "not standard padded base64"}, noDataDir: true,
 		},
 		{
+			name: "allow-destination entry invalid",
+			flags: func(_, _ string) []string {
+				return []string{"--allow-destination", "10.0.0.0/8", "--allow-destination", "10.20.1.0/16"}
+			},
+			code: 2, says: []string{"--allow-destination", `"10.20.1.0/16"`, "did you mean 10.20.0.0/16", "webhookd --help"}, noDataDir: true,
+		},
+		{
 			name:  "unknown flag",
 			flags: func(_, _ string) []string { return []string{"--no-such-flag"} },
 			code:  2, says: []string{"--no-such-flag", "webhookd --help"}, noDataDir: true,

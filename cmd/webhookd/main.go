@@ -15,6 +15,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/webhookd/webhookd/broker"
+	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/worker"
 )
 
@@ -29,7 +30,8 @@ type cli struct {
 	EmbeddedNATSListen string           `name:"embedded-nats-listen" env:"WEBHOOKD_EMBEDDED_NATS_LISTEN" default:"127.0.0.1:4222" help:"Where the embedded NATS server listens."`
 	Config             string           `name:"config" env:"WEBHOOKD_CONFIG" type:"existingfile" help:"YAML file of webhook definitions and workflow rules, applied at start."`
 	HTTPAddr           string           `name:"http-addr" env:"WEBHOOKD_HTTP_ADDR" default:":8080" help:"Address of /metrics, /healthz and /readyz."`
-	AllowPrivate       bool             `name:"allow-private-networks" env:"WEBHOOKD_ALLOW_PRIVATE_NETWORKS" help:"Allow webhook URLs that resolve to loopback, private, link-local or unspecified addresses."`
+	AllowPrivate       bool             `name:"allow-private-networks" env:"WEBHOOKD_ALLOW_PRIVATE_NETWORKS" help:"Allow webhook URLs that resolve to loopback, private, link-local and other blocked addresses (cloud metadata excepted). Prefer --allow-destination."`
+	AllowDestination   []string         `name:"allow-destination" env:"WEBHOOKD_ALLOW_DESTINATION" sep:"," placeholder:"CIDR|HOST" help:"A CIDR (10.20.0.0/16, fd00:1::/64), an address or an exact host name that deliveries may reach although the destination guard would block it; repeatable, comma-separated in the environment. Cloud metadata addresses stay blocked unless named exactly."`
 	NATSCreds          string           `name:"nats-creds" env:"WEBHOOKD_NATS_CREDS" help:"NATS credentials file."`
 	NATSNKey           string           `name:"nats-nkey" env:"WEBHOOKD_NATS_NKEY" help:"NATS nkey seed file."`
 	NATSUser           string           `name:"nats-user" env:"WEBHOOKD_NATS_USER" help:"NATS user."`
@@ -41,6 +43,12 @@ type cli struct {
 	SecretsKeyFile     string           `name:"secrets-key-file" env:"WEBHOOKD_SECRETS_KEY_FILE" help:"The keys that encrypt secrets at rest, one a line: <key id> <base64 of 32 random bytes>; the first encrypts, every one decrypts. Required with --mongo-uri; standalone default: <data-dir>/secrets.key, created at the first start. Make one with 'webhookctl secret keygen'."`
 	LogFormat          string           `name:"log-format" env:"WEBHOOKD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
+}
+
+// Validate is kong's hook after parsing: a bad --allow-destination entry is a usage error.
+func (c *cli) Validate() error {
+	_, err := delivery.ParseAllowList(c.AllowDestination)
+	return err
 }
 
 // Exit codes, the same scheme as webhookctl's: 0 done, 1 failed, 2 a usage error. A shutdown
@@ -124,6 +132,7 @@ func run(args []string) int {
 		SecretsKeyFile:     c.SecretsKeyFile,
 		HTTPAddr:           c.HTTPAddr,
 		AllowPrivateNets:   c.AllowPrivate,
+		AllowDestinations:  c.AllowDestination,
 		Version:            version,
 		Logger:             log,
 	})

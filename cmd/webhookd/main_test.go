@@ -73,8 +73,10 @@ func TestStandaloneBinary(t *testing.T) {
 	cfg := writeConfig(t, dir, rc.URL, "")
 
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "--config", cfg, "--allow-private-networks", "--log-format", "text")
+	// The receiver is on loopback: allowed by address, comma-separated in the environment.
+	cmd := exec.Command(bin, "--config", cfg, "--log-format", "text")
 	cmd.Env = append(os.Environ(),
+		"WEBHOOKD_ALLOW_DESTINATION=10.99.0.0/16, 127.0.0.1,::1",
 		"WEBHOOKD_DATA_DIR="+filepath.Join(dir, "data"),
 		"WEBHOOKD_EMBEDDED_NATS_LISTEN="+natsAddr,
 		"WEBHOOKD_HTTP_ADDR="+httpAddr,

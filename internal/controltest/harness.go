@@ -23,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/storagetest"
 	"github.com/webhookd/webhookd/webhook"
@@ -222,7 +223,7 @@ func (e *env) seed(state, defID string, opts ...seedOpt) *storage.WebhookRequest
 		Number: storage.FormatNumber(seq), Seq: seq,
 		WebhookID: webhook.NewWebhookID(eventID, "r1", defID),
 		State:     state, Entity: "customer", EntityID: "C-1", EventID: eventID,
-		URL: "http://old.invalid/hook", SecretKey: webhook.MaskSecret(testSecret),
+		URL: "http://old.invalid/hook", SecretKey: redact.Secret(testSecret),
 		Request: storage.RequestInfo{Method: "POST", URL: "http://old.invalid/hook",
 			Headers: map[string]string{"Content-Type": "application/json"}, Body: body, SentAt: now},
 		WebhookDefinition: storage.Ref{ID: defID, Name: "Definition " + defID},

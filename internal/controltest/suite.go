@@ -52,6 +52,7 @@ func Run(t *testing.T, st Store) {
 		{"MetricsCountCommands", testMetricsCountCommands},
 		{"ReplicasShareTheQueueGroup", testReplicasShareTheQueueGroup},
 		{"ListAndGet", testListAndGet},
+		{"RequestsMaskedOnTheWayOut", testRequestsMaskedOnTheWayOut},
 		{"PagingStableWhileInserting", testPagingStableWhileInserting},
 		{"Delete", testDelete},
 		{"ListPageFitsOneMessage", testListPageFitsOneMessage},

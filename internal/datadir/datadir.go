@@ -72,7 +72,11 @@ func Acquire(dir string) (*Lock, error) {
 		return nil, &InUseError{Dir: abs, PID: holder(path)}
 	}
 	// Only the holder writes the file, and only now; a reader may see it empty for a moment,
-	// which InUseError reports as "another process".
+	// which InUseError reports as "another process". A lock file left 0644 is made 0600 too.
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = fl.Unlock()
+		return nil, fmt.Errorf("make %s private: %w", path, err)
+	}
 	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		_ = fl.Unlock()
 		return nil, fmt.Errorf("write %s: %w", path, err)

@@ -43,6 +43,10 @@ func TestExistingDirectoryIsMadePrivate(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A lock file an older webhookd left readable.
+	if err := os.WriteFile(filepath.Join(dir, datadir.LockFile), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	l, err := datadir.Acquire(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -313,7 +313,7 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 			errs = append(errs, err)
 			continue
 		}
-		set := bson.D{{Key: "secret_key", Value: sealed.SecretKey}, {Key: "headers", Value: sealed.Headers}}
+		set := bson.D{{Key: "secret_key", Value: sealed.SecretKey}, {Key: "url", Value: sealed.URL}, {Key: "headers", Value: sealed.Headers}}
 		update := bson.D{}
 		if sealed.PreviousSecretKey != "" {
 			set = append(set, bson.E{Key: "previous_secret_key", Value: sealed.PreviousSecretKey},

@@ -62,6 +62,9 @@ func Open(ctx context.Context, path string, keys *secrets.Keyring) (*Store, erro
 		// The driver would read everything after '?' as connection parameters.
 		return nil, fmt.Errorf("open sqlite store %q: the path must not contain '?'", path)
 	}
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	common := url.Values{}
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	// NORMAL in WAL mode survives a crash of the process (kill -9) and only risks the last
@@ -120,6 +123,40 @@ func Open(ctx context.Context, path string, keys *secrets.Keyring) (*Store, erro
 		return nil, err
 	}
 	return s, nil
+}
+
+// FileMode is the mode of the database file and of SQLite's files beside it (-wal, -shm,
+// -journal): readable by webhookd's user alone, since they hold definitions and webhook requests.
+const FileMode os.FileMode = 0o600
+
+// sideFiles are the suffixes of the files SQLite keeps beside the database.
+var sideFiles = []string{"-wal", "-shm", "-journal"}
+
+// makePrivate creates the database file with FileMode if it does not exist, and gives it and the
+// side files that exist FileMode whatever they had (a file an older webhookd left 0644). SQLite
+// creates its side files with the database file's mode, so they are private from then on.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, FileMode)
+	if err != nil {
+		return fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open sqlite store %q: %w", path, err)
+	}
+	for _, p := range append([]string{path}, suffixed(path)...) {
+		if err := os.Chmod(p, FileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("open sqlite store %q: make %s private: %w", path, p, err)
+		}
+	}
+	return nil
+}
+
+func suffixed(path string) []string {
+	out := make([]string, len(sideFiles))
+	for i, s := range sideFiles {
+		out[i] = path + s
+	}
+	return out
 }
 
 // Ping checks that both pools can reach the database.

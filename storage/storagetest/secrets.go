@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/secrets"
 )
 
@@ -64,7 +65,7 @@ func WriteSecrets(t *testing.T, st Store) []string {
 	}
 	out := []string{d.SecretKey, rotatedKey}
 	for name, v := range d.Headers {
-		if config.SensitiveHeader(name) {
+		if redact.CredentialHeader(name) {
 			out = append(out, v)
 		}
 	}
