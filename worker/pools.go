@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,6 +75,7 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 		want[id] = settingsOf(def)
 	}
 	existing, err := consumer.DeliveryConsumerDefinitions(ctx, p.stream)
+	listed := err == nil
 	if err != nil {
 		p.log.Warn("list delivery consumers", "error", err)
 	}
@@ -104,7 +106,11 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 		return
 	}
 	for id, rp := range p.running {
-		if s, ok := want[id]; !ok || s != rp.settings {
+		s, ok := want[id]
+		// A pool whose consumer is gone (deleted by an operator, or by another replica) may
+		// not have noticed yet: its pulls wait for heartbeats first. It is made again now.
+		gone := listed && !slices.Contains(existing, id)
+		if !ok || s != rp.settings || gone {
 			rp.cancel()
 			delete(p.running, id)
 		}
