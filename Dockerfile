@@ -34,11 +34,19 @@ LABEL org.opencontainers.image.title="webhookd" \
       org.opencontainers.image.description="Turns entity change events from NATS JetStream into signed, retried webhooks" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/webhookd /usr/local/bin/webhookd
+# The embedded NATS server's users: it listens on all interfaces here, which webhookd allows
+# only with authentication. Standalone, run it with the roles' passwords in the environment:
+# WEBHOOKD_NATS_USER=webhookd, NATS_WEBHOOKD_PASSWORD and WEBHOOKD_NATS_PASSWORD (the same: the
+# server's and webhookd's own), NATS_PUBLISHER_PASSWORD, NATS_OPERATOR_PASSWORD,
+# NATS_VIEWER_PASSWORD (docs/operations.md).
+COPY deploy/nats/users.conf /etc/webhookd/nats-users.conf
 # Standalone mode keeps the embedded NATS server's and the SQLite store's files here.
 COPY --from=build --chown=65532:65532 /out/data /var/lib/webhookd
 ENV WEBHOOKD_DATA_DIR=/var/lib/webhookd \
     WEBHOOKD_HTTP_ADDR=:8080 \
-    WEBHOOKD_EMBEDDED_NATS_LISTEN=0.0.0.0:4222
+    WEBHOOKD_EMBEDDED_NATS_LISTEN=0.0.0.0:4222 \
+    WEBHOOKD_EMBEDDED_NATS_CONFIG=/etc/webhookd/nats-users.conf \
+    WEBHOOKD_NATS_INBOX_PREFIX=_INBOX_webhookd
 # In a container the embedded NATS server (standalone mode) must listen on all interfaces to be
 # reachable through a published port; it is only started when WEBHOOKD_NATS_URL is empty.
 VOLUME ["/var/lib/webhookd"]

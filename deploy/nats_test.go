@@ -27,10 +27,7 @@ var natsPasswords = map[string]string{
 // does, on natstest's random loopback port with its JetStream files in a temporary directory.
 func startComposeNATS(t *testing.T) *server.Server {
 	t.Helper()
-	t.Setenv("NATS_PUBLISHER_PASSWORD", natsPasswords["publisher"])
-	t.Setenv("NATS_OPERATOR_PASSWORD", natsPasswords["operator"])
-	t.Setenv("NATS_VIEWER_PASSWORD", natsPasswords["viewer"])
-	t.Setenv("NATS_WEBHOOKD_PASSWORD", natsPasswords["webhookd"])
+	setNATSPasswords(t)
 	fromFile, err := server.ProcessConfigFile(filepath.Join(repoRoot, "deploy/nats/nats.conf"))
 	if err != nil {
 		t.Fatalf("deploy/nats/nats.conf: %v", err)
@@ -49,6 +46,14 @@ func startComposeNATS(t *testing.T) *server.Server {
 	})
 }
 
+// setNATSPasswords gives the environment the passwords users.conf reads.
+func setNATSPasswords(t *testing.T) {
+	t.Setenv("NATS_PUBLISHER_PASSWORD", natsPasswords["publisher"])
+	t.Setenv("NATS_OPERATOR_PASSWORD", natsPasswords["operator"])
+	t.Setenv("NATS_VIEWER_PASSWORD", natsPasswords["viewer"])
+	t.Setenv("NATS_WEBHOOKD_PASSWORD", natsPasswords["webhookd"])
+}
+
 // natsUser is a connection as one of nats.conf's users, collecting the asynchronous errors
 // (permission violations) the server sends it.
 type natsUser struct {
@@ -60,10 +65,10 @@ type natsUser struct {
 // inboxPrefix is each role's own reply-subject prefix in nats.conf (--nats-inbox-prefix).
 func inboxPrefix(user string) string { return "_INBOX_" + user }
 
-func connectAs(t *testing.T, s *server.Server, user string) *natsUser {
+func connectAs(t *testing.T, url, user string) *natsUser {
 	t.Helper()
 	u := &natsUser{name: user, errs: make(chan error, 64)}
-	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo(user, natsPasswords[user]), nats.Name("deploy-test-"+user),
+	nc, err := nats.Connect(url, nats.UserInfo(user, natsPasswords[user]), nats.Name("deploy-test-"+user),
 		publisher.InboxPrefix(inboxPrefix(user)),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			select {
@@ -117,7 +122,7 @@ func TestNATSPermissionsAllowEachRole(t *testing.T) {
 	s := startComposeNATS(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	worker, publisher, operator := connectAs(t, s, "webhookd"), connectAs(t, s, "publisher"), connectAs(t, s, "operator")
+	worker, publisher, operator := connectAs(t, s.ClientURL(), "webhookd"), connectAs(t, s.ClientURL(), "publisher"), connectAs(t, s.ClientURL(), "operator")
 
 	wjs, err := jetstream.New(worker.nc)
 	if err != nil {
@@ -185,7 +190,7 @@ func TestNATSPermissionsAllowEachRole(t *testing.T) {
 	}
 
 	// A read-only operator lists and gets.
-	viewer := connectAs(t, s, "viewer")
+	viewer := connectAs(t, s.ClientURL(), "viewer")
 	for _, cmd := range []string{"requests.list", "requests.get", "definitions.list", "rules.get"} {
 		if _, err := viewer.nc.RequestWithContext(ctx, "crm.webhooks.control."+cmd, []byte(`{}`)); err != nil {
 			t.Fatalf("viewer's %s: %v", cmd, err)
@@ -257,7 +262,7 @@ func TestNATSPermissionsDenyOtherRoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.user+" may not "+tt.what, func(t *testing.T) {
-			u := connectAs(t, s, tt.user)
+			u := connectAs(t, s.ClientURL(), tt.user)
 			if err := tt.do(u.nc); err != nil && !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
 				t.Fatalf("%v", err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,36 @@ import (
 // tight.
 func TestWorkerWithComposeNATSPermissions(t *testing.T) {
 	s := startComposeNATS(t)
+	runWorkerAsItsRole(t, s.ClientURL(), func(o *worker.Options) { o.NATS.URL = s.ClientURL() })
+}
+
+// TestStandaloneImageEmbeddedNATS runs webhookd as the image does standalone: the embedded
+// NATS server on all interfaces, which webhookd allows only with the users of
+// deploy/nats/users.conf, and webhookd connected to it as its own role. The same event,
+// control request and permission checks as with the compose NATS server hold.
+func TestStandaloneImageEmbeddedNATS(t *testing.T) {
+	setNATSPasswords(t)
+	port := freePort(t)
+	runWorkerAsItsRole(t, fmt.Sprintf("nats://127.0.0.1:%d", port), func(o *worker.Options) {
+		o.NATS.URL = ""
+		o.EmbeddedNATSListen = fmt.Sprintf("0.0.0.0:%d", port)
+		o.EmbeddedNATSConfig = filepath.Join(repoRoot, "deploy/nats/users.conf")
+	})
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// runWorkerAsItsRole starts webhookd connected as the webhookd user with its inbox prefix
+// (tweak says where NATS is) and checks that it works as that role on the server at natsURL.
+func runWorkerAsItsRole(t *testing.T, natsURL string, tweak func(*worker.Options)) {
 	hooks := make(chan *http.Request, 16)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -58,8 +89,8 @@ workflow_rules:
 	}
 	var logs testutil.LogBuffer
 	ctx := t.Context()
-	w, err := worker.Start(ctx, worker.Options{
-		NATS: broker.Options{URL: s.ClientURL(), User: "webhookd", Password: natsPasswords["webhookd"],
+	opts := worker.Options{
+		NATS: broker.Options{User: "webhookd", Password: natsPasswords["webhookd"],
 			InboxPrefix: inboxPrefix("webhookd")},
 		DataDir:    dir,
 		ConfigFile: cfg,
@@ -68,7 +99,9 @@ workflow_rules:
 		AllowDestinations: []string{"127.0.0.1"},
 		Logger:            slog.New(slog.NewTextHandler(&logs, nil)),
 		ShutdownTimeout:   5 * time.Second,
-	})
+	}
+	tweak(&opts)
+	w, err := worker.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start webhookd as the compose webhookd user: %v\n%s", err, logs.String())
 	}
@@ -85,7 +118,7 @@ workflow_rules:
 		return resp.StatusCode == http.StatusOK, string(b)
 	})
 
-	publisher := connectAs(t, s, "publisher")
+	publisher := connectAs(t, natsURL, "publisher")
 	pjs, err := jetstream.New(publisher.nc)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +136,7 @@ workflow_rules:
 		t.Fatalf("no webhook reached the receiver\n%s", logs.String())
 	}
 
-	operator := connectAs(t, s, "operator")
+	operator := connectAs(t, natsURL, "operator")
 	waitFor(t, "the webhook request listed through a control request", func() (bool, string) {
 		reply, err := operator.nc.RequestWithContext(ctx, "crm.webhooks.control.requests.list", []byte(`{"limit":10}`))
 		if err != nil {

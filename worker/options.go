@@ -13,6 +13,7 @@ import (
 type Options struct {
 	NATS               broker.Options // empty URL: standalone, embedded NATS server
 	EmbeddedNATSListen string
+	EmbeddedNATSConfig string // a nats-server configuration file for the embedded server (users, permissions)
 	MongoURI           string // empty: standalone store (SQLite under DataDir)
 	MongoDatabase      string
 	DataDir            string

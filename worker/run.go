@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -106,6 +107,17 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	if err != nil {
 		return nil, err // it names the flag and the entry
 	}
+	var natsServer *server.Options
+	if opts.NATS.URL == "" {
+		natsServer, err = embedded.Options(embedded.Config{DataDir: opts.DataDir, Listen: opts.EmbeddedNATSListen,
+			ConfigFile: opts.EmbeddedNATSConfig})
+		switch {
+		case errors.Is(err, embedded.ErrOpenToTheNetwork):
+			return nil, fmt.Errorf("--embedded-nats-listen %s: %w", opts.EmbeddedNATSListen, err)
+		case err != nil:
+			return nil, fmt.Errorf("--embedded-nats-config: %w", err)
+		}
+	}
 
 	var keys *keyFile
 	switch {
@@ -142,11 +154,13 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 	natsOpts := opts.NATS
 	if natsOpts.URL == "" {
-		w.embedded, err = embedded.Start(ctx, opts.DataDir, opts.EmbeddedNATSListen, w.log)
+		w.embedded, err = embedded.Start(ctx, natsServer, w.log)
 		if err != nil {
 			return nil, fmt.Errorf("--embedded-nats-listen %s: %w", opts.EmbeddedNATSListen, err)
 		}
-		natsOpts = broker.Options{URL: w.embedded.ClientURL(), Name: opts.NATS.Name, InboxPrefix: opts.NATS.InboxPrefix}
+		// webhookd connects to its own server as any client does: with the --nats-* user and
+		// inbox prefix the embedded configuration gives the worker role, if it has users.
+		natsOpts.URL = w.embedded.ClientURL()
 	}
 	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	w.nc, err = broker.Connect(connectCtx, natsOpts, w.log)

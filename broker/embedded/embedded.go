@@ -5,9 +5,11 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -21,37 +23,87 @@ type Server struct {
 	srv *server.Server
 }
 
-// Start starts a NATS server with JetStream on disk under dataDir/nats, listening on
-// listen (host:port; port 0 picks a free one) so other clients can publish and send control
-// messages. It returns once the server accepts connections, at once when the server cannot
-// start (a port in use, a JetStream store it cannot open), or when ctx ends.
-func Start(ctx context.Context, dataDir, listen string, log *slog.Logger) (*Server, error) {
-	host, portStr, err := net.SplitHostPort(listen)
+// Config says where the embedded server keeps its files and listens, and which standard
+// nats-server configuration file (accounts, users, permissions, limits) it takes, if any.
+type Config struct {
+	DataDir    string // its JetStream store is DataDir/nats
+	Listen     string // host:port; port 0 picks a free one
+	ConfigFile string // empty: no authentication, allowed on a loopback address only
+}
+
+// ErrOpenToTheNetwork: the server would listen beyond loopback without authentication.
+var ErrOpenToTheNetwork = errors.New("reachable from the network without authentication")
+
+// Options checks cfg and returns the server's options, touching nothing on disk. The
+// configuration file's settings are kept, but for where the server listens and stores, and
+// JetStream, which webhookd sets. On an address other than loopback the file must configure
+// authentication (users, nkeys, a token or an operator): a standalone webhookd published to a
+// network must not let anyone apply configuration or read the JetStream API.
+func Options(cfg Config) (*server.Options, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS listen address %q: %w", listen, err)
+		return nil, fmt.Errorf("embedded NATS listen address %q: %w", cfg.Listen, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS listen address %q: port: %w", listen, err)
+		return nil, fmt.Errorf("embedded NATS listen address %q: port: %w", cfg.Listen, err)
+	}
+	opts := &server.Options{}
+	if cfg.ConfigFile != "" {
+		if opts, err = server.ProcessConfigFile(cfg.ConfigFile); err != nil {
+			return nil, fmt.Errorf("embedded NATS configuration %s: %w", cfg.ConfigFile, err)
+		}
+	}
+	if !loopback(host) && !authenticates(opts) {
+		how := "give it users with a nats-server configuration file (--embedded-nats-config), or listen on 127.0.0.1"
+		if cfg.ConfigFile != "" {
+			how = cfg.ConfigFile + " configures no users, nkeys, token or operator"
+		}
+		return nil, fmt.Errorf("embedded NATS server on %s: %w: %s", cfg.Listen, ErrOpenToTheNetwork, how)
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
-	} else if err := canListen(listen); err != nil {
-		// The server would report this through its logger only; asking first gives the
-		// operator the plain reason, before anything is written to the data directory.
-		return nil, err
 	}
-	opts := &server.Options{
-		ServerName: "webhookd-embedded",
-		Host:       host,
-		Port:       port,
-		JetStream:  true,
-		StoreDir:   filepath.Join(dataDir, "nats"),
-		NoSigs:     true, // signals belong to main, not to a library
-		NoLog:      true,
-		// Room for a config.apply document (up to 4 MiB); events are bounded by their
-		// publishers' servers in production, and by this in standalone mode.
-		MaxPayload: 8 << 20,
+	if opts.ServerName == "" {
+		opts.ServerName = "webhookd-embedded"
+	}
+	opts.Host, opts.Port = host, port
+	opts.JetStream = true
+	opts.StoreDir = filepath.Join(cfg.DataDir, "nats")
+	opts.NoSigs = true // signals belong to main, not to a library
+	opts.NoLog = true
+	// Room for a config.apply document (up to 4 MiB); events are bounded by their publishers'
+	// servers in production, and by this in standalone mode.
+	opts.MaxPayload = max(opts.MaxPayload, 8<<20)
+	return opts, nil
+}
+
+// loopback reports whether host is a loopback address or name: only this machine reaches it.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// authenticates reports whether the server's options make clients authenticate.
+func authenticates(o *server.Options) bool {
+	return len(o.Users) > 0 || len(o.Nkeys) > 0 || o.Username != "" || o.Authorization != "" ||
+		len(o.TrustedOperators) > 0 || len(o.TrustedKeys) > 0
+}
+
+// Start starts the server Options made, with JetStream on disk, so other clients can publish
+// and send control messages. It returns once the server accepts connections, at once when the
+// server cannot start (a port in use, a JetStream store it cannot open), or when ctx ends.
+func Start(ctx context.Context, opts *server.Options, log *slog.Logger) (*Server, error) {
+	listen := net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
+	if opts.Port != server.RANDOM_PORT {
+		if err := canListen(listen); err != nil {
+			// The server would report this through its logger only; asking first gives the
+			// operator the plain reason, before anything is written to the data directory.
+			return nil, err
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

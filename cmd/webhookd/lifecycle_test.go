@@ -227,6 +227,11 @@ func TestStartUpMistakesEndInOneLine(t *testing.T) {
 			code: 2, says: []string{"--allow-destination", `"10.20.1.0/16"`, "did you mean 10.20.0.0/16", "webhookd --help"}, noDataDir: true,
 		},
 		{
+			name:  "embedded NATS open to the network without users",
+			flags: func(_, _ string) []string { return []string{"--embedded-nats-listen", "0.0.0.0:4222"} },
+			code:  1, says: []string{"--embedded-nats-listen 0.0.0.0:4222", "without authentication", "--embedded-nats-config"}, noDataDir: true,
+		},
+		{
 			name:  "unknown flag",
 			flags: func(_, _ string) []string { return []string{"--no-such-flag"} },
 			code:  2, says: []string{"--no-such-flag", "webhookd --help"}, noDataDir: true,

@@ -27,6 +27,7 @@ type cli struct {
 	MongoURI           string           `name:"mongo-uri" env:"WEBHOOKD_MONGO_URI" help:"MongoDB URI. Empty: standalone store (SQLite) under --data-dir."`
 	MongoDatabase      string           `name:"mongo-database" env:"WEBHOOKD_MONGO_DATABASE" default:"webhookd" help:"MongoDB database name."`
 	DataDir            string           `name:"data-dir" env:"WEBHOOKD_DATA_DIR" default:"./data" help:"Files of the embedded NATS server and the standalone store."`
+	EmbeddedNATSConfig string           `name:"embedded-nats-config" env:"WEBHOOKD_EMBEDDED_NATS_CONFIG" type:"existingfile" help:"A nats-server configuration file (accounts, users, permissions) for the embedded NATS server; required when --embedded-nats-listen is not a loopback address. webhookd connects to it with the --nats-* user."`
 	EmbeddedNATSListen string           `name:"embedded-nats-listen" env:"WEBHOOKD_EMBEDDED_NATS_LISTEN" default:"127.0.0.1:4222" help:"Where the embedded NATS server listens."`
 	Config             string           `name:"config" env:"WEBHOOKD_CONFIG" type:"existingfile" help:"YAML file of webhook definitions and workflow rules, applied at start."`
 	HTTPAddr           string           `name:"http-addr" env:"WEBHOOKD_HTTP_ADDR" default:":8080" help:"Address of /metrics, /healthz and /readyz."`
@@ -125,6 +126,7 @@ func run(args []string) int {
 			InboxPrefix: c.NATSInboxPrefix,
 		},
 		EmbeddedNATSListen: c.EmbeddedNATSListen,
+		EmbeddedNATSConfig: c.EmbeddedNATSConfig,
 		MongoURI:           c.MongoURI,
 		MongoDatabase:      c.MongoDatabase,
 		DataDir:            c.DataDir,
