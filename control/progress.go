@@ -29,7 +29,12 @@ func (r *Responder) track(c *call, want bool, total int64) *tracker {
 		return t
 	}
 	send := func() {
-		b, _ := json.Marshal(progressMessage{Progress: Progress{Done: t.done.Load(), Total: t.total.Load()}})
+		p := Progress{Done: t.done.Load(), Total: t.total.Load()}
+		if c.progress != nil {
+			c.progress(p)
+			return
+		}
+		b, _ := json.Marshal(progressMessage{Progress: p})
 		if err := r.nc.Publish(c.replyTo, b); err != nil {
 			r.o.Log.Debug("send control progress", "command", c.cmd, "error", err)
 		}
