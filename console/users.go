@@ -163,19 +163,19 @@ func GeneratedAdmin(dataDir string) (users *Users, passwordFile string, created 
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		// Written whole under another name, then linked into place, which fails if another
+		// process (a replica on the same data directory) was first: then its password holds.
 		pw := rand.Text() // 26 characters of base32: 130 bits
-		f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if ferr != nil {
-			return nil, path, false, fmt.Errorf("create %s: %w", path, ferr)
+		switch werr := writeNew(path, pw+"\n"); {
+		case werr == nil:
+			b, created = []byte(pw), true
+		case errors.Is(werr, fs.ErrExist):
+			if b, err = os.ReadFile(path); err != nil {
+				return nil, path, false, fmt.Errorf("read %s: %w", path, err)
+			}
+		default:
+			return nil, path, false, werr
 		}
-		_, werr := f.WriteString(pw + "\n")
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return nil, path, false, fmt.Errorf("write %s: %w", path, werr)
-		}
-		b, created = []byte(pw), true
 	case err != nil:
 		return nil, path, false, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -189,4 +189,31 @@ func GeneratedAdmin(dataDir string) (users *Users, passwordFile string, created 
 	}
 	users, err = FixedUsers(map[string]string{AdminUser: string(h)})
 	return users, path, created, err
+}
+
+// writeNew writes a new file of mode 0600 whole, or fails with fs.ErrExist if path exists.
+func writeNew(path, content string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.WriteString(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
 }

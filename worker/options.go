@@ -19,6 +19,12 @@ type Options struct {
 	ConfigFile         string // a section 4 YAML document applied at start
 	HTTPAddr           string
 	AllowPrivateNets   bool
+	// ConsoleAddr is where the web console listens; empty: no console (cmd/webhookd's flag
+	// defaults to 127.0.0.1:8081).
+	ConsoleAddr string
+	// ConsoleUsers is the console's htpasswd file of bcrypt entries; empty: the generated
+	// admin (<DataDir>/console-admin-password) when webhookd keeps a data directory.
+	ConsoleUsers string
 
 	Version  string
 	Logger   *slog.Logger

@@ -37,6 +37,8 @@ type cli struct {
 	NATSTLSCA          string           `name:"nats-tls-ca" env:"WEBHOOKD_NATS_TLS_CA" help:"CA certificate file for NATS TLS."`
 	NATSTLSCert        string           `name:"nats-tls-cert" env:"WEBHOOKD_NATS_TLS_CERT" help:"Client certificate file for NATS TLS."`
 	NATSTLSKey         string           `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS."`
+	ConsoleAddr        string           `name:"console-addr" env:"WEBHOOKD_CONSOLE_ADDR" default:"127.0.0.1:8081" help:"Where the web console listens. Empty: no console."`
+	ConsoleUsers       string           `name:"console-users" env:"WEBHOOKD_CONSOLE_USERS" type:"existingfile" help:"The web console's users: an htpasswd file of bcrypt entries (htpasswd -B), re-read when it changes. Standalone without it: the user admin, password in <data-dir>/console-admin-password."`
 	LogFormat          string           `name:"log-format" env:"WEBHOOKD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -120,6 +122,8 @@ func run(args []string) int {
 		ConfigFile:         c.Config,
 		HTTPAddr:           c.HTTPAddr,
 		AllowPrivateNets:   c.AllowPrivate,
+		ConsoleAddr:        c.ConsoleAddr,
+		ConsoleUsers:       c.ConsoleUsers,
 		Version:            version,
 		Logger:             log,
 	})
