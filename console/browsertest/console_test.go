@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/worker"
@@ -116,7 +117,7 @@ type fixture struct {
 }
 
 // setup runs a whole standalone worker with its console, a user ada, a receiver for customer
-// events (status as set) and a hostile one for orders.
+// events (status as set), a hostile one for orders and a gone one (410) for invoices.
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{}
@@ -127,9 +128,12 @@ func setup(t *testing.T) *fixture {
 		_, _ = fmt.Fprint(w, evilBody)
 	}))
 	t.Cleanup(evil.Close)
+	gone := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusGone })
 	cfg := workertest.ConfigOf(
-		[]string{workertest.DefinitionYAML("erp", erp.URL, ""), workertest.DefinitionYAML("shop", evil.URL, "")},
-		[]string{workertest.RuleYAML("customer-changes", "customer", "erp"), workertest.RuleYAML("orders", "order", "shop")})
+		[]string{workertest.DefinitionYAML("erp", erp.URL, ""), workertest.DefinitionYAML("shop", evil.URL, ""),
+			workertest.DefinitionYAML("legacy", gone.URL, "")},
+		[]string{workertest.RuleYAML("customer-changes", "customer", "erp"), workertest.RuleYAML("orders", "order", "shop"),
+			workertest.RuleYAML("invoices", "invoice", "legacy")})
 
 	users := filepath.Join(t.TempDir(), "users")
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
@@ -168,6 +172,19 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 		failAt(t, ctx, what, err)
 	}
 	t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond))
+}
+
+// goTo runs steps that make the browser load another page (a click on a link, a submitted
+// form) and waits until that page has loaded; it returns the page's HTTP status.
+func goTo(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) int64 {
+	t.Helper()
+	start := time.Now()
+	resp, err := chromedp.RunResponse(ctx, steps...)
+	if err != nil {
+		failAt(t, ctx, what, err)
+	}
+	t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond))
+	return resp.Status
 }
 
 // get runs one browser action that returns a value.
@@ -212,14 +229,34 @@ func noScriptRan(t *testing.T, ctx context.Context, dialogs *atomic.Int64, where
 	}
 }
 
+// screenshot saves the whole page, 1280 pixels wide, to docs/name when WEBHOOKD_SCREENSHOTS is
+// set; and, for a look at a narrow window, 420 pixels wide to the temporary directory.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	if os.Getenv("WEBHOOKD_SCREENSHOTS") == "" {
 		return
 	}
-	png := get(t, ctx, "screenshot "+name, chromedp.CaptureScreenshot())
-	path := filepath.Join("..", "..", "docs", name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
+	save := func(path string, png []byte) {
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", path)
+	}
+	save(filepath.Join("..", "..", "docs", name), get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100)))
+	do(t, ctx, "narrow the window", chromedp.EmulateViewport(420, 800))
+	save(filepath.Join(os.TempDir(), "narrow-"+name), get(t, ctx, "screenshot narrow "+name, chromedp.FullScreenshot(100)))
+	do(t, ctx, "widen the window", chromedp.EmulateViewport(1280, 800))
+}
+
+// peek saves what the browser shows to the temporary directory when WEBHOOKD_SCREENSHOTS is
+// set, for a look at the screens the documentation does not show.
+func peek(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("WEBHOOKD_SCREENSHOTS") == "" {
+		return
+	}
+	path := filepath.Join(os.TempDir(), "console-"+name+".png")
+	if err := os.WriteFile(path, get(t, ctx, "screenshot "+name, chromedp.CaptureScreenshot()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", path)
@@ -244,30 +281,30 @@ func TestConsoleInABrowser(t *testing.T) {
 	if !strings.Contains(location(t, ctx), "/sign-in") {
 		t.Fatalf("not sent to sign in: %s", location(t, ctx))
 	}
-	do(t, ctx, "sign in with a wrong password",
+	if status := goTo(t, ctx, "sign in with a wrong password",
 		chromedp.SendKeys(chromedp.CSS(`#user`), user),
 		chromedp.SendKeys(chromedp.CSS(`#password`), "wrong"),
-		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitVisible(chromedp.CSS(`#signin-error`)))
+		chromedp.Submit(chromedp.CSS(`#password`))); status != http.StatusUnauthorized {
+		t.Errorf("a wrong password: status %d, want 401", status)
+	}
 	if got := text(t, ctx, "#signin-error"); !strings.Contains(got, "Wrong user name or password") {
 		t.Errorf("sign-in error %q", got)
 	}
 	// The page comes back with the user name kept and the password empty.
-	do(t, ctx, "sign in",
+	goTo(t, ctx, "sign in",
 		chromedp.SendKeys(chromedp.CSS(`#password`), password),
-		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitVisible(chromedp.CSS(`#requests`)))
+		chromedp.Submit(chromedp.CSS(`#password`)))
+	do(t, ctx, "the summary page", chromedp.WaitVisible(chromedp.CSS(`#requests`)))
 	if h := text(t, ctx, "h1"); h != "Manage webhook requests" {
 		t.Errorf("summary heading %q", h)
 	}
 	noScriptRan(t, ctx, dialogs, "summary page with a hostile entity id")
 
 	// Search: the rejected customer requests; the search is in the URL.
-	do(t, ctx, "search",
+	goTo(t, ctx, "search",
 		chromedp.SetValue(chromedp.CSS(`#f-state`), "rejected"),
 		chromedp.SendKeys(chromedp.CSS(`#f-entity`), "customer"),
-		chromedp.Click(chromedp.CSS(`form.search button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#count-total`)))
+		chromedp.Click(chromedp.CSS(`form.search button[type=submit]`)))
 	loc := location(t, ctx)
 	if !strings.Contains(loc, "state=rejected") || !strings.Contains(loc, "entity=customer") {
 		t.Errorf("the search is not in the URL: %s", loc)
@@ -281,26 +318,23 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Open the newest request: its data entry page, rejected in colour and words.
 	first := text(t, ctx, "#requests tbody tr td.num a")
-	do(t, ctx, "open the first request",
-		chromedp.Click(chromedp.CSS(`#requests tbody tr td.num a`)),
-		chromedp.WaitVisible(chromedp.CSS(`.banner-bad`)))
+	firstEntity := text(t, ctx, "#requests tbody tr td.mono")
+	goTo(t, ctx, "open the first request", chromedp.Click(chromedp.CSS(`#requests tbody tr td.num a`)))
 	if h := text(t, ctx, "h1"); !strings.Contains(h, first) || !strings.Contains(h, "rejected") {
 		t.Errorf("request heading %q, want %s and rejected", h, first)
 	}
-	if body := text(t, ctx, "#request-body"); !strings.Contains(body, `"entity_id": "C-1005"`) || !strings.Contains(body, `"name": "Ada \u003cb\u003eLovelace\u003c/b\u003e"`) {
+	if body := text(t, ctx, "#request-body"); !strings.Contains(body, `"entity_id": "`+firstEntity+`"`) || !strings.Contains(body, `"name": "Ada \u003cb\u003eLovelace\u003c/b\u003e"`) {
 		t.Errorf("request body, indented, as text: %q", body)
 	}
 	screenshot(t, ctx, "console-request.png")
 
 	// ACTIONS > RESEND, with the keyboard: the receiver accepts it now.
 	f.status.Store(http.StatusOK)
-	do(t, ctx, "ACTIONS > RESEND",
+	do(t, ctx, "open ACTIONS with the keyboard",
 		chromedp.Focus(chromedp.CSS(`#actions-menu summary`)),
 		chromedp.KeyEvent("\r"),
-		chromedp.WaitVisible(chromedp.CSS(`#resend`)),
-		chromedp.Focus(chromedp.CSS(`#resend`)),
-		chromedp.KeyEvent("\r"),
-		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)))
+		chromedp.WaitVisible(chromedp.CSS(`#resend`)))
+	goTo(t, ctx, "ACTIONS > RESEND", chromedp.Focus(chromedp.CSS(`#resend`)), chromedp.KeyEvent("\r"))
 	if msg := text(t, ctx, ".flash-ok"); !strings.Contains(msg, "RESEND successful") {
 		t.Fatalf("resend outcome %q", msg)
 	}
@@ -319,12 +353,12 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#delete-dialog`)),
 		chromedp.Click(chromedp.CSS(`#delete-dialog button[data-close]`)),
 		chromedp.WaitNotVisible(chromedp.CSS(`#delete-dialog`)))
-	do(t, ctx, "ACTIONS > DELETE, Yes",
+	do(t, ctx, "ACTIONS > DELETE",
 		chromedp.Click(chromedp.CSS(`#actions-menu summary`)),
 		chromedp.Click(chromedp.CSS(`#delete`)),
-		chromedp.WaitVisible(chromedp.CSS(`#delete-dialog`)),
-		chromedp.Click(chromedp.CSS(`#delete-dialog button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`body.page-summary .flash-ok`)))
+		chromedp.WaitVisible(chromedp.CSS(`#delete-dialog`)))
+	peek(t, ctx, "delete-dialog")
+	goTo(t, ctx, "Yes", chromedp.Click(chromedp.CSS(`#delete-dialog button[type=submit]`)))
 	if msg := text(t, ctx, ".flash-ok"); !strings.Contains(msg, newNumber+" deleted") {
 		t.Errorf("delete outcome %q", msg)
 	}
@@ -338,13 +372,12 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#actions-menu summary`)),
 		chromedp.Click(chromedp.CSS(`button[data-dialog=bulk-delete]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#bulk-delete`)))
+	peek(t, ctx, "bulk-delete-dialog")
 	if n := text(t, ctx, "#bulk-delete [data-count]"); n != "2" {
 		t.Errorf("the dialog says %s checked, want 2", n)
 	}
 	save := text(t, ctx, "#bulk-delete button[type=submit]")
-	do(t, ctx, "Save",
-		chromedp.Click(chromedp.CSS(`#bulk-delete button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)))
+	goTo(t, ctx, "Save", chromedp.Click(chromedp.CSS(`#bulk-delete button[type=submit]`)))
 	if save != "Save" {
 		t.Errorf("the dialog's button says %q, want Save", save)
 	}
@@ -356,15 +389,15 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// RESEND every rejected request that matches the search: a job that shows its progress.
-	do(t, ctx, "resend by filter",
+	do(t, ctx, "ACTIONS > RESEND",
 		chromedp.Click(chromedp.CSS(`#actions-menu summary`)),
 		chromedp.Click(chromedp.CSS(`button[data-dialog=bulk-resend]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#bulk-resend`)),
-		chromedp.Click(chromedp.CSS(`#bulk-resend input[value=filter]`)),
-		chromedp.Click(chromedp.CSS(`#bulk-resend button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#job`)))
+		chromedp.Click(chromedp.CSS(`#bulk-resend input[value=filter]`)))
+	goTo(t, ctx, "Save", chromedp.Click(chromedp.CSS(`#bulk-resend button[type=submit]`)))
 	// The page follows the job and reloads itself once the job is done.
 	do(t, ctx, "wait for the job's result", chromedp.WaitVisible(chromedp.CSS(`#job-result`)))
+	peek(t, ctx, "job")
 	if got := text(t, ctx, "#job-result .tile-ok .tile-n"); got != "3" {
 		t.Errorf("the job says %s successful, want 3:\n%s", got, text(t, ctx, "#job"))
 	}
@@ -383,6 +416,29 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	noScriptRan(t, ctx, dialogs, "summary with a hostile entity id")
 
+	// A definition that endpoint health deactivated (its receiver answered 410) says why and
+	// since when, and is reactivated from the page.
+	f.e.Publish(workertest.Event{ID: "ev-i1", Entity: "invoice", EntityID: "I-1", Action: "created", Data: map[string]any{}})
+	testutil.Eventually(t, 20*time.Second, "legacy deactivated by its 410", func() bool {
+		d, err := f.e.Store.GetDefinition(context.Background(), "legacy")
+		return err == nil && !d.Active
+	})
+	do(t, ctx, "the definitions", chromedp.Navigate(f.console+"/definitions"), chromedp.WaitVisible(chromedp.CSS(`#def-legacy .deactivated`)))
+	peek(t, ctx, "definitions")
+	if got := text(t, ctx, "#def-legacy .deactivated"); !strings.Contains(got, "Deactivated by endpoint health since") || !strings.Contains(got, "410") {
+		t.Errorf("the deactivated definition says %q", got)
+	}
+	if got := get(t, ctx, "the page's text", chromedp.Evaluate[string](`document.body.innerText`)); strings.Contains(got, workertest.Secret) {
+		t.Error("a secret key is on the definitions page")
+	}
+	goTo(t, ctx, "Reactivate", chromedp.Click(chromedp.CSS(`#def-legacy .deactivated button`)))
+	if got := text(t, ctx, ".flash-ok"); !strings.Contains(got, "legacy is active again") {
+		t.Errorf("after the reactivation: %q", got)
+	}
+	if d, err := f.e.Store.GetDefinition(context.Background(), "legacy"); err != nil || !d.Active || d.UpdatedBy != user {
+		t.Errorf("legacy after the reactivation: %+v, %v", d, err)
+	}
+
 	// Every resend and delete is audited with the signed-in user's name.
 	var resends, deletes int
 	for _, a := range f.audit(t) {
@@ -391,6 +447,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			resends++
 		case "requests.delete":
 			deletes++
+		case "config.apply":
 		default:
 			continue
 		}
@@ -403,11 +460,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// Sign out: the console asks to sign in again.
-	do(t, ctx, "sign out",
-		chromedp.Click(chromedp.CSS(`form.signout button`)),
-		chromedp.WaitVisible(chromedp.CSS(`#user`)),
-		chromedp.Navigate(f.console+"/"),
-		chromedp.WaitVisible(chromedp.CSS(`#user`)))
+	goTo(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`form.signout button`)))
+	do(t, ctx, "the console once signed out", chromedp.Navigate(f.console+"/"), chromedp.WaitVisible(chromedp.CSS(`#user`)))
 }
 
 // TestCrossSiteFormPostIsRefused: a page on another site that posts a form to the console,
