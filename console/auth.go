@@ -52,7 +52,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	if d := c.throttle.wait(keys...); d > 0 {
 		secs := int(math.Ceil(d.Seconds()))
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		view.Error = fmt.Sprintf("Too many wrong passwords: try again in %d seconds.", secs)
+		view.Error = fmt.Sprintf("Too many wrong passwords: try again in %d %s.", secs, plural(secs, "second", "seconds"))
 		c.o.Log.Warn("console sign-in throttled", "user", c.logName(user), "client", clientAddr(r), "wait", d.Round(time.Second).String())
 		c.render(w, r, nil, http.StatusTooManyRequests, "sign-in", "Sign in", view)
 		return

@@ -276,7 +276,7 @@ func TestThrottleOnWrongPasswords(t *testing.T) {
 	if p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") != "1" {
 		t.Fatalf("after %d wrong passwords: %d, Retry-After %q", freeFailures, p.Status, p.Header.Get("Retry-After"))
 	}
-	mustContain(t, p, "Too many wrong passwords: try again in 1 seconds.")
+	mustContain(t, p, "Too many wrong passwords: try again in 1 second.")
 	// The lockout doubles with each further failure.
 	e.advance(time.Second)
 	c.signIn("ada", "wrong")

@@ -132,15 +132,20 @@ func (u *Users) keep(err error) *htpasswd.File {
 	return u.file
 }
 
+// htpasswdCost is the bcrypt cost of htpasswd -B's entries by default. The generated admin's
+// hash has it too: that hash lives only in memory, and its password (130 random bits, in a file
+// of the data directory) needs no slow hash to resist guessing.
+const htpasswdCost = 5
+
 // dummyHash is compared against when the user is unknown, so that an unknown name costs as
 // much time as a wrong password and the answer's timing does not tell which names exist.
-var dummyHash = func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), htpasswdCost)
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 // Check reports whether name and password are a user's.
 func (u *Users) Check(name, password string) bool {
@@ -148,7 +153,7 @@ func (u *Users) Check(name, password string) bool {
 	if f.Exists(name) {
 		return f.Match(name, password)
 	}
-	_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+	_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 	return false
 }
 
@@ -183,7 +188,7 @@ func GeneratedAdmin(dataDir string) (users *Users, passwordFile string, created 
 	if pw == "" {
 		return nil, path, false, fmt.Errorf("%s is empty: delete it, and a new password is made at the next start", path)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), htpasswdCost)
 	if err != nil {
 		return nil, path, false, fmt.Errorf("hash the password of %s: %w", path, err)
 	}
