@@ -44,9 +44,23 @@ const evilBody = `<script>window.__xss = 1; alert(1)</script><img src=x onerror=
 // evilEntityID is an entity id an event carries, shown in the summary's table.
 const evilEntityID = `<img src=x onerror="window.__xss=3">`
 
+// watch is what a tab did besides its pages: the JavaScript dialogs it opened and the errors and
+// warnings of its console.
+type watch struct {
+	dialogs atomic.Int64
+	mu      sync.Mutex
+	errors  []string
+}
+
+func (w *watch) consoleErrors() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.errors...)
+}
+
 // browser starts headless Chromium with a fresh profile and returns a tab's context. It fails,
 // saying how to install Chromium, when there is none; -short skips.
-func browser(t *testing.T) (context.Context, *atomic.Int64) {
+func browser(t *testing.T) (context.Context, *watch) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("drives a real browser (Chromium)")
@@ -88,21 +102,37 @@ func browser(t *testing.T) (context.Context, *atomic.Int64) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	// Any JavaScript dialog (alert, confirm) is counted, and dismissed so the page goes on.
-	dialogs := &atomic.Int64{}
+	// Any JavaScript dialog (alert, confirm) is counted, and dismissed so the page goes on; the
+	// console's errors (a script error, a resource the policy refused) are kept.
+	w := &watch{}
 	opened := chromedp.Events(ctx, page.JavascriptDialogOpening)
-	wg.Add(1)
+	messages := chromedp.Console(ctx)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		for _, err := range opened {
 			if err != nil {
 				return // the tab's context ended
 			}
-			dialogs.Add(1)
+			w.dialogs.Add(1)
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
 		}
 	}()
-	return ctx, dialogs
+	go func() {
+		defer wg.Done()
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			// A page's HTTP status (the 401 of a wrong password) is the network's message, not an error.
+			if m.Source != "network" && (m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleWarning) {
+				w.mu.Lock()
+				w.errors = append(w.errors, fmt.Sprintf("%s %s (%s)", m.Type, m.Text, m.URL))
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return ctx, w
 }
 
 // auditor lists the audit entries (both stores have it).
@@ -221,11 +251,11 @@ func waitFor(t *testing.T, ctx context.Context, what, expr string) {
 	get(t, ctx, "wait for "+what, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
 }
 
-func noScriptRan(t *testing.T, ctx context.Context, dialogs *atomic.Int64, where string) {
+func noScriptRan(t *testing.T, ctx context.Context, w *watch, where string) {
 	t.Helper()
 	xss := get(t, ctx, "read window.__xss", chromedp.Evaluate[string](`String(window.__xss)`))
-	if xss != "undefined" || dialogs.Load() != 0 {
-		t.Errorf("%s: script ran: window.__xss = %s, %d dialogs", where, xss, dialogs.Load())
+	if xss != "undefined" || w.dialogs.Load() != 0 {
+		t.Errorf("%s: script ran: window.__xss = %s, %d dialogs", where, xss, w.dialogs.Load())
 	}
 }
 
@@ -274,7 +304,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	f.e.WaitRequests(6, storage.Filter{State: storage.StateRejected})
 	evil := f.e.WaitRequests(1, storage.Filter{Entity: "order"})[0]
 
-	ctx, dialogs := browser(t)
+	ctx, tab := browser(t)
 
 	// Sign in: every page asks first.
 	do(t, ctx, "open the console", chromedp.Navigate(f.console+"/"), chromedp.WaitVisible(chromedp.CSS(`#user`)))
@@ -298,7 +328,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if h := text(t, ctx, "h1"); h != "Manage webhook requests" {
 		t.Errorf("summary heading %q", h)
 	}
-	noScriptRan(t, ctx, dialogs, "summary page with a hostile entity id")
+	noScriptRan(t, ctx, tab, "summary page with a hostile entity id")
 
 	// Search: the rejected customer requests; the search is in the URL.
 	goTo(t, ctx, "search",
@@ -409,12 +439,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	if body := text(t, ctx, "#response-body"); body != evilBody {
 		t.Errorf("response body shown as %q, want the text %q", body, evilBody)
 	}
-	noScriptRan(t, ctx, dialogs, "data entry page of a hostile response")
+	noScriptRan(t, ctx, tab, "data entry page of a hostile response")
 	do(t, ctx, "the summary with the hostile entity id", chromedp.Navigate(f.console+"/?entity=order"), chromedp.WaitVisible(chromedp.CSS(`#requests`)))
 	if got := text(t, ctx, "#requests tbody td.mono"); got != evilEntityID {
 		t.Errorf("entity id shown as %q", got)
 	}
-	noScriptRan(t, ctx, dialogs, "summary with a hostile entity id")
+	noScriptRan(t, ctx, tab, "summary with a hostile entity id")
 
 	// A definition that endpoint health deactivated (its receiver answered 410) says why and
 	// since when, and is reactivated from the page.
@@ -457,6 +487,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	if resends != 2 || deletes != 2 {
 		t.Errorf("audit: %d resends and %d deletes, want 2 and 2", resends, deletes)
+	}
+
+	// No page had a script error, or anything the Content-Security-Policy refused.
+	if errs := tab.consoleErrors(); len(errs) > 0 {
+		t.Errorf("the browser's console:\n%s", strings.Join(errs, "\n"))
 	}
 
 	// Sign out: the console asks to sign in again.
