@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,8 +71,6 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-type sessionKey struct{}
-
 // requireSession runs h with the request's session, or sends the browser to sign in (and back
 // here afterwards, for a GET).
 func (c *Console) requireSession(h func(http.ResponseWriter, *http.Request, *session)) http.Handler {
@@ -91,7 +88,7 @@ func (c *Console) requireSession(h func(http.ResponseWriter, *http.Request, *ses
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, ss)), ss)
+		h(w, r, ss)
 	})
 }
 
