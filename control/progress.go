@@ -31,7 +31,12 @@ func (r *Responder) track(c *call, want bool, total int64) *tracker {
 		return t
 	}
 	send := func() {
-		b, _ := json.Marshal(controlapi.ProgressMessage{Progress: controlapi.Progress{Done: t.done.Load(), Total: t.total.Load()}})
+		p := controlapi.Progress{Done: t.done.Load(), Total: t.total.Load()}
+		if c.progress != nil {
+			c.progress(p)
+			return
+		}
+		b, _ := json.Marshal(controlapi.ProgressMessage{Progress: p})
 		if err := r.nc.Publish(c.replyTo, b); err != nil {
 			r.o.Log.Debug("send control progress", "command", c.cmd, "error", err)
 		}

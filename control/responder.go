@@ -112,6 +112,9 @@ type Responder struct {
 	stopping chan struct{} // closed when Stop begins: bulk work stops taking new items
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+	// execMu orders Exec's wg.Add before Stop's close of stopping, so that Stop never waits
+	// while a new in-process command is being added.
+	execMu sync.Mutex
 }
 
 // Start subscribes to crm.webhooks.control.> in the queue group and answers until Stop. The
@@ -164,7 +167,9 @@ func Start(ctx context.Context, o Options) (*Responder, error) {
 // ends first, whatever is left is cut short. Stop is idempotent.
 func (r *Responder) Stop(ctx context.Context) {
 	r.stopOnce.Do(func() {
+		r.execMu.Lock()
 		close(r.stopping)
+		r.execMu.Unlock()
 		closed := r.sub.StatusChanged(nats.SubscriptionClosed)
 		if err := r.sub.Drain(); err != nil {
 			_ = r.sub.Unsubscribe()
@@ -223,6 +228,8 @@ type call struct {
 	cmd     string
 	body    []byte
 	replyTo string
+	// progress, when set (Exec), receives progress instead of the reply subject.
+	progress func(controlapi.Progress)
 	// Set by handlers for the audit: who asked, a summary of the result, and the request as
 	// it may be stored (secrets masked); empty request: the body, masked generically.
 	user         string
@@ -231,8 +238,15 @@ type call struct {
 }
 
 func (r *Responder) serve(m *nats.Msg) {
-	start := time.Now()
 	c := &call{cmd: commandOf(m.Subject), body: m.Data, replyTo: m.Reply}
+	res, e := r.handle(r.ctx, c)
+	r.reply(c.replyTo, res, e)
+}
+
+// handle runs one command however it came (a NATS message or Exec): the checks, the handler,
+// the audit, the metrics and the log line. It returns the result, or the reply's error.
+func (r *Responder) handle(ctx context.Context, c *call) (any, *controlapi.Error) {
+	start := time.Now()
 	h, known := r.handlers[c.cmd]
 	label := c.cmd
 	if !known {
@@ -243,15 +257,14 @@ func (r *Responder) serve(m *nats.Msg) {
 	switch {
 	case !known:
 		e = errorf(controlapi.CodeUnknownCommand, "unknown command %q: known commands are %v", c.cmd, controlapi.Commands)
-	case len(m.Data) > maxBody(c.cmd):
-		e = errorf(controlapi.CodeBadRequest, "body is %d bytes, at most %d are allowed", len(m.Data), maxBody(c.cmd))
+	case len(c.body) > maxBody(c.cmd):
+		e = errorf(controlapi.CodeBadRequest, "body is %d bytes, at most %d are allowed", len(c.body), maxBody(c.cmd))
 	default:
-		res, e = r.run(h, c)
+		res, e = r.run(ctx, h, c)
 	}
 	if known && controlapi.IsMutating(c.cmd) {
 		r.audit(c, e)
 	}
-	r.reply(c.replyTo, res, e)
 
 	result := metrics.ResultOK
 	if e != nil {
@@ -274,6 +287,7 @@ func (r *Responder) serve(m *nats.Msg) {
 	default:
 		r.o.Log.Debug("control command done", attrs...)
 	}
+	return res, e
 }
 
 func maxBody(cmd string) int {
@@ -284,14 +298,14 @@ func maxBody(cmd string) int {
 }
 
 // run calls the handler; a panic becomes INTERNAL, never a crash.
-func (r *Responder) run(h handler, c *call) (res any, e *controlapi.Error) {
+func (r *Responder) run(ctx context.Context, h handler, c *call) (res any, e *controlapi.Error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.o.Log.Error("control command panicked", "command", c.cmd, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			res, e = nil, errorf(controlapi.CodeInternal, "internal error while handling %s", c.cmd)
 		}
 	}()
-	return h(r.ctx, c)
+	return h(ctx, c)
 }
 
 // reply sends the final reply.

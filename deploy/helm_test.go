@@ -479,6 +479,7 @@ logFormat: text
 extraEnv:
   - {name: WEBHOOKD_EMBEDDED_NATS_LISTEN, value: "127.0.0.1:4222"}
   - {name: WEBHOOKD_EMBEDDED_NATS_CONFIG, value: ""}
+  - {name: WEBHOOKD_CONSOLE_USERS, value: /etc/webhookd/console/htpasswd}
 `))
 	if want := []string{"ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "ServiceAccount", "ServiceMonitor"}; !slices.Equal(m.kinds, want) {
 		t.Fatalf("rendered kinds %v, want %v", m.kinds, want)

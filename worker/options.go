@@ -29,6 +29,12 @@ type Options struct {
 	// SecretsKeyFile holds the keys that encrypt secrets at rest (--secrets-key-file). Empty:
 	// standalone uses DataDir/secrets.key, created at the first start; with MongoURI, Start refuses.
 	SecretsKeyFile string
+	// ConsoleAddr is where the web console listens; empty: no console (cmd/webhookd's flag
+	// defaults to 127.0.0.1:8081).
+	ConsoleAddr string
+	// ConsoleUsers is the console's htpasswd file of bcrypt entries; empty: the generated
+	// admin (<DataDir>/console-admin-password) when webhookd keeps a data directory.
+	ConsoleUsers string
 
 	Version  string
 	Logger   *slog.Logger

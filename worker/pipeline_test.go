@@ -274,7 +274,7 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    max_in_flight: 4
     timeout: 2s
     retry: {max_attempts: 10, initial_interval: 10ms, max_interval: 50ms}`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
-		func(o *worker.Options) { o.ShutdownTimeout = 200 * time.Millisecond })
+		func(o *worker.Options) { o.ShutdownTimeout = 2 * time.Second }) // grace 1.5s, shorter than the attempts' timeout: they are handed back
 	const n = 40
 	for i := range n {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})

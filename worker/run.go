@@ -21,6 +21,7 @@ import (
 	"github.com/webhookd/webhookd/broker"
 	"github.com/webhookd/webhookd/broker/embedded"
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/console"
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
@@ -49,6 +50,10 @@ type Worker struct {
 	sender    *delivery.Client
 	deliverer *deliverer
 	control   *control.Responder
+	// The web console (package console): bound at the start, served once the control plane runs.
+	console      *console.Console
+	consoleLn    net.Listener
+	consoleUsers *console.Users
 
 	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
 	depths       *queueDepths    // each definition's queued deliveries, sampled with the gauges
@@ -80,6 +85,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 			}
 			cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalReserve)
 			defer cancel()
+			w.stopConsole(cleanup)
+			w.stopControl(cleanup)
 			if w.recorder != nil {
 				w.recorder.Stop(cleanup)
 			}
@@ -133,6 +140,9 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	if err := w.startHTTP(); err != nil {
 		return nil, err
 	}
+	if err := w.listenConsole(); err != nil {
+		return nil, err
+	}
 
 	switch {
 	case opts.NATS.URL == "":
@@ -177,6 +187,9 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}
 
 	if w.store, err = openStore(ctx, opts, keys.keys); err != nil {
+		return nil, err
+	}
+	if err := w.consoleAdmin(); err != nil {
 		return nil, err
 	}
 
@@ -241,6 +254,9 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	if err := w.startControl(ctx, sender); err != nil {
 		return nil, err
 	}
+	if err := w.startConsole(); err != nil {
+		return nil, err
+	}
 	w.pools.reconcile(fetchCtx, w.catalog.Current())
 
 	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle, Conn: w.nc,
@@ -277,7 +293,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}()
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
-		"store", storeKind(opts), "http", w.httpLn.Addr().String(), "allow_destinations", allow.Entries())
+		"store", storeKind(opts), "http", w.httpLn.Addr().String(), "allow_destinations", allow.Entries(), "console", w.ConsoleAddr())
 	keys.log(w.log)
 	if opts.AllowPrivateNets {
 		w.log.Warn("--allow-private-networks is on: deliveries may reach loopback and every internal " +
@@ -318,7 +334,7 @@ func (w *Worker) HTTPAddr() string { return w.httpLn.Addr().String() }
 
 // Stop shuts the worker down within ctx's deadline (Options.ShutdownTimeout when ctx has
 // none), the one bound of the whole shutdown:
-//  1. stop fetching and taking control commands;
+//  1. stop fetching and taking control commands and console requests;
 //  2. let in-flight deliveries finish, until a reserve (5s at most) before the deadline;
 //  3. hand back what is still in flight (never acknowledged: JetStream redelivers it at once);
 //  4. write the last batch and endpoint health, close HTTP, NATS, the store and the data dir.
@@ -354,6 +370,9 @@ func (w *Worker) stop(ctx context.Context) error {
 	defer cancelGrace()
 	controlDone := make(chan struct{})
 	go func() { defer close(controlDone); w.stopControl(graceCtx) }()
+	// The console takes no more requests; its bulk work ends as the control plane stops.
+	consoleDone := make(chan struct{})
+	go func() { defer close(consoleDone); w.stopConsole(graceCtx) }()
 	done := make(chan struct{})
 	go func() {
 		w.events.Wait()
@@ -395,6 +414,7 @@ func (w *Worker) stop(ctx context.Context) error {
 	w.cancelWork()
 	w.cancelHealth()
 	<-controlDone
+	<-consoleDone
 	w.background.Wait()
 	w.health.flush(finalCtx)
 	w.recorder.Stop(finalCtx)
@@ -440,6 +460,9 @@ func (w *Worker) awaitInFlight(ctx context.Context, done <-chan struct{}) bool {
 // last: it is free only once nothing of ours writes to it.
 func (w *Worker) closeResources(ctx context.Context) error {
 	var errs []error
+	if w.consoleLn != nil && w.console == nil {
+		_ = w.consoleLn.Close() // bound but not served (a failed start), or already shut down
+	}
 	if w.http != nil {
 		if err := w.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop HTTP server: %w", err), w.http.Close())

@@ -45,7 +45,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 	natsAddr, httpAddr := freeAddr(t), freeAddr(t)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "--config", cfg, "--allow-private-networks", "--data-dir", filepath.Join(dir, "data"),
-			"--embedded-nats-listen", natsAddr, "--http-addr", httpAddr)
+			"--embedded-nats-listen", natsAddr, "--http-addr", httpAddr, "--console-addr=")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,11 +108,12 @@ func (p *proc) lines() []string {
 	return out
 }
 
-// standaloneArgs runs webhookd standalone on dataDir with free ports.
+// standaloneArgs runs webhookd standalone on dataDir with free ports, without the web console
+// (its default port would be shared by the tests' processes); extra may turn it on.
 func standaloneArgs(t *testing.T, dataDir string, extra ...string) (args []string, natsAddr, httpAddr string) {
 	natsAddr, httpAddr = freeAddr(t), freeAddr(t)
 	return append([]string{"--log-format", "text", "--data-dir", dataDir, "--embedded-nats-listen", natsAddr,
-		"--http-addr", httpAddr}, extra...), natsAddr, httpAddr
+		"--http-addr", httpAddr, "--console-addr="}, extra...), natsAddr, httpAddr
 }
 
 func skipShort(t *testing.T) {
@@ -193,6 +195,16 @@ func TestStartUpMistakesEndInOneLine(t *testing.T) {
 			name:  "HTTP port taken",
 			flags: func(_, _ string) []string { return []string{"--http-addr", taken.Addr().String()} },
 			code:  1, says: []string{"--http-addr", taken.Addr().String(), "address already in use"}, noDataDir: true,
+		},
+		{
+			name:  "console port taken",
+			flags: func(_, _ string) []string { return []string{"--console-addr", taken.Addr().String()} },
+			code:  1, says: []string{"--console-addr", taken.Addr().String(), "address already in use"}, noDataDir: true,
+		},
+		{
+			name:  "console users file missing",
+			flags: func(_, _ string) []string { return []string{"--console-users", "/nonexistent/users"} },
+			code:  2, says: []string{"--console-users", "/nonexistent/users", "webhookd --help"}, noDataDir: true,
 		},
 		{
 			name:  "config file missing",
@@ -281,7 +293,7 @@ func TestSignalDuringStartUpStops(t *testing.T) {
 	defer silent.Close()
 	httpAddr := freeAddr(t)
 	p := startProc(t, "--log-format", "text", "--nats-url", "nats://"+silent.Addr().String(),
-		"--data-dir", filepath.Join(t.TempDir(), "data"), "--http-addr", httpAddr)
+		"--data-dir", filepath.Join(t.TempDir(), "data"), "--http-addr", httpAddr, "--console-addr=")
 	// /healthz answers while webhookd connects.
 	testutil.Eventually(t, 30*time.Second, "/healthz", func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
@@ -393,6 +405,67 @@ func TestStartWithoutDefinitionsSaysHowToAddThem(t *testing.T) {
 	p.waitLog(5*time.Second, "--config")
 	p.signal(syscall.SIGTERM)
 	if code := p.exitCode(40 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+// TestStandaloneConsoleAdmin: standalone without --console-users, the first start creates the
+// console's user admin, writes its password to a file only its owner reads and logs where,
+// never the password; the password signs in, and the next start keeps it.
+func TestStandaloneConsoleAdmin(t *testing.T) {
+	skipShort(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	consoleAddr := freeAddr(t)
+	args, _, httpAddr := standaloneArgs(t, dataDir, "--console-addr", consoleAddr)
+	p := startProc(t, args...)
+	waitReady(t, httpAddr)
+	path := filepath.Join(dataDir, "console-admin-password")
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: %v, mode %v, want 0600", path, err, fi.Mode())
+	}
+	b, _ := os.ReadFile(path)
+	password := strings.TrimSpace(string(b))
+	p.waitLog(5*time.Second, "console="+consoleAddr)
+	if out := p.log.String(); !strings.Contains(out, path) || strings.Contains(out, password) {
+		t.Fatalf("the log does not name %s, or shows the password:\n%s", path, out)
+	}
+
+	signIn := func(user, pw string) int {
+		form := url.Values{"user": {user}, "password": {pw}}
+		req, _ := http.NewRequest(http.MethodPost, "http://"+consoleAddr+"/sign-in", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := signIn("admin", password); code != http.StatusSeeOther {
+		t.Errorf("admin with the generated password: status %d, want 303", code)
+	}
+	if code := signIn("admin", "guess"); code != http.StatusUnauthorized {
+		t.Errorf("admin with a wrong password: status %d, want 401", code)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.exitCode(40 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+
+	args2, _, httpAddr2 := standaloneArgs(t, dataDir, "--console-addr", consoleAddr)
+	p2 := startProc(t, args2...)
+	waitReady(t, httpAddr2)
+	if b2, _ := os.ReadFile(path); string(b2) != string(b) {
+		t.Error("the second start changed the password")
+	}
+	if code := signIn("admin", password); code != http.StatusSeeOther {
+		t.Errorf("admin after a restart: status %d, want 303", code)
+	}
+	p2.signal(syscall.SIGTERM)
+	if code := p2.exitCode(40 * time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 }

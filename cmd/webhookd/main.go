@@ -42,6 +42,8 @@ type cli struct {
 	NATSTLSKey         string           `name:"nats-tls-key" env:"WEBHOOKD_NATS_TLS_KEY" help:"Client key file for NATS TLS."`
 	NATSInboxPrefix    string           `name:"nats-inbox-prefix" env:"WEBHOOKD_NATS_INBOX_PREFIX" default:"_INBOX" help:"Prefix of every reply subject webhookd listens on, so NATS permissions can keep each role's replies its own."`
 	SecretsKeyFile     string           `name:"secrets-key-file" env:"WEBHOOKD_SECRETS_KEY_FILE" help:"The keys that encrypt secrets at rest, one a line: <key id> <base64 of 32 random bytes>; the first encrypts, every one decrypts. Required with --mongo-uri; standalone default: <data-dir>/secrets.key, created at the first start. Make one with 'webhookctl secret keygen'."`
+	ConsoleAddr        string           `name:"console-addr" env:"WEBHOOKD_CONSOLE_ADDR" default:"127.0.0.1:8081" help:"Where the web console listens. Empty: no console."`
+	ConsoleUsers       string           `name:"console-users" env:"WEBHOOKD_CONSOLE_USERS" type:"existingfile" help:"The web console's users: an htpasswd file of bcrypt entries (htpasswd -B), re-read when it changes. Standalone without it: the user admin, password in <data-dir>/console-admin-password."`
 	LogFormat          string           `name:"log-format" env:"WEBHOOKD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 	Version            kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
@@ -135,6 +137,8 @@ func run(args []string) int {
 		HTTPAddr:           c.HTTPAddr,
 		AllowPrivateNets:   c.AllowPrivate,
 		AllowDestinations:  c.AllowDestination,
+		ConsoleAddr:        c.ConsoleAddr,
+		ConsoleUsers:       c.ConsoleUsers,
 		Version:            version,
 		Logger:             log,
 	})

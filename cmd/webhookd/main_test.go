@@ -80,6 +80,7 @@ func TestStandaloneBinary(t *testing.T) {
 		"WEBHOOKD_DATA_DIR="+filepath.Join(dir, "data"),
 		"WEBHOOKD_EMBEDDED_NATS_LISTEN="+natsAddr,
 		"WEBHOOKD_HTTP_ADDR="+httpAddr,
+		"WEBHOOKD_CONSOLE_ADDR=", // no console: its default port would be shared by the tests' processes
 	)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
