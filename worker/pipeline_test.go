@@ -279,7 +279,7 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 	for i := range n {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})
 	}
-	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.Count.Load() > 5 })
+	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.Count() > 5 })
 	e.Stop()
 	once.Do(func() { close(release) })
 	e.Start()
@@ -312,7 +312,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 	}
 	// Wait until every delivery to the broken receiver has failed once and is parked for an hour.
 	testutil.Eventually(t, 30*time.Second, "all deliveries to the failing receiver to be parked", func() bool {
-		return down.Count.Load() >= parked
+		return down.Count() >= parked
 	})
 	for i := range 50 {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})

@@ -71,7 +71,7 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 	}
 	e.WaitRequests(50, storage.Filter{WebhookDefinition: "up"})
 	t.Logf("50 deliveries of the healthy definition took %s beside %d parked ones", time.Since(start), parked)
-	if n := down.Count.Load(); n != 0 {
+	if n := down.Count(); n != 0 {
 		t.Errorf("the down receiver got %d attempts before their time", n)
 	}
 }
