@@ -32,6 +32,7 @@ FROM gcr.io/distroless/static-debian12:nonroot AS webhookd
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="webhookd" \
       org.opencontainers.image.description="Turns entity change events from NATS JetStream into signed, retried webhooks" \
+      org.opencontainers.image.source="https://github.com/webhookd/webhookd" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/webhookd /usr/local/bin/webhookd
 # Standalone mode keeps the embedded NATS server's and the SQLite store's files here.
