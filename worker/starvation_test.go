@@ -26,6 +26,7 @@ import (
 // whose receiver has been down for hours (each waiting an hour for its next attempt), then
 // checks that a healthy definition's deliveries go through at once.
 func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
+	// Not parallel: it measures that a healthy definition is served on time, so it runs alone.
 	if testing.Short() {
 		t.Skip("parks 100,000 deliveries")
 	}
@@ -80,6 +81,7 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 // that was deleted before any replica made a consumer for it are still finished: rejected with
 // DEFINITION_NOT_FOUND and logged, so an operator sees them.
 func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	m := nats.NewMsg(consumer.DeliverySubject("gone"))
@@ -104,6 +106,7 @@ func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
 // (by an operator, or by another replica that thought it drained) is made again and its
 // deliveries go on without any configuration change.
 func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.Reconcile = 100 * time.Millisecond })
@@ -123,6 +126,7 @@ func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
 // whose delivery task (the body plus its envelope) does not is no poison message: its delivery
 // is rejected with PAYLOAD_TOO_LARGE and the event acknowledged.
 func TestDeliveryTooLargeToQueueIsRejectedNotRetried(t *testing.T) {
+	t.Parallel()
 	const maxPayload = 64 << 10
 	url := natstest.URL(t, func(o *server.Options) { o.MaxPayload = maxPayload })
 	rc := workertest.NewReceiver(t, nil)
