@@ -32,6 +32,7 @@ FROM gcr.io/distroless/static-debian12:nonroot AS webhookd
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="webhookd" \
       org.opencontainers.image.description="Turns entity change events from NATS JetStream into signed, retried webhooks" \
+      org.opencontainers.image.source="https://github.com/webhookd/webhookd" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/webhookd /usr/local/bin/webhookd
 # The embedded NATS server's users: it listens on all interfaces here, which webhookd allows

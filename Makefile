@@ -3,7 +3,13 @@
 # The repository is several Go modules: webhookd's own and nested ones (deploy,
 # internal/mongotest) that keep test-only dependencies out of its go.mod. A pattern such as
 # ./... stays inside one module, so every target runs in each (.ci/each).
-.PHONY: run test race bench fuzz lint tidy ci
+.PHONY: run test race bench fuzz lint tidy ci image image-push
+
+# The image the Helm chart deploys by default (charts/webhookd, image.repository), tagged with
+# the release's version: the chart's appVersion for a release.
+IMAGE ?= ghcr.io/webhookd/webhookd
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PLATFORMS ?= linux/amd64,linux/arm64
 
 run: ## webhookd standalone (embedded NATS and store under ./data)
 	go run ./cmd/webhookd --log-format text
@@ -34,3 +40,9 @@ tidy: ## go mod tidy in every module
 
 ci: ## what CI runs
 	bash .ci/run
+
+image: ## build the webhookd image as $(IMAGE):$(VERSION) for this machine
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) .
+
+image-push: ## build for $(PLATFORMS) and push $(IMAGE):$(VERSION) (a release: VERSION=<the chart's appVersion>)
+	docker buildx build --platform $(PLATFORMS) --build-arg VERSION=$(VERSION) -t $(IMAGE):$(VERSION) --push .

@@ -51,6 +51,7 @@ chart=charts/webhookd
 # Every optional part on, with made-up Secret names, so each template branch renders.
 all_on=(
 	--set serviceMonitor.enabled=true
+	--set prometheusRule.enabled=true
 	--set podDisruptionBudget.enabled=true
 	--set nats.credentials.existingSecret=nats-creds
 	--set nats.nkey.existingSecret=nats-nkey
@@ -86,6 +87,7 @@ for f in default all-on dev; do
 	printf '%s: %s\n' "$f" "$(grep '^kind:' "$out/$f.yaml" | sort | uniq -c | tr -s ' ' | paste -sd, -)"
 done
 grep -q '^kind: ServiceMonitor' "$out/all-on.yaml"
+grep -q '^kind: PrometheusRule' "$out/all-on.yaml"
 grep -q '^kind: PodDisruptionBudget' "$out/all-on.yaml"
 grep -q '^kind: Secret' "$out/dev.yaml"
 # Missing required values must fail the render, not produce a broken Deployment.

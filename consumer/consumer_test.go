@@ -26,6 +26,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestEnsureEventsStreamBindsToAnExistingOne(t *testing.T) {
+	t.Parallel()
 	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	// Upstream created it with its own limits: webhookd binds and leaves them alone.
@@ -42,6 +43,7 @@ func TestEnsureEventsStreamBindsToAnExistingOne(t *testing.T) {
 }
 
 func TestEnsureEventsStreamCreatesIt(t *testing.T) {
+	t.Parallel()
 	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	s, err := consumer.EnsureEventsStream(ctx, js)
@@ -101,6 +103,7 @@ func publish(t *testing.T, js jetstream.JetStream, n int) {
 }
 
 func TestPoolBoundsConcurrency(t *testing.T) {
+	t.Parallel()
 	nc, js := natstest.Connect(t, natstest.URL(t))
 	publish(t, js, 20)
 	var cur, peak, handled atomic.Int64
@@ -123,6 +126,7 @@ func TestPoolBoundsConcurrency(t *testing.T) {
 }
 
 func TestRetryRedeliversAfterDelayAndTermStops(t *testing.T) {
+	t.Parallel()
 	nc, js := natstest.Connect(t, natstest.URL(t))
 	publish(t, js, 2)
 	var mu sync.Mutex
@@ -157,6 +161,7 @@ func TestRetryRedeliversAfterDelayAndTermStops(t *testing.T) {
 }
 
 func TestStopHandsBackWorkAtOnce(t *testing.T) {
+	t.Parallel()
 	nc, js := natstest.Connect(t, natstest.URL(t))
 	publish(t, js, 10)
 	started := make(chan struct{}, 10)
@@ -182,6 +187,7 @@ func TestStopHandsBackWorkAtOnce(t *testing.T) {
 }
 
 func TestDeliveryConsumerDefinitions(t *testing.T) {
+	t.Parallel()
 	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	s, err := consumer.EnsureDeliveriesStream(ctx, js)
@@ -218,6 +224,7 @@ func sorted(s []string) []string {
 }
 
 func TestEventsConsumerKeepsAnOperatorsStartingPoint(t *testing.T) {
+	t.Parallel()
 	_, js := natstest.Connect(t, natstest.URL(t))
 	ctx := context.Background()
 	s, err := consumer.EnsureEventsStream(ctx, js)

@@ -73,7 +73,7 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 			}
 			if errors.Is(err, jetstream.ErrConsumerDeleted) {
 				// Nothing more will come: the owner decides whether that was expected.
-				return fmt.Errorf("pull from consumer: %w", err)
+				return fmt.Errorf("pull from consumer %s: %w", p.Consumer.CachedInfo().Name, err)
 			}
 			if fetchCtx.Err() == nil {
 				// Missed heartbeats and the like: the iterator recovers by itself.

@@ -7,9 +7,7 @@ package control_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	itestutil "github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/redact"
@@ -41,8 +40,7 @@ type contractFixture struct {
 	nc      *nats.Conn
 	store   *sqlite.Store
 	metrics *metrics.Metrics
-	status  int // what the receiver answers
-	recv    *httptest.Server
+	recv    *receivertest.Receiver
 }
 
 func newContractFixture(t *testing.T, status int) *contractFixture {
@@ -57,12 +55,8 @@ func newContractFixture(t *testing.T, status int) *contractFixture {
 	}
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
 
-	f := &contractFixture{t: t, store: st, status: status}
-	f.recv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(f.status)
-	}))
-	t.Cleanup(f.recv.Close)
+	f := &contractFixture{t: t, store: st, recv: receivertest.New(t)}
+	f.recv.SetStatus(status)
 
 	conn := func() *nats.Conn {
 		nc, err := nats.Connect(srv.ClientURL())

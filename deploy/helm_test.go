@@ -80,6 +80,30 @@ type serviceMonitor struct {
 	} `json:"spec"`
 }
 
+// prometheusRule is the Prometheus Operator's CRD, reduced to the fields the chart may set.
+type prometheusRule struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        metav1.ObjectMeta `json:"metadata"`
+	Spec            struct {
+		Groups []ruleGroup `json:"groups"`
+	} `json:"spec"`
+}
+
+// ruleGroup is a group of a Prometheus rule file, and of a PrometheusRule.
+type ruleGroup struct {
+	Name     string `json:"name" yaml:"name"`
+	Interval string `json:"interval,omitempty" yaml:"interval,omitempty"`
+	Rules    []struct {
+		Alert         string            `json:"alert,omitempty" yaml:"alert,omitempty"`
+		Record        string            `json:"record,omitempty" yaml:"record,omitempty"`
+		Expr          string            `json:"expr" yaml:"expr"`
+		For           string            `json:"for,omitempty" yaml:"for,omitempty"`
+		KeepFiringFor string            `json:"keep_firing_for,omitempty" yaml:"keep_firing_for,omitempty"`
+		Labels        map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+		Annotations   map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
+	} `json:"rules" yaml:"rules"`
+}
+
 // manifests are the objects of one rendering, decoded strictly into their API types.
 type manifests struct {
 	deployment      *appsv1.Deployment
@@ -89,6 +113,7 @@ type manifests struct {
 	secrets         map[string]*corev1.Secret
 	pdb             *policyv1.PodDisruptionBudget
 	serviceMonitor  *serviceMonitor
+	prometheusRule  *prometheusRule
 	kinds           []string
 	renderedSources []string
 }
@@ -172,6 +197,7 @@ func renderManifests(t *testing.T, vals map[string]any) manifests {
 			want := map[string]string{
 				"Deployment": "apps/v1", "Service": "v1", "ServiceAccount": "v1", "ConfigMap": "v1",
 				"Secret": "v1", "PodDisruptionBudget": "policy/v1", "ServiceMonitor": "monitoring.coreos.com/v1",
+				"PrometheusRule": "monitoring.coreos.com/v1",
 			}[tm.Kind]
 			if want == "" || tm.APIVersion != want {
 				t.Fatalf("%s: unexpected %s %s", where, tm.APIVersion, tm.Kind)
@@ -200,6 +226,9 @@ func renderManifests(t *testing.T, vals map[string]any) manifests {
 			case "ServiceMonitor":
 				m.serviceMonitor = &serviceMonitor{}
 				obj = m.serviceMonitor
+			case "PrometheusRule":
+				m.prometheusRule = &prometheusRule{}
+				obj = m.prometheusRule
 			}
 			if err := decodeStrict([]byte(doc), obj); err != nil {
 				t.Fatalf("%s: %v\n%s", where, err, doc)
@@ -638,6 +667,64 @@ func TestChartDashboardCopy(t *testing.T) {
 	if !bytes.Equal(readFile(t, chartDir+"/dashboards/webhookd.json"), readFile(t, "deploy/grafana/dashboards/webhookd.json")) {
 		t.Fatal("charts/webhookd/dashboards/webhookd.json differs from deploy/grafana/dashboards/webhookd.json: " +
 			"cp deploy/grafana/dashboards/webhookd.json charts/webhookd/dashboards/")
+	}
+}
+
+// TestChartPrometheusRule: prometheusRule.enabled renders the alert rules of
+// deploy/prometheus/alerts.yml as a PrometheusRule, with the extra labels, selecting the job the
+// ServiceMonitor gives the series; every expression still reads as PromQL.
+func TestChartPrometheusRule(t *testing.T) {
+	t.Parallel()
+	var file struct {
+		Groups []ruleGroup `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(readFile(t, "deploy/prometheus/alerts.yml"), &file); err != nil {
+		t.Fatal(err)
+	}
+	m := renderManifests(t, values(t, `prometheusRule: {enabled: true, labels: {release: kube-prometheus}}`))
+	if want := []string{"ConfigMap", "ConfigMap", "Deployment", "PrometheusRule", "Service", "ServiceAccount"}; !slices.Equal(m.kinds, want) {
+		t.Fatalf("rendered kinds %v, want %v", m.kinds, want)
+	}
+	pr := m.prometheusRule
+	if pr.Metadata.Namespace != "webhookd" || pr.Metadata.Labels["release"] != "kube-prometheus" ||
+		pr.Metadata.Labels["app.kubernetes.io/name"] != "webhookd" {
+		t.Errorf("PrometheusRule metadata %+v", pr.Metadata)
+	}
+	if len(file.Groups) == 0 || len(file.Groups[0].Rules) < 5 {
+		t.Fatalf("deploy/prometheus/alerts.yml read as %+v", file.Groups)
+	}
+	got, _ := json.Marshal(pr.Spec.Groups)
+	want, _ := json.Marshal(file.Groups)
+	if !bytes.Equal(got, want) {
+		t.Errorf("PrometheusRule groups differ from deploy/prometheus/alerts.yml:\n%s\nwant\n%s", got, want)
+	}
+
+	// Another job label: the rules follow it.
+	m = renderManifests(t, values(t, `{prometheusRule: {enabled: true}, serviceMonitor: {jobLabel: crm-webhooks}}`))
+	jobs := 0
+	for _, g := range m.prometheusRule.Spec.Groups {
+		for _, r := range g.Rules {
+			if strings.Contains(r.Expr, `job="webhookd"`) {
+				t.Errorf("alert %s still selects job=\"webhookd\": %s", r.Alert, r.Expr)
+			}
+			jobs += strings.Count(r.Expr, `job="crm-webhooks"`)
+			if _, err := parseSelectors(r.Expr); err != nil {
+				t.Errorf("alert %s: %v", r.Alert, err)
+			}
+		}
+	}
+	if jobs == 0 {
+		t.Error("no rule selects the job of serviceMonitor.jobLabel")
+	}
+}
+
+// TestChartAlertsCopy: the chart ships a copy of the alert rules; it must not drift from
+// deploy/prometheus/alerts.yml.
+func TestChartAlertsCopy(t *testing.T) {
+	t.Parallel()
+	if !bytes.Equal(readFile(t, chartDir+"/alerts/webhookd.yml"), readFile(t, "deploy/prometheus/alerts.yml")) {
+		t.Fatal("charts/webhookd/alerts/webhookd.yml differs from deploy/prometheus/alerts.yml: " +
+			"cp deploy/prometheus/alerts.yml charts/webhookd/alerts/webhookd.yml")
 	}
 }
 

@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// A small PromQL reader: enough to find the metric selectors of an expression and their label
-// matchers, without importing Prometheus itself (its module would pull hundreds of dependencies
-// into go.mod for one parser). It knows the grammar's parts that hide names which are not
-// metrics: function and aggregation names, label lists after by/without/on/ignoring/group_*,
-// strings, durations and Grafana's $variables.
+// The metric selectors of an expression, found with Prometheus's own PromQL parser (this module
+// only: the deployment checks' dependencies stay out of webhookd's go.mod). Grafana's
+// $variables are not PromQL: those outside strings are replaced before parsing (a duration
+// inside [ ] or after a subquery's :, a number elsewhere); those inside strings stay, so a
+// matcher's value reads as written.
 
 type matcher struct {
 	Label, Op, Value string
@@ -22,297 +25,87 @@ type selector struct {
 	Matchers []matcher
 }
 
-type tokKind int
+var promql = parser.NewParser(parser.Options{})
 
-const (
-	tIdent tokKind = iota
-	tString
-	tNumber
-	tVar
-	tPunct
-)
-
-type token struct {
-	kind tokKind
-	text string
-	pos  int
-}
-
-// promqlFunctions are PromQL's functions; an identifier followed by "(" must be one of them.
-var promqlFunctions = setOf(
-	"abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh",
-	"avg_over_time", "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh",
-	"count_over_time", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "deg",
-	"delta", "deriv", "double_exponential_smoothing", "exp", "floor", "histogram_avg",
-	"histogram_count", "histogram_fraction", "histogram_quantile", "histogram_stddev",
-	"histogram_stdvar", "histogram_sum", "holt_winters", "hour", "idelta", "increase", "info",
-	"irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2",
-	"mad_over_time", "max_over_time", "min_over_time", "minute", "month", "pi",
-	"predict_linear", "present_over_time", "quantile_over_time", "rad", "rate", "resets",
-	"round", "scalar", "sgn", "sin", "sinh", "sort", "sort_by_label", "sort_by_label_desc",
-	"sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time", "sum_over_time", "tan", "tanh",
-	"time", "timestamp", "vector", "year", "start", "end",
-)
-
-// promqlAggregations may be followed by a by/without clause before their parenthesis.
-var promqlAggregations = setOf(
-	"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-	"bottomk", "topk", "quantile", "limitk", "limit_ratio",
-)
-
-// Keywords followed by a parenthesised list of label names.
-var labelListKeywords = setOf("by", "without", "on", "ignoring", "group_left", "group_right")
-
-var promqlKeywords = setOf("and", "or", "unless", "bool", "offset", "atan2", "inf", "nan")
-
-func setOf(s ...string) map[string]bool {
-	m := make(map[string]bool, len(s))
-	for _, v := range s {
-		m[v] = true
-	}
-	return m
-}
-
-func isIdentStart(c byte) bool {
-	return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-}
-
-func isIdentChar(c byte) bool { return isIdentStart(c) || (c >= '0' && c <= '9') }
-
-func lexPromQL(s string) ([]token, error) {
-	var toks []token
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '#':
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
-		case c == '"' || c == '\'' || c == '`':
-			start := i
-			i++
-			var b strings.Builder
-			for {
-				if i >= len(s) {
-					return nil, fmt.Errorf("unterminated string at offset %d", start)
-				}
-				if s[i] == c {
-					i++
-					break
-				}
-				if s[i] == '\\' && c != '`' {
-					if i+1 >= len(s) {
-						return nil, fmt.Errorf("unterminated string at offset %d", start)
-					}
-					i++
-				}
-				b.WriteByte(s[i])
-				i++
-			}
-			toks = append(toks, token{tString, b.String(), start})
-		case c == '$':
-			// Grafana variables: $name, ${name}, ${name:format}.
-			start := i
-			i++
-			if i < len(s) && s[i] == '{' {
-				end := strings.IndexByte(s[i:], '}')
-				if end < 0 {
-					return nil, fmt.Errorf("unterminated ${ at offset %d", start)
-				}
-				i += end + 1
-			} else {
-				for i < len(s) && isIdentChar(s[i]) {
-					i++
-				}
-				if i == start+1 {
-					return nil, fmt.Errorf("lone $ at offset %d", start)
-				}
-			}
-			toks = append(toks, token{tVar, s[start:i], start})
-		case (c >= '0' && c <= '9') || (c == '.' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9'):
-			// Numbers and durations (0.99, 1e3, 0x1f, 5m, 1h30m).
-			start := i
-			for i < len(s) && (isIdentChar(s[i]) || s[i] == '.' ||
-				((s[i] == '+' || s[i] == '-') && (s[i-1] == 'e' || s[i-1] == 'E') && !strings.ContainsAny(s[start:i], "xX"))) {
-				i++
-			}
-			toks = append(toks, token{tNumber, s[start:i], start})
-		case isIdentStart(c):
-			start := i
-			for i < len(s) && isIdentChar(s[i]) {
-				i++
-			}
-			toks = append(toks, token{tIdent, s[start:i], start})
-		default:
-			start := i
-			two := ""
-			if i+1 < len(s) {
-				two = s[i : i+2]
-			}
-			switch two {
-			case "==", "!=", "=~", "!~", "<=", ">=":
-				i += 2
-				toks = append(toks, token{tPunct, two, start})
-				continue
-			}
-			if strings.IndexByte("(){}[],=<>+-*/%^@", c) < 0 {
-				r, _ := utf8.DecodeRuneInString(s[i:])
-				return nil, fmt.Errorf("unexpected %q at offset %d", r, i)
-			}
-			i++
-			toks = append(toks, token{tPunct, string(c), start})
-		}
-	}
-	return toks, nil
-}
-
-// parseSelectors returns every vector selector in a PromQL expression, in order.
+// parseSelectors returns the metric selectors of expr in the order they appear. A selector's
+// Name is its metric name, written bare or as a __name__ matcher; Matchers are as written (the
+// __name__ the parser adds for a bare name left out).
 func parseSelectors(expr string) ([]selector, error) {
-	toks, err := lexPromQL(expr)
+	e, err := promql.ParseExpr(replaceGrafanaVariables(expr))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("parse %q: %w", expr, err)
 	}
-	var out []selector
-	depth := 0
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		next := func() *token {
-			if i+1 < len(toks) {
-				return &toks[i+1]
-			}
+	var sels []selector
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
 			return nil
 		}
+		s := selector{Name: vs.Name}
+		for _, m := range vs.LabelMatchers {
+			if m.Name == model.MetricNameLabel && vs.Name != "" && m.Type == labels.MatchEqual && m.Value == vs.Name {
+				continue // the parser's own, for the bare name
+			}
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual && s.Name == "" {
+				s.Name = m.Value
+			}
+			s.Matchers = append(s.Matchers, matcher{Label: m.Name, Op: m.Type.String(), Value: m.Value})
+		}
+		sels = append(sels, s)
+		return nil
+	})
+	return sels, nil
+}
+
+// replaceGrafanaVariables replaces Grafana's $name, ${name} and ${name:format} outside string
+// literals with a duration (after "[" or a subquery's ":") or a number (anywhere else).
+func replaceGrafanaVariables(expr string) string {
+	var b strings.Builder
+	var quote byte
+	last := byte(0) // the last character written outside strings that is not a space
+	for i := 0; i < len(expr); i++ {
+		c := expr[i]
 		switch {
-		case t.kind == tIdent && labelListKeywords[strings.ToLower(t.text)]:
-			n := next()
-			if n == nil || n.text != "(" {
-				if t.text == "group_left" || t.text == "group_right" {
-					continue // the label list is optional after group_*
-				}
-				return nil, fmt.Errorf("%s at offset %d needs a label list", t.text, t.pos)
+		case quote != 0:
+			b.WriteByte(c)
+			if c == '\\' && quote != '`' && i+1 < len(expr) {
+				i++
+				b.WriteByte(expr[i])
+			} else if c == quote {
+				quote = 0
 			}
-			end, err := closeParen(toks, i+1)
-			if err != nil {
-				return nil, err
-			}
-			for _, l := range toks[i+2 : end] {
-				if l.kind != tIdent && l.text != "," {
-					return nil, fmt.Errorf("%s list at offset %d holds %q, not a label name", t.text, t.pos, l.text)
+			continue
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '$':
+			end := i + 1
+			if end < len(expr) && expr[end] == '{' {
+				if j := strings.IndexByte(expr[end:], '}'); j >= 0 {
+					end += j + 1
+				}
+			} else {
+				for end < len(expr) && (expr[end] == '_' || expr[end] >= 'a' && expr[end] <= 'z' ||
+					expr[end] >= 'A' && expr[end] <= 'Z' || expr[end] >= '0' && expr[end] <= '9') {
+					end++
 				}
 			}
-			i = end
-		case t.kind == tIdent && promqlAggregations[t.text]:
-			// Its by/without clause or its parenthesis follows; both are handled on their own.
-		case t.kind == tIdent && promqlKeywords[strings.ToLower(t.text)]:
-		case t.kind == tIdent:
-			if n := next(); n != nil && n.text == "(" {
-				if !promqlFunctions[t.text] {
-					return nil, fmt.Errorf("unknown function %s at offset %d", t.text, t.pos)
+			if end > i+1 {
+				v := "1"
+				if last == '[' || last == ':' {
+					v = "5m"
 				}
+				b.WriteString(v)
+				last = v[len(v)-1]
+				i = end - 1
 				continue
 			}
-			sel := selector{Name: t.text}
-			if n := next(); n != nil && n.text == "{" {
-				ms, end, err := parseMatchers(toks, i+1)
-				if err != nil {
-					return nil, err
-				}
-				sel.Matchers, i = ms, end
-			}
-			out = append(out, sel)
-		case t.text == "{":
-			ms, end, err := parseMatchers(toks, i)
-			if err != nil {
-				return nil, err
-			}
-			if len(ms) == 0 {
-				return nil, fmt.Errorf("empty selector {} at offset %d", t.pos)
-			}
-			sel := selector{Matchers: ms}
-			for _, m := range ms {
-				if m.Label == "__name__" && m.Op == "=" {
-					sel.Name = m.Value
-				}
-			}
-			out = append(out, sel)
-			i = end
-		case t.text == "[":
-			// Range or subquery: durations and variables only.
-			end := i + 1
-			for end < len(toks) && toks[end].text != "]" {
-				if toks[end].kind == tIdent {
-					return nil, fmt.Errorf("unexpected %q in range at offset %d", toks[end].text, toks[end].pos)
-				}
-				end++
-			}
-			if end == len(toks) {
-				return nil, fmt.Errorf("unclosed [ at offset %d", t.pos)
-			}
-			i = end
-		case t.text == "(":
-			depth++
-		case t.text == ")":
-			depth--
-			if depth < 0 {
-				return nil, fmt.Errorf("unbalanced ) at offset %d", t.pos)
-			}
-		case t.text == "}" || t.text == "]":
-			return nil, fmt.Errorf("unbalanced %s at offset %d", t.text, t.pos)
+		}
+		b.WriteByte(c)
+		if c != ' ' && c != '\t' && c != '\n' {
+			last = c
 		}
 	}
-	if depth != 0 {
-		return nil, fmt.Errorf("%d unclosed (", depth)
-	}
-	return out, nil
-}
-
-// closeParen returns the index of the ")" matching the "(" at toks[open].
-func closeParen(toks []token, open int) (int, error) {
-	depth := 0
-	for j := open; j < len(toks); j++ {
-		switch toks[j].text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return j, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("unclosed ( at offset %d", toks[open].pos)
-}
-
-// parseMatchers reads {label op "value", ...} starting at the "{" at toks[open] and returns the
-// matchers and the index of the closing "}".
-func parseMatchers(toks []token, open int) ([]matcher, int, error) {
-	var ms []matcher
-	j := open + 1
-	for {
-		if j >= len(toks) {
-			return nil, 0, fmt.Errorf("unclosed { at offset %d", toks[open].pos)
-		}
-		if toks[j].text == "}" {
-			return ms, j, nil
-		}
-		if j+2 >= len(toks) || (toks[j].kind != tIdent && toks[j].kind != tString) {
-			return nil, 0, fmt.Errorf("bad label matcher at offset %d", toks[j].pos)
-		}
-		op := toks[j+1].text
-		if op != "=" && op != "!=" && op != "=~" && op != "!~" {
-			return nil, 0, fmt.Errorf("bad matcher operator %q at offset %d", op, toks[j+1].pos)
-		}
-		if toks[j+2].kind != tString {
-			return nil, 0, fmt.Errorf("matcher value at offset %d is not a string", toks[j+2].pos)
-		}
-		ms = append(ms, matcher{Label: toks[j].text, Op: op, Value: toks[j+2].text})
-		j += 3
-		if j < len(toks) && toks[j].text == "," {
-			j++
-		}
-	}
+	return b.String()
 }
 
 // parseGrafanaVariableQuery handles the query of a Grafana variable: label_values(expr, label)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestBatcherGroupsWritesAndReportsEachResult(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var batches [][]int
 	fail := errors.New("store down")
@@ -58,6 +59,7 @@ func TestBatcherGroupsWritesAndReportsEachResult(t *testing.T) {
 }
 
 func TestBatcherFlushesAfterMaxDelay(t *testing.T) {
+	t.Parallel()
 	b := newBatcher(100, time.Millisecond, func(context.Context, []int) error { return nil })
 	go b.run()
 	defer b.Stop(context.Background())

@@ -7,6 +7,7 @@ import (
 )
 
 func TestRateLimitersFollowTheConfiguration(t *testing.T) {
+	t.Parallel()
 	d := &deliverer{}
 	a := &config.Definition{ID: "a", RateLimit: 5}
 	b := &config.Definition{ID: "b", RateLimit: 2}

@@ -57,6 +57,7 @@ func (s *healthStore) DisableDefinition(_ context.Context, id, reason string, _ 
 }
 
 func TestEndpointHealthDisablesAfterTheWindow(t *testing.T) {
+	t.Parallel()
 	nc, err := nats.Connect(natstest.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +130,7 @@ func TestEndpointHealthDisablesAfterTheWindow(t *testing.T) {
 }
 
 func TestGoneDisablesAtOnce(t *testing.T) {
+	t.Parallel()
 	nc, err := nats.Connect(natstest.URL(t))
 	if err != nil {
 		t.Fatal(err)

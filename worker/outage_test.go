@@ -55,7 +55,7 @@ func TestStoreOutageHoldsWorkAndSaysSoOnce(t *testing.T) {
 	for i := range n {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("during-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
-	testutil.Eventually(t, time.Minute, "the deliveries made during the outage", func() bool { return rc.Count.Load() == 1+n })
+	testutil.Eventually(t, time.Minute, "the deliveries made during the outage", func() bool { return rc.Count() == 1+n })
 	testutil.Eventually(t, time.Minute, "the log to say the store fails", func() bool {
 		return strings.Contains(logs.String(), "store writes failing")
 	})
@@ -80,7 +80,7 @@ func TestStoreOutageHoldsWorkAndSaysSoOnce(t *testing.T) {
 			t.Errorf("event %s has %d webhook requests, want 1", id, seen[id])
 		}
 	}
-	if got := rc.Count.Load(); got != 1+n {
+	if got := rc.Count(); got != 1+n {
 		t.Errorf("the receiver got %d attempts, want %d: a held delivery was attempted again", got, 1+n)
 	}
 	testutil.Eventually(t, time.Minute, "the log to say the store is back", func() bool {

@@ -21,6 +21,7 @@ import (
 )
 
 func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{workertest.DefinitionYAML("erp-sync", rc.URL+"/hooks", `    headers: {X-Api-Version: "2"}
@@ -105,6 +106,7 @@ func TestDeliveryArrivesSignedAndIsLogged(t *testing.T) {
 }
 
 func TestRetryKeepsWebhookIDAndStopsAtSuccess(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, func(n int, _ *http.Request) int {
 		if n == 1 {
 			return http.StatusServiceUnavailable
@@ -133,6 +135,7 @@ func TestRetryKeepsWebhookIDAndStopsAtSuccess(t *testing.T) {
 }
 
 func TestClientErrorIsRejectedAtOnce(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusBadRequest })
 	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{workertest.DefinitionYAML("d1", rc.URL, `    retry: {max_attempts: 5, initial_interval: 10ms}`)},
@@ -150,6 +153,7 @@ func TestClientErrorIsRejectedAtOnce(t *testing.T) {
 }
 
 func TestRetriesEndAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusBadGateway })
 	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{workertest.DefinitionYAML("d1", rc.URL, `    retry: {max_attempts: 3, initial_interval: 10ms, max_interval: 20ms}`)},
@@ -166,6 +170,7 @@ func TestRetriesEndAfterMaxAttempts(t *testing.T) {
 }
 
 func TestInvalidEventsAreKeptAndDoNotStall(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	e.PublishRaw("crm.events.customer.updated", []byte("not json"), "")
@@ -199,6 +204,7 @@ func TestInvalidEventsAreKeptAndDoNotStall(t *testing.T) {
 }
 
 func TestDuplicatePublishIsDeliveredOnce(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    max_in_flight: 1`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	x := workertest.Event{ID: "ev-dup", Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{}}
@@ -221,6 +227,7 @@ func TestDuplicatePublishIsDeliveredOnce(t *testing.T) {
 }
 
 func TestFanOutOneDeliveryPerRuleAndDefinition(t *testing.T) {
+	t.Parallel()
 	a, b := workertest.NewReceiver(t, nil), workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusInternalServerError })
 	e := workertest.Setup(t, workertest.ConfigOf(
 		[]string{workertest.DefinitionYAML("a", a.URL, ""), workertest.DefinitionYAML("b", b.URL, `    retry: {max_attempts: 2, initial_interval: 10ms}`)},
@@ -245,6 +252,7 @@ func TestFanOutOneDeliveryPerRuleAndDefinition(t *testing.T) {
 }
 
 func TestPrivateDestinationIsBlocked(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.AllowPrivateNets = false })
@@ -259,6 +267,7 @@ func TestPrivateDestinationIsBlocked(t *testing.T) {
 }
 
 func TestRestartMidStreamLosesNothing(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var once sync.Once
 	rc := workertest.NewReceiver(t, func(n int, r *http.Request) int {
@@ -279,7 +288,7 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 	for i := range n {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})
 	}
-	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.Count.Load() > 5 })
+	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.Count() > 5 })
 	e.Stop()
 	once.Do(func() { close(release) })
 	e.Start()
@@ -296,6 +305,7 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 }
 
 func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
+	t.Parallel()
 	down := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
 	up := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf(
@@ -312,7 +322,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 	}
 	// Wait until every delivery to the broken receiver has failed once and is parked for an hour.
 	testutil.Eventually(t, 30*time.Second, "all deliveries to the failing receiver to be parked", func() bool {
-		return down.Count.Load() >= parked
+		return down.Count() >= parked
 	})
 	for i := range 50 {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("o-%d", i), Entity: "order", EntityID: "O", Action: "created", Data: map[string]any{}})
@@ -333,6 +343,7 @@ func TestFailingDefinitionDoesNotStarveHealthyOne(t *testing.T) {
 }
 
 func TestMaxInFlightIsEnforced(t *testing.T) {
+	t.Parallel()
 	var cur, peak atomic.Int64
 	gate := make(chan struct{})
 	rc := workertest.NewReceiver(t, func(n int, r *http.Request) int {
@@ -363,6 +374,7 @@ func TestMaxInFlightIsEnforced(t *testing.T) {
 }
 
 func TestRateLimitSpacesAttempts(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, `    rate_limit: 10`)}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	start := time.Now()
@@ -378,6 +390,7 @@ func TestRateLimitSpacesAttempts(t *testing.T) {
 }
 
 func TestGoneDeactivatesDefinitionAndAnnounces(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusGone })
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	notices := make(chan *nats.Msg, 4)
@@ -412,6 +425,7 @@ func TestGoneDeactivatesDefinitionAndAnnounces(t *testing.T) {
 }
 
 func TestHTTPEndpoints(t *testing.T) {
+	t.Parallel()
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", "https://example.com/hook", "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	base := "http://" + e.W.HTTPAddr()
 	for path, want := range map[string]string{
@@ -432,6 +446,7 @@ func TestHTTPEndpoints(t *testing.T) {
 }
 
 func TestBadConfigRefusesToStart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, err := worker.Start(context.Background(), worker.Options{
 		EmbeddedNATSListen: "127.0.0.1:0", DataDir: dir, HTTPAddr: "127.0.0.1:0",
@@ -448,6 +463,7 @@ func TestBadConfigRefusesToStart(t *testing.T) {
 }
 
 func TestUnreachableStoreFailsStartCleanly(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -468,6 +484,7 @@ func TestConfigFileAtRestartKeepsWhatHappenedSince(t *testing.T) { workertest.Co
 // TestSecretsStayOutOfLogsAndDocuments: the definition's secret key, and a token in its URL's
 // query, appear in no log line, and the stored request has the secret masked.
 func TestSecretsStayOutOfLogsAndDocuments(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, func(n int, _ *http.Request) int {
 		if n == 1 {
 			return http.StatusServiceUnavailable

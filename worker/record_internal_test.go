@@ -46,6 +46,7 @@ func (s *flakyStore) InsertRequests(_ context.Context, reqs []*storage.WebhookRe
 // A failing store is retried while the message is held, not by handing the message back (which
 // would repeat an attempt the receiver already answered).
 func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
+	t.Parallel()
 	store := &flakyStore{failures: 2}
 	m := metrics.New(prometheus.NewRegistry(), "test")
 	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
@@ -61,6 +62,7 @@ func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
 }
 
 func TestRecordHandsBackOnShutdown(t *testing.T) {
+	t.Parallel()
 	store := &flakyStore{failures: 1 << 30}
 	m := metrics.New(prometheus.NewRegistry(), "test")
 	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})

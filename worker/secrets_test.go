@@ -18,6 +18,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/webhookd/webhookd/control/controlapi"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/secrets"
@@ -50,7 +51,7 @@ func metric(t *testing.T, e *workertest.Env, series string) float64 {
 }
 
 // verifiesWith reports whether the Standard Webhooks library accepts the request with key.
-func verifiesWith(t *testing.T, r workertest.Received, key string) bool {
+func verifiesWith(t *testing.T, r receivertest.Request, key string) bool {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(key)
 	if err != nil {
@@ -108,9 +109,9 @@ func TestSecretRotationGrace(t *testing.T) {
 		n++
 		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%d", n), Entity: "customer", EntityID: "C-1", Action: "updated", Data: map[string]any{"n": n}})
 	}
-	last := func(want int) workertest.Received {
+	last := func(want int) receivertest.Request {
 		t.Helper()
-		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("request %d at the receiver", want), func() bool { return int(rc.Count.Load()) >= want })
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("request %d at the receiver", want), func() bool { return int(rc.Count()) >= want })
 		reqs := rc.Requests()
 		return reqs[want-1]
 	}
@@ -125,7 +126,7 @@ func TestSecretRotationGrace(t *testing.T) {
 			t.Fatalf("resend: %+v", res)
 		}
 	}
-	check := func(what string, r workertest.Received, oldVerifies bool) {
+	check := func(what string, r receivertest.Request, oldVerifies bool) {
 		t.Helper()
 		sigs := strings.Fields(r.Header.Get(webhook.HeaderSignature))
 		wantSigs := 1
@@ -144,7 +145,7 @@ func TestSecretRotationGrace(t *testing.T) {
 		// The new key's signature comes first.
 		first := r.Header.Clone()
 		first.Set(webhook.HeaderSignature, sigs[0])
-		if !verifiesWith(t, workertest.Received{Header: first, Body: r.Body}, newSecret) {
+		if !verifiesWith(t, receivertest.Request{Header: first, Body: r.Body}, newSecret) {
 			t.Errorf("%s: the first signature is not the new key's", what)
 		}
 	}

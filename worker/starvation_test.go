@@ -28,6 +28,7 @@ import (
 // whose receiver has been down for hours (each waiting an hour for its next attempt), then
 // checks that a healthy definition's deliveries go through at once.
 func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
+	// Not parallel: it measures that a healthy definition is served on time, so it runs alone.
 	if testing.Short() {
 		t.Skip("parks 100,000 deliveries")
 	}
@@ -73,7 +74,7 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 	}
 	e.WaitRequests(50, storage.Filter{WebhookDefinition: "up"})
 	t.Logf("50 deliveries of the healthy definition took %s beside %d parked ones", time.Since(start), parked)
-	if n := down.Count.Load(); n != 0 {
+	if n := down.Count(); n != 0 {
 		t.Errorf("the down receiver got %d attempts before their time", n)
 	}
 }
@@ -82,6 +83,7 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 // that was deleted before any replica made a consumer for it are still finished: rejected with
 // DEFINITION_NOT_FOUND and logged, so an operator sees them.
 func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	m := nats.NewMsg(consumer.DeliverySubject("gone"))
@@ -106,6 +108,7 @@ func TestQueuedDeliveriesOfAGoneDefinitionAreRejectedNotLost(t *testing.T) {
 // (by an operator, or by another replica that thought it drained) is made again and its
 // deliveries go on without any configuration change.
 func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
+	t.Parallel()
 	rc := workertest.NewReceiver(t, nil)
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.Reconcile = 100 * time.Millisecond })
@@ -125,6 +128,7 @@ func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
 // whose delivery task (the body plus its envelope) does not is no poison message: its delivery
 // is rejected with PAYLOAD_TOO_LARGE and the event acknowledged.
 func TestDeliveryTooLargeToQueueIsRejectedNotRetried(t *testing.T) {
+	t.Parallel()
 	const maxPayload = 64 << 10
 	url := natstest.URL(t, func(o *server.Options) { o.MaxPayload = maxPayload })
 	rc := workertest.NewReceiver(t, nil)
@@ -165,7 +169,7 @@ func TestFullQueueRejectsNewDeliveriesAtOnce(t *testing.T) {
 	for i := range 5 {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("c-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
-	testutil.Eventually(t, 30*time.Second, "5 deliveries parked for their retry", func() bool { return down.Count.Load() == 5 })
+	testutil.Eventually(t, 30*time.Second, "5 deliveries parked for their retry", func() bool { return down.Count() == 5 })
 	// The bound is checked against a sample of the queue: wait until the sample shows it full.
 	testutil.Eventually(t, 30*time.Second, "the sampled queue of the down definition to hold 5", func() bool {
 		return gaugeValue(t, e, `webhookd_consumer_pending_messages{consumer="deliveries-down"}`)+
@@ -183,7 +187,7 @@ func TestFullQueueRejectsNewDeliveriesAtOnce(t *testing.T) {
 		}
 	}
 	e.WaitRequests(3, storage.Filter{WebhookDefinition: "up"})
-	if n := down.Count.Load(); n != 5 {
+	if n := down.Count(); n != 5 {
 		t.Errorf("the down receiver got %d attempts, want only the 5 queued ones", n)
 	}
 }

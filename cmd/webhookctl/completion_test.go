@@ -1,16 +1,19 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// complete runs webhookctl as the shell does when it completes line.
-func completeLine(t *testing.T, line string, env ...string) []string {
+// completeLine runs webhookctl in dir as the shell does when it completes line.
+func completeLine(t *testing.T, dir, line string, env ...string) []string {
 	t.Helper()
 	cmd := exec.Command(binary)
+	cmd.Dir = dir
 	cmd.Env = append(cmd.Environ(), append(env, "COMP_LINE="+line)...)
 	out, err := cmd.Output()
 	if err != nil {
@@ -22,6 +25,15 @@ func completeLine(t *testing.T, line string, env ...string) []string {
 func TestCompletion(t *testing.T) {
 	t.Parallel()
 	xdg := natsConfig(t, "", map[string]string{"dev": `{}`, "prod": `{}`})
+	dir := t.TempDir()
+	for _, f := range []string{"hooks.yaml", "notes.txt", "conf/x.yml"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		line string
 		want []string
@@ -32,8 +44,14 @@ func TestCompletion(t *testing.T) {
 		{"webhookctl -o ", []string{"json", "table"}},
 		{"webhookctl --nats-context ", []string{"dev", "prod"}},
 		{"webhookctl completion ", []string{"bash", "fish", "zsh"}},
+		{"webhookctl --nats-c", []string{"--nats-context", "--nats-creds"}},
+		{"webhookctl defs ", []string{"delete", "get", "list"}},
+		{"webhookctl -o json requests list --sta", []string{"--state"}},
+		{"webhookctl apply -f ", []string{"-", "conf/", "hooks.yaml"}},
+		{"webhookctl apply -f conf/", []string{"conf/x.yml"}},
+		{"webhookctl --nats-creds no", []string{"notes.txt"}},
 	} {
-		got := completeLine(t, c.line, "XDG_CONFIG_HOME="+xdg)
+		got := completeLine(t, dir, c.line, "XDG_CONFIG_HOME="+xdg)
 		slices.Sort(got)
 		if !slices.Equal(got, c.want) {
 			t.Errorf("complete %q = %v, want %v", c.line, got, c.want)

@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/event"
 	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
@@ -64,19 +63,12 @@ type env struct {
 	url   string
 	store *sqlite.Store
 	js    jetstream.JetStream
-	recv  *httptest.Server
-	code  atomic.Int32 // the receiver's status
+	recv  *receivertest.Receiver
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, url: natstest.URL(t)}
-	e.code.Store(http.StatusOK)
-	e.recv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(int(e.code.Load()))
-	}))
-	t.Cleanup(e.recv.Close)
+	e := &env{t: t, url: natstest.URL(t), recv: receivertest.New(t)}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -327,7 +319,7 @@ func TestRequestsCommands(t *testing.T) {
 		ls[2] != "Successful: 1, rejected: 0, failed: 0." {
 		t.Errorf("resend:\n%s", r.stdout)
 	}
-	e.code.Store(http.StatusBadRequest) // not 410: a 410 deactivates the definition
+	e.recv.SetStatus(http.StatusBadRequest) // not 410: a 410 deactivates the definition
 	r = e.want(exitPartial, "--progress", "requests", "resend", "--state", "rejected", "--entity", "customer")
 	if !strings.Contains(r.stdout, "Successful: 0, rejected: 2, failed: 0.") || !strings.Contains(r.stdout, "HTTP_400") {
 		t.Errorf("resend by filter:\n%s", r.stdout)

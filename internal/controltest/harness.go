@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +17,7 @@ import (
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/redact"
 	"github.com/webhookd/webhookd/storage"
@@ -55,48 +51,6 @@ func openStore(t testing.TB, st Store) storagetest.Store {
 	return s
 }
 
-// receiver is a webhook receiver on loopback that records what it gets.
-type receiver struct {
-	srv    *httptest.Server
-	status atomic.Int32
-	// gate, when set, holds each request until it is closed.
-	gate    atomic.Pointer[chan struct{}]
-	arrived chan struct{} // one value per request, sent before the gate
-
-	mu   sync.Mutex
-	reqs []received
-}
-
-type received struct {
-	Header http.Header
-	Body   []byte
-}
-
-func newReceiver(t testing.TB) *receiver {
-	rc := &receiver{arrived: make(chan struct{}, 1024)}
-	rc.status.Store(http.StatusOK)
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.reqs = append(rc.reqs, received{Header: r.Header.Clone(), Body: body})
-		rc.mu.Unlock()
-		rc.arrived <- struct{}{}
-		if g := rc.gate.Load(); g != nil {
-			<-*g
-		}
-		w.WriteHeader(int(rc.status.Load()))
-		_, _ = io.WriteString(w, `{"received":true}`)
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) got() []received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return slices.Clone(rc.reqs)
-}
-
 // env is one responder on a NATS server, with its store and a receiver.
 type env struct {
 	t       *testing.T
@@ -105,7 +59,7 @@ type env struct {
 	store   storagetest.Store
 	resp    *control.Responder
 	client  *controlapi.Client
-	recv    *receiver
+	recv    *receivertest.Receiver
 	metrics *metrics.Metrics
 	reg     *prometheus.Registry
 	nudges  atomic.Int64
@@ -119,7 +73,7 @@ func newEnv(t *testing.T, st Store, opts ...envOption) *env {
 		o.JetStream = false    // the control plane speaks core NATS only
 		o.MaxPayload = 8 << 20 // above the responder's own bounds, so those are what is tested
 	})
-	e := &env{t: t, url: url, store: openStore(t, st), recv: newReceiver(t)}
+	e := &env{t: t, url: url, store: openStore(t, st), recv: receivertest.New(t)}
 	e.nc = connect(t, e.url)
 	e.client = controlapi.NewClient(connect(t, e.url))
 	e.resp, e.reg, e.metrics = e.startResponder(e.store, opts...)

@@ -11,6 +11,7 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/webhook"
 )
@@ -19,15 +20,15 @@ import (
 // keep the order of the numbers given.
 func testResendRules(t *testing.T, st Store) {
 	e := newEnv(t, st)
-	failing := newReceiver(t)
-	failing.status.Store(http.StatusInternalServerError)
+	failing := receivertest.New(t)
+	failing.SetStatus(http.StatusInternalServerError)
 
-	all := definition("all", e.recv.srv.URL+"/all")
+	all := definition("all", e.recv.URL+"/all")
 	all.Headers = map[string]string{"X-Api-Version": "2"}
-	quiet := definition("quiet", e.recv.srv.URL+"/quiet")
+	quiet := definition("quiet", e.recv.URL+"/quiet")
 	quiet.Logging = config.LoggingRejectedOnly
-	down := definition("down", failing.srv.URL+"/down")
-	off := definition("off", e.recv.srv.URL+"/off")
+	down := definition("down", failing.URL+"/down")
+	off := definition("off", e.recv.URL+"/off")
 	off.Active = false
 	e.applyDirect([]config.Definition{all, quiet, down, off}, nil)
 
@@ -78,8 +79,8 @@ func testResendRules(t *testing.T, st Store) {
 	if newNumber == "" || res.Results[1].NewNumber != "" || res.Results[2].NewNumber != "" {
 		t.Fatalf("new numbers = %q %q %q", newNumber, res.Results[1].NewNumber, res.Results[2].NewNumber)
 	}
-	var toAll []received
-	for _, r := range e.recv.got() {
+	var toAll []receivertest.Request
+	for _, r := range e.recv.Requests() {
 		if r.Header.Get("webhook-id") == okAll.WebhookID {
 			toAll = append(toAll, r)
 		}
@@ -121,7 +122,7 @@ func testResendRules(t *testing.T, st Store) {
 	}
 
 	// Rejected again: the request is updated, no retry, no new request.
-	if n := len(failing.got()); n != 1 {
+	if n := len(failing.Requests()); n != 1 {
 		t.Errorf("failing receiver got %d attempts, want exactly 1 (no automatic retries)", n)
 	}
 	after := e.get(rejected.Number)
@@ -138,14 +139,14 @@ func testResendRules(t *testing.T, st Store) {
 			t.Errorf("%s changed: %+v", wr.Number, now)
 		}
 	}
-	for _, r := range e.recv.got() {
+	for _, r := range e.recv.Requests() {
 		if id := r.Header.Get("webhook-id"); id == inactive.WebhookID || id == successful.WebhookID || id == gone.WebhookID {
 			t.Errorf("an attempt was sent for a refused resend (%s)", id)
 		}
 	}
 
 	// A failed resend releases nothing it did not take: the rejected one can be resent again.
-	failing.status.Store(http.StatusOK)
+	failing.SetStatus(http.StatusOK)
 	e.do(controlapi.CmdRequestsResend, map[string]any{"numbers": []string{rejected.Number}, "user": "bob"}, &res)
 	if res.Successful != 1 || res.Results[0].NewNumber == "" {
 		t.Fatalf("second resend = %+v", res)
@@ -168,10 +169,9 @@ func testConcurrentResends(t *testing.T, st Store) {
 		t.Skip(st.NotAtomic)
 	}
 	e := newEnv(t, st)
-	e.applyDirect([]config.Definition{definition("d1", e.recv.srv.URL)}, nil)
+	e.applyDirect([]config.Definition{definition("d1", e.recv.URL)}, nil)
 	wr := e.seed(storage.StateRejected, "d1")
-	gate := make(chan struct{})
-	e.recv.gate.Store(&gate)
+	release := e.recv.Hold()
 
 	type outcome struct {
 		res controlapi.ResendResult
@@ -189,9 +189,9 @@ func testConcurrentResends(t *testing.T, st Store) {
 		}()
 	}
 	// One resend holds the claim and waits in the receiver; the other is refused meanwhile.
-	<-e.recv.arrived
+	<-e.recv.Arrived
 	first := <-results
-	close(gate)
+	release()
 	wg.Wait()
 	second := <-results
 	for _, o := range []outcome{first, second} {
@@ -205,7 +205,7 @@ func testConcurrentResends(t *testing.T, st Store) {
 	if second.res.Successful != 1 || second.res.Results[0].NewNumber == "" {
 		t.Errorf("the resend that won = %+v", second.res)
 	}
-	if n := len(e.recv.got()); n != 1 {
+	if n := len(e.recv.Requests()); n != 1 {
 		t.Errorf("receiver got %d attempts, want 1", n)
 	}
 	docs := e.all(storage.Filter{EventID: wr.EventID})
@@ -218,7 +218,7 @@ func testConcurrentResends(t *testing.T, st Store) {
 // the request can be resent, and before that it is reported in progress.
 func testResendTakesOverStaleClaim(t *testing.T, st Store) {
 	e := newEnv(t, st)
-	e.applyDirect([]config.Definition{definition("d1", e.recv.srv.URL)}, nil)
+	e.applyDirect([]config.Definition{definition("d1", e.recv.URL)}, nil)
 	fresh := e.seed(storage.StateRejected, "d1")
 	stale := e.seed(storage.StateRejected, "d1")
 	ctx := ctxT(t)
@@ -240,9 +240,9 @@ func testResendTakesOverStaleClaim(t *testing.T, st Store) {
 
 func testResendByFilterWithProgress(t *testing.T, st Store) {
 	e := newEnv(t, st, func(o *control.Options) { o.ProgressInterval = time.Millisecond; o.ResendConcurrency = 3 })
-	failing := newReceiver(t)
-	failing.status.Store(http.StatusBadRequest)
-	e.applyDirect([]config.Definition{definition("d1", e.recv.srv.URL), definition("d2", failing.srv.URL)}, nil)
+	failing := receivertest.New(t)
+	failing.SetStatus(http.StatusBadRequest)
+	e.applyDirect([]config.Definition{definition("d1", e.recv.URL), definition("d2", failing.URL)}, nil)
 	n := 25
 	if st.Small {
 		n = 8
@@ -289,18 +289,17 @@ func testResendByFilterWithProgress(t *testing.T, st Store) {
 // starts no new one, and the requester learns how far it got.
 func testStopInterruptsBulkWork(t *testing.T, st Store) {
 	e := newEnv(t, st, func(o *control.Options) { o.ResendConcurrency = 1 })
-	e.applyDirect([]config.Definition{definition("d1", e.recv.srv.URL)}, nil)
+	e.applyDirect([]config.Definition{definition("d1", e.recv.URL)}, nil)
 	for range 5 {
 		e.seed(storage.StateRejected, "d1")
 	}
-	gate := make(chan struct{})
-	e.recv.gate.Store(&gate)
+	release := e.recv.Hold()
 	errc := make(chan error, 1)
 	go func() {
 		_, err := e.client.Call(ctxT(t), controlapi.CmdRequestsResend, map[string]any{"filter": map[string]string{"state": "rejected"}, "user": "ann"}, nil)
 		errc <- err
 	}()
-	<-e.recv.arrived
+	<-e.recv.Arrived
 	stopped := make(chan struct{})
 	go func() { e.resp.Stop(context.Background()); close(stopped) }()
 	// Stop waits for the attempt in flight.
@@ -309,7 +308,7 @@ func testStopInterruptsBulkWork(t *testing.T, st Store) {
 		t.Fatal("Stop returned while an attempt was in flight")
 	default:
 	}
-	close(gate)
+	release()
 	<-stopped
 	err := <-errc
 	ce, ok := err.(*controlapi.Error)
@@ -319,7 +318,7 @@ func testStopInterruptsBulkWork(t *testing.T, st Store) {
 	if left := e.all(storage.Filter{State: storage.StateRejected}); len(left) != 4 {
 		t.Fatalf("rejected left = %d, want 4", len(left))
 	}
-	if n := len(e.recv.got()); n != 1 {
+	if n := len(e.recv.Requests()); n != 1 {
 		t.Fatalf("attempts = %d, want 1", n)
 	}
 	// Stopped: nobody answers any more.

@@ -40,7 +40,7 @@ var SQLite = Store{
 	},
 }
 
-// Run runs every test of the suite on st, each as a subtest with a store of its own.
+// Run runs every test of the suite on st, each as a parallel subtest with a store of its own.
 func Run(t *testing.T, st Store) {
 	tests := []struct {
 		name string
@@ -65,6 +65,9 @@ func Run(t *testing.T, st Store) {
 		{"ConfigChangeReachesEveryReplica", testConfigChangeReachesEveryReplica},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, st) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each has a NATS server and a store of its own
+			tc.fn(t, st)
+		})
 	}
 }

@@ -13,12 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,11 +24,11 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/sqlite"
-	"github.com/webhookd/webhookd/webhook"
 	"github.com/webhookd/webhookd/worker"
 )
 
@@ -39,51 +36,11 @@ import (
 // signatures with it.
 const Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// Receiver is a webhook receiver on loopback that verifies every signature.
-type Receiver struct {
-	URL    string
-	Count  atomic.Int64 // requests so far
-	mu     sync.Mutex
-	got    []Received
-	answer func(n int, r *http.Request) int // status for the n-th request (1-based)
-}
-
-// Received is one request a Receiver got.
-type Received struct {
-	Header http.Header
-	Body   []byte
-	Err    error // signature verification
-}
-
-// NewReceiver starts a receiver that answers the n-th request (1-based) with answer(n, r), or
-// 200 when answer is nil. It stops when the test ends.
-func NewReceiver(t testing.TB, answer func(n int, r *http.Request) int) *Receiver {
-	rc := &Receiver{answer: answer}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		n := int(rc.Count.Add(1))
-		err := webhook.Verify(Secret, r.Header, body, time.Now(), 5*time.Minute)
-		rc.mu.Lock()
-		rc.got = append(rc.got, Received{Header: r.Header.Clone(), Body: body, Err: err})
-		rc.mu.Unlock()
-		status := http.StatusOK
-		if rc.answer != nil {
-			status = rc.answer(n, r)
-		}
-		w.Header().Set("X-Receiver", "test")
-		w.WriteHeader(status)
-		_, _ = fmt.Fprintf(w, `{"n":%d}`, n)
-	}))
-	rc.URL = srv.URL
-	t.Cleanup(srv.Close)
-	return rc
-}
-
-// Requests returns the requests received so far, in order.
-func (rc *Receiver) Requests() []Received {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]Received(nil), rc.got...)
+// NewReceiver starts the tests' receiver (internal/receivertest), checking every signature with
+// Secret, answering the n-th request (1-based) with answer(n, r), or 200 when answer is nil.
+func NewReceiver(t testing.TB, answer func(n int, r *http.Request) int) *receivertest.Receiver {
+	t.Helper()
+	return receivertest.New(t, receivertest.Verify(Secret), receivertest.Answer(answer))
 }
 
 // Env is a worker with its data dir, a client connection to its NATS and the store it writes.

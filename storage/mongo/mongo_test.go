@@ -11,12 +11,20 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/storagetest"
+	"github.com/webhookd/webhookd/worker"
 )
 
-var _ storagetest.Store = (*mongo.Store)(nil)
+// Each store is what its users declare they need: the worker's pipeline, the control plane and
+// the conformance suite. worker/control.go's type assertion can then never fail at start-up.
+var (
+	_ storagetest.Store = (*mongo.Store)(nil)
+	_ worker.Store      = (*mongo.Store)(nil)
+	_ control.Store     = (*mongo.Store)(nil)
+)
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 

@@ -10,13 +10,21 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/storage/storagetest"
+	"github.com/webhookd/webhookd/worker"
 )
 
-var _ storagetest.Store = (*sqlite.Store)(nil)
+// Each store is what its users declare they need: the worker's pipeline, the control plane and
+// the conformance suite. worker/control.go's type assertion can then never fail at start-up.
+var (
+	_ storagetest.Store = (*sqlite.Store)(nil)
+	_ worker.Store      = (*sqlite.Store)(nil)
+	_ control.Store     = (*sqlite.Store)(nil)
+)
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 

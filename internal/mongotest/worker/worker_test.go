@@ -52,7 +52,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	e.PublishRaw("crm.events.customer.updated", []byte("{"), "")
 
 	reqs := e.WaitRequests(2, storage.Filter{})
-	testutil.Eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.Count.Load() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.Count() == 1 })
 	byDef := map[string]*storage.WebhookRequest{}
 	for _, r := range reqs {
 		byDef[r.WebhookDefinition.ID] = r
@@ -66,7 +66,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	if r := byDef["quiet"]; r != nil {
 		t.Errorf("a successful delivery of a rejected_only definition was logged: %+v", r)
 	}
-	if n := ok.Count.Load(); n != 1 {
+	if n := ok.Count(); n != 1 {
 		t.Errorf("ok receiver got %d requests, want 1", n)
 	}
 	testutil.Eventually(t, 10*time.Second, "the invalid event", func() bool {
