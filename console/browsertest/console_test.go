@@ -245,12 +245,6 @@ func location(t *testing.T, ctx context.Context) string {
 	return get(t, ctx, "read the location", chromedp.Location())
 }
 
-// waitFor waits until a JavaScript expression is true.
-func waitFor(t *testing.T, ctx context.Context, what, expr string) {
-	t.Helper()
-	get(t, ctx, "wait for "+what, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
-}
-
 func noScriptRan(t *testing.T, ctx context.Context, w *watch, where string) {
 	t.Helper()
 	xss := get(t, ctx, "read window.__xss", chromedp.Evaluate[string](`String(window.__xss)`))
