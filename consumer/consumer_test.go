@@ -117,9 +117,9 @@ func TestPoolBoundsConcurrency(t *testing.T) {
 		handled.Add(1)
 		return consumer.Decision{Action: consumer.Ack}
 	})
-	testutil.Eventually(t, 10*time.Second, "3 handlers running", func() bool { return cur.Load() == 3 })
+	testutil.Eventually(t, time.Minute, "3 handlers running", func() bool { return cur.Load() == 3 })
 	close(release)
-	testutil.Eventually(t, 10*time.Second, "all 20 handled", func() bool { return handled.Load() == 20 })
+	testutil.Eventually(t, time.Minute, "all 20 handled", func() bool { return handled.Load() == 20 })
 	if p := peak.Load(); p != 3 {
 		t.Errorf("peak concurrency = %d, want 3", p)
 	}
@@ -143,13 +143,13 @@ func TestRetryRedeliversAfterDelayAndTermStops(t *testing.T) {
 		}
 		return consumer.Decision{Action: consumer.Ack}
 	})
-	testutil.Eventually(t, 10*time.Second, "message 0 acked on its third delivery", func() bool {
+	testutil.Eventually(t, time.Minute, "message 0 acked on its third delivery", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return seen["0"] == 3
 	})
 	s, _ := js.Stream(context.Background(), consumer.DeliveriesStream)
-	testutil.Eventually(t, 10*time.Second, "the work queue to empty", func() bool {
+	testutil.Eventually(t, time.Minute, "the work queue to empty", func() bool {
 		info, err := s.Info(context.Background())
 		return err == nil && info.State.Msgs == 0
 	})
@@ -183,7 +183,7 @@ func TestStopHandsBackWorkAtOnce(t *testing.T) {
 		got.Add(1)
 		return consumer.Decision{Action: consumer.Ack}
 	})
-	testutil.Eventually(t, 10*time.Second, "all ten messages on the second pool", func() bool { return got.Load() == 10 })
+	testutil.Eventually(t, time.Minute, "all ten messages on the second pool", func() bool { return got.Load() == 10 })
 }
 
 func TestDeliveryConsumerDefinitions(t *testing.T) {

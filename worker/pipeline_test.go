@@ -181,7 +181,7 @@ func TestInvalidEventsAreKeptAndDoNotStall(t *testing.T) {
 
 	e.WaitRequests(1, storage.Filter{})
 	var invalid []storage.InvalidEvent
-	testutil.Eventually(t, 10*time.Second, "4 invalid events", func() bool {
+	testutil.Eventually(t, 30*time.Second, "4 invalid events", func() bool {
 		var err error
 		invalid, err = e.Store.ListInvalidEvents(context.Background(), 100)
 		return err == nil && len(invalid) == 4
@@ -288,7 +288,7 @@ func TestRestartMidStreamLosesNothing(t *testing.T) {
 	for i := range n {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%02d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{"i": i}})
 	}
-	testutil.Eventually(t, 10*time.Second, "the receiver to block", func() bool { return rc.Count() > 5 })
+	testutil.Eventually(t, 30*time.Second, "the receiver to block", func() bool { return rc.Count() > 5 })
 	e.Stop()
 	once.Do(func() { close(release) })
 	e.Start()
@@ -372,7 +372,7 @@ func TestMaxInFlightIsEnforced(t *testing.T) {
 	for i := range 12 {
 		e.Publish(workertest.Event{ID: fmt.Sprintf("ev-%d", i), Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	}
-	testutil.Eventually(t, 10*time.Second, "3 concurrent attempts", func() bool { return cur.Load() == 3 })
+	testutil.Eventually(t, 30*time.Second, "3 concurrent attempts", func() bool { return cur.Load() == 3 })
 	close(gate)
 	e.WaitRequests(12, storage.Filter{})
 	if p := peak.Load(); p != 3 {

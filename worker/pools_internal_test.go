@@ -61,7 +61,7 @@ func TestDrainedConsumerOfADeletedDefinitionGoesQuietly(t *testing.T) {
 	if _, err := stream.Consumer(ctx, consumer.DeliveryConsumerName("gone")); err == nil {
 		t.Fatal("the drained consumer was not deleted")
 	}
-	testutil.Eventually(t, 10*time.Second, "b's pool ends", func() bool { return !running(b) })
+	testutil.Eventually(t, 30*time.Second, "b's pool ends", func() bool { return !running(b) })
 	for name, logs := range map[string]*testutil.LogBuffer{"deleting replica": logsA, "other replica": logsB} {
 		if s := logs.String(); strings.Contains(s, "level=WARN") || strings.Contains(s, "started again") {
 			t.Errorf("%s logged:\n%s", name, s)

@@ -25,7 +25,7 @@ func ConfigFileAtRestart(t *testing.T, tweak ...func(*worker.Options)) {
 	e.Publish(Event{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	ctx := context.Background()
 	// Deactivating writes the definition, then moves the config version (two writes on MongoDB).
-	testutil.Eventually(t, 10*time.Second, "d1 deactivated by its 410", func() bool {
+	testutil.Eventually(t, 30*time.Second, "d1 deactivated by its 410", func() bool {
 		d, err := e.Store.GetDefinition(ctx, "d1")
 		v, verr := e.Store.ConfigVersion(ctx)
 		return err == nil && verr == nil && !d.Active && v >= 2

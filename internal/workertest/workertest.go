@@ -238,7 +238,7 @@ func (e *Env) Requests(f storage.Filter) []*storage.WebhookRequest {
 func (e *Env) WaitRequests(n int, f storage.Filter) []*storage.WebhookRequest {
 	e.t.Helper()
 	var reqs []*storage.WebhookRequest
-	testutil.Eventually(e.t, 20*time.Second, fmt.Sprintf("%d webhook requests matching %+v", n, f), func() bool {
+	testutil.Eventually(e.t, time.Minute, fmt.Sprintf("%d webhook requests matching %+v", n, f), func() bool {
 		reqs = e.Requests(f)
 		return len(reqs) >= n
 	})

@@ -52,7 +52,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	e.PublishRaw("crm.events.customer.updated", []byte("{"), "")
 
 	reqs := e.WaitRequests(2, storage.Filter{})
-	testutil.Eventually(t, 10*time.Second, "the quiet receiver's delivery", func() bool { return quiet.Count() == 1 })
+	testutil.Eventually(t, 30*time.Second, "the quiet receiver's delivery", func() bool { return quiet.Count() == 1 })
 	byDef := map[string]*storage.WebhookRequest{}
 	for _, r := range reqs {
 		byDef[r.WebhookDefinition.ID] = r
@@ -69,7 +69,7 @@ func TestPipelineOnMongoDB(t *testing.T) {
 	if n := ok.Count(); n != 1 {
 		t.Errorf("ok receiver got %d requests, want 1", n)
 	}
-	testutil.Eventually(t, 10*time.Second, "the invalid event", func() bool {
+	testutil.Eventually(t, 30*time.Second, "the invalid event", func() bool {
 		evs, err := e.Store.ListInvalidEvents(context.Background(), 10)
 		return err == nil && len(evs) == 1
 	})
