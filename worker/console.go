@@ -6,17 +6,11 @@ import (
 
 	"github.com/webhookd/webhookd/console"
 	"github.com/webhookd/webhookd/control"
-	"github.com/webhookd/webhookd/storage/mongo"
-	"github.com/webhookd/webhookd/storage/sqlite"
 )
 
-// The web console runs every command through the control plane, and reads the rest from either
-// store.
-var (
-	_ console.Backend = (*control.Responder)(nil)
-	_ console.Store   = (*sqlite.Store)(nil)
-	_ console.Store   = (*mongo.Store)(nil)
-)
+// The web console runs every command through the control plane, and reads the rest from the
+// store (openedStore).
+var _ console.Backend = (*control.Responder)(nil)
 
 // listenConsole binds --console-addr and reads --console-users, before anything is written:
 // a port in use or a users file that cannot be read stops the start at once.
@@ -71,13 +65,9 @@ func (w *Worker) startConsole() error {
 	if w.consoleLn == nil {
 		return nil
 	}
-	store, ok := w.store.(console.Store)
-	if !ok {
-		return fmt.Errorf("start web console: store %T lacks the console's methods", w.store)
-	}
 	c, err := console.New(console.Options{
 		Backend: w.control,
-		Store:   store,
+		Store:   w.store,
 		Users:   w.consoleUsers,
 		Log:     w.log.With("component", "console"),
 		Version: w.opts.Version,

@@ -12,15 +12,9 @@ import (
 // by this replica at once (Nudge); the others see the store's config version move within their
 // poll interval.
 func (w *Worker) startControl(ctx context.Context, sender Sender) error {
-	// The worker's Store interface covers what the pipeline needs; the stores themselves
-	// implement the control plane's methods as well.
-	store, ok := w.store.(control.Store)
-	if !ok {
-		return fmt.Errorf("start control plane: store %T lacks the control plane's methods", w.store)
-	}
 	r, err := control.Start(ctx, control.Options{
 		Conn:           w.nc,
-		Store:          store,
+		Store:          w.store,
 		Sender:         sender,
 		Numbers:        w.recorder.Number,
 		OnConfigChange: w.catalog.Nudge,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -79,6 +78,10 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 	if err != nil {
 		p.log.Warn("list delivery consumers", "error", err)
 	}
+	hasConsumer := make(map[string]bool, len(existing))
+	for _, id := range existing {
+		hasConsumer[id] = true
+	}
 	queued, err := consumer.QueuedDeliveryDefinitions(ctx, p.stream)
 	if err != nil {
 		p.log.Warn("list queued deliveries", "error", err)
@@ -109,7 +112,7 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 		s, ok := want[id]
 		// A pool whose consumer is gone (deleted by an operator, or by another replica) may
 		// not have noticed yet: its pulls wait for heartbeats first. It is made again now.
-		gone := listed && !slices.Contains(existing, id)
+		gone := listed && !hasConsumer[id]
 		if !ok || s != rp.settings || gone {
 			rp.cancel()
 			delete(p.running, id)

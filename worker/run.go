@@ -42,7 +42,7 @@ type Worker struct {
 	lock      *datadir.Lock // standalone: the data directory, held by this process alone
 	nc        *nats.Conn
 	js        jetstream.JetStream
-	store     Store
+	store     openedStore
 	catalog   *Catalog
 	recorder  *Recorder
 	health    *health
@@ -304,7 +304,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 // openStore opens MongoDB when a URI is given, else the standalone store under the data dir.
 // It returns a nil interface (never a typed nil) on error, so cleanup does not close nothing.
-func openStore(ctx context.Context, opts Options, keys *secrets.Keyring) (Store, error) {
+func openStore(ctx context.Context, opts Options, keys *secrets.Keyring) (openedStore, error) {
 	if opts.MongoURI != "" {
 		s, err := mongo.Open(ctx, opts.MongoURI, opts.MongoDatabase, keys)
 		if err != nil {
@@ -436,7 +436,7 @@ func (w *Worker) awaitInFlight(ctx context.Context, done <-chan struct{}) bool {
 		n := w.deliverer.inFlight.Load()
 		d, _ := ctx.Deadline()
 		left := time.Until(d).Round(time.Second)
-		w.log.Info(fmt.Sprintf("%s up to %s for %d in-flight deliveries (send the signal again to exit at once; unacknowledged work is redelivered)", prefix, left, n),
+		w.log.Info(fmt.Sprintf("%s up to %s for %d in-flight deliveries", prefix, left, n),
 			"in_flight", n, "timeout", left.String())
 	}
 	if w.deliverer.inFlight.Load() > 0 {

@@ -5,7 +5,11 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/console"
+	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/storage"
+	"github.com/webhookd/webhookd/storage/mongo"
+	"github.com/webhookd/webhookd/storage/sqlite"
 )
 
 // Store is what the worker needs of a store (storage/mongo or storage/sqlite).
@@ -29,3 +33,17 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close(ctx context.Context) error
 }
+
+// openedStore is a store as the worker opens it: the pipeline's Store and what the control
+// plane and the web console need of it. Both stores satisfy it at compile time, so a missing
+// method is a build error, never a failed start.
+type openedStore interface {
+	Store
+	control.Store
+	console.Store
+}
+
+var (
+	_ openedStore = (*sqlite.Store)(nil)
+	_ openedStore = (*mongo.Store)(nil)
+)

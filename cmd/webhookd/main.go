@@ -110,6 +110,9 @@ func run(args []string) int {
 			lastSignal.Store(sig)
 			switch n {
 			case 0:
+				// Only main knows of signals, so it says what a second one does.
+				log.Info("stopping gracefully; send the signal again to hand back in-flight work and exit at once (nothing is lost: unacknowledged work is redelivered)",
+					"signal", sig.String())
 				cancel(fmt.Errorf("received %v", sig))
 			case 1:
 				log.Warn("second signal: handing back in-flight work and exiting; send it again to exit on the spot",
