@@ -44,6 +44,27 @@ func writePlot(path string, rep *Report) error {
 	return nil
 }
 
+// dashedLine is a line through xys in colour c, dashed dash points on, gap points off.
+func dashedLine(xys plotter.XYs, c color.Color, dash, gap float64) (*plotter.Line, error) {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = c
+	l.Dashes = []vg.Length{vg.Points(dash), vg.Points(gap)}
+	return l, nil
+}
+
+// linePoints is a line through xys with a point at each, both in colour c.
+func linePoints(xys plotter.XYs, c color.Color) (*plotter.Line, *plotter.Scatter, error) {
+	l, s, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.Color, s.Color = c, c
+	return l, s, nil
+}
+
 func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	achieved := make(plotter.XYs, len(rep.Steady))
 	p50 := make(plotter.XYs, len(rep.Steady))
@@ -65,23 +86,18 @@ func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	thr.X.Min, thr.Y.Min = 0, 0
 	thr.X.Max, thr.Y.Max = maxOffered*1.05, maxOffered*1.25
 	thr.Add(plotter.NewGrid())
-	ideal, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: maxOffered * 1.05, Y: maxOffered * 1.05}})
+	ideal, err := dashedLine(plotter.XYs{{X: 0, Y: 0}, {X: maxOffered * 1.05, Y: maxOffered * 1.05}}, color.Gray{Y: 160}, 4, 3)
 	if err != nil {
 		return nil, nil, err
 	}
-	ideal.Color = color.Gray{Y: 160}
-	ideal.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	peak, err := plotter.NewLine(plotter.XYs{{X: 0, Y: rep.Burst.EventsPerSec}, {X: maxOffered * 1.05, Y: rep.Burst.EventsPerSec}})
+	peak, err := dashedLine(plotter.XYs{{X: 0, Y: rep.Burst.EventsPerSec}, {X: maxOffered * 1.05, Y: rep.Burst.EventsPerSec}}, color.RGBA{R: 200, G: 80, B: 0, A: 255}, 2, 2)
 	if err != nil {
 		return nil, nil, err
 	}
-	peak.Color = color.RGBA{R: 200, G: 80, B: 0, A: 255}
-	peak.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
-	line, points, err := plotter.NewLinePoints(achieved)
+	line, points, err := linePoints(achieved, color.RGBA{B: 200, A: 255})
 	if err != nil {
 		return nil, nil, err
 	}
-	line.Color, points.Color = color.RGBA{B: 200, A: 255}, color.RGBA{B: 200, A: 255}
 	thr.Add(ideal, peak, line, points)
 	thr.Legend.Add("achieved", line, points)
 	thr.Legend.Add("offered", ideal)
@@ -96,16 +112,14 @@ func plots(rep *Report) (thr, lat *plot.Plot, err error) {
 	lat.Y.Label.Text = "ms (log scale)"
 	lat.X.Min, lat.X.Max = 0, maxOffered*1.05
 	lat.Add(plotter.NewGrid())
-	l99, s99, err := plotter.NewLinePoints(p99)
+	l99, s99, err := linePoints(p99, color.RGBA{R: 200, A: 255})
 	if err != nil {
 		return nil, nil, err
 	}
-	l99.Color, s99.Color = color.RGBA{R: 200, A: 255}, color.RGBA{R: 200, A: 255}
-	l50, s50, err := plotter.NewLinePoints(p50)
+	l50, s50, err := linePoints(p50, color.RGBA{G: 140, A: 255})
 	if err != nil {
 		return nil, nil, err
 	}
-	l50.Color, s50.Color = color.RGBA{G: 140, A: 255}, color.RGBA{G: 140, A: 255}
 	lat.Add(l99, s99, l50, s50)
 	lat.Legend.Add("p99", l99, s99)
 	lat.Legend.Add("p50", l50, s50)

@@ -226,8 +226,8 @@ func globEscape(s string) string {
 
 // natsContextNames lists the nats CLI contexts, for completing --nats-context.
 func natsContextNames(getenv func(string) string) []string {
-	root, err := natsConfigDir(getenv)
-	if err != nil || root == "" {
+	root := natsConfigDir(getenv)
+	if root == "" {
 		return nil
 	}
 	files, _ := filepath.Glob(filepath.Join(root, "context", "*.json"))

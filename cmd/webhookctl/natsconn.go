@@ -138,10 +138,7 @@ func resolveNATS(g globals, getenv func(string) string) (natsTarget, error) {
 // one. It returns nil when no context is named or selected; a context that is named but cannot
 // be read is an error, never a silent fallback.
 func loadNATSContext(name string, getenv func(string) string) (*natsContext, string, error) {
-	root, err := natsConfigDir(getenv)
-	if err != nil {
-		return nil, "", err
-	}
+	root := natsConfigDir(getenv)
 	how := "--nats-context"
 	if name == "" {
 		name, how = getenv("NATS_CONTEXT"), "NATS_CONTEXT"
@@ -194,14 +191,14 @@ func loadNATSContext(name string, getenv func(string) string) (*natsContext, str
 
 // natsConfigDir is the nats CLI's configuration directory: $XDG_CONFIG_HOME/nats, else
 // $HOME/.config/nats; "" when neither is set.
-func natsConfigDir(getenv func(string) string) (string, error) {
+func natsConfigDir(getenv func(string) string) string {
 	if x := getenv("XDG_CONFIG_HOME"); x != "" {
-		return filepath.Join(x, "nats"), nil
+		return filepath.Join(x, "nats")
 	}
 	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config", "nats"), nil
+		return filepath.Join(h, ".config", "nats")
 	}
-	return "", nil
+	return ""
 }
 
 // contextPath expands a file setting of a context as the nats CLI does: environment variables,
