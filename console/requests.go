@@ -59,8 +59,9 @@ type hiddenField struct{ Name, Value string }
 
 func (f filterForm) hidden() []hiddenField {
 	var out []hiddenField
+	vals := f.values()
 	for _, k := range []string{pState, pEntity, pEntityID, pEventID, pDefinition, pRule, pCreatedFrom, pCreatedTo} {
-		if v := f.values().Get(k); v != "" {
+		if v := vals.Get(k); v != "" {
 			out = append(out, hiddenField{k, v})
 		}
 	}
