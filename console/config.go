@@ -11,22 +11,29 @@ import (
 	"github.com/webhookd/webhookd/storage"
 )
 
-type definitionsView struct {
-	Items []config.Definition
+// listView is a page of the items a list command (definitions.list, rules.list) gives, or its
+// error.
+type listView[T any] struct {
+	Items []T
 	Error *controlapi.Error
+}
+
+// listPage renders the items command lists, or its error with the error's status.
+func listPage[T any](c *Console, w http.ResponseWriter, r *http.Request, ss *session, command, page, title string) {
+	var res controlapi.ItemsResult[T]
+	v := listView[T]{}
+	status := http.StatusOK
+	if e := c.exec(r.Context(), command, struct{}{}, &res); e != nil {
+		v.Error, status = e, statusOf(e)
+	}
+	v.Items = res.Items
+	c.render(w, r, ss, status, page, title, v)
 }
 
 // definitions lists the webhook definitions as definitions.list gives them: secret keys and
 // credential headers masked.
 func (c *Console) definitions(w http.ResponseWriter, r *http.Request, ss *session) {
-	var res controlapi.ItemsResult[config.Definition]
-	v := definitionsView{}
-	status := http.StatusOK
-	if e := c.exec(r.Context(), controlapi.CmdDefinitionsList, struct{}{}, &res); e != nil {
-		v.Error, status = e, statusOf(e)
-	}
-	v.Items = res.Items
-	c.render(w, r, ss, status, "definitions", "Webhook definitions", v)
+	listPage[config.Definition](c, w, r, ss, controlapi.CmdDefinitionsList, "definitions", "Webhook definitions")
 }
 
 // reactivate applies a definition again, active, through config.apply: the command an operator
@@ -61,20 +68,8 @@ func (c *Console) reactivate(w http.ResponseWriter, r *http.Request, ss *session
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
-type rulesView struct {
-	Items []config.Rule
-	Error *controlapi.Error
-}
-
 func (c *Console) rules(w http.ResponseWriter, r *http.Request, ss *session) {
-	var res controlapi.ItemsResult[config.Rule]
-	v := rulesView{}
-	status := http.StatusOK
-	if e := c.exec(r.Context(), controlapi.CmdRulesList, struct{}{}, &res); e != nil {
-		v.Error, status = e, statusOf(e)
-	}
-	v.Items = res.Items
-	c.render(w, r, ss, status, "rules", "Workflow rules", v)
+	listPage[config.Rule](c, w, r, ss, controlapi.CmdRulesList, "rules", "Workflow rules")
 }
 
 // maxInvalidEvents is how many invalid events the page lists, newest first.

@@ -59,8 +59,9 @@ type hiddenField struct{ Name, Value string }
 
 func (f filterForm) hidden() []hiddenField {
 	var out []hiddenField
+	vals := f.values()
 	for _, k := range []string{pState, pEntity, pEntityID, pEventID, pDefinition, pRule, pCreatedFrom, pCreatedTo} {
-		if v := f.values().Get(k); v != "" {
+		if v := vals.Get(k); v != "" {
 			out = append(out, hiddenField{k, v})
 		}
 	}
@@ -168,25 +169,24 @@ func (c *Console) resendOne(w http.ResponseWriter, r *http.Request, ss *session)
 		http.Redirect(w, r, requestURL(number), http.StatusSeeOther)
 		return
 	}
+	// Where the page goes after the outcome's message: the request's page unless it is gone.
+	to := requestURL(number)
 	it := res.Results[0]
-	switch it.Outcome {
-	case controlapi.OutcomeSuccessful:
-		if it.NewNumber != "" {
-			c.sessions.addFlash(ss, flash{Kind: "ok", Text: "RESEND successful: the receiver accepted it. The rejected request " + number +
-				" was replaced by the new request", Link: requestURL(it.NewNumber), LinkText: it.NewNumber})
-			http.Redirect(w, r, requestURL(it.NewNumber), http.StatusSeeOther)
-			return
-		}
+	switch {
+	case it.Outcome == controlapi.OutcomeSuccessful && it.NewNumber != "":
+		c.sessions.addFlash(ss, flash{Kind: "ok", Text: "RESEND successful: the receiver accepted it. The rejected request " + number +
+			" was replaced by the new request", Link: requestURL(it.NewNumber), LinkText: it.NewNumber})
+		to = requestURL(it.NewNumber)
+	case it.Outcome == controlapi.OutcomeSuccessful:
 		c.sessions.addFlash(ss, flash{Kind: "ok", Text: "RESEND successful: the receiver accepted it. The rejected request " + number +
 			" was deleted; its webhook definition logs rejected requests only, so no new request was written."})
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	case controlapi.OutcomeRejected:
+		to = "/"
+	case it.Outcome == controlapi.OutcomeRejected:
 		c.sessions.addFlash(ss, flash{Kind: "error", Text: "RESEND rejected: " + it.ErrorDescription + ". The request keeps its place with the new error.", Code: it.ErrorCode})
-		http.Redirect(w, r, requestURL(number), http.StatusSeeOther)
 	default:
 		c.sessions.addFlash(ss, flash{Kind: "error", Text: "RESEND not done: " + it.ErrorDescription + ".", Code: it.ErrorCode})
-		http.Redirect(w, r, requestURL(number), http.StatusSeeOther)
 	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func (c *Console) flashError(ss *session, what string, e *controlapi.Error) {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -22,6 +20,7 @@ import (
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -35,7 +34,7 @@ type execEnv struct {
 	resp   *control.Responder
 	client *controlapi.Client
 	reg    *prometheus.Registry
-	hits   atomic.Int64
+	recv   *receivertest.Receiver
 }
 
 func newExecEnv(t *testing.T) *execEnv {
@@ -47,11 +46,9 @@ func newExecEnv(t *testing.T) *execEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
-	e := &execEnv{store: st, reg: prometheus.NewRegistry()}
-	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { e.hits.Add(1) }))
-	t.Cleanup(rc.Close)
+	e := &execEnv{store: st, reg: prometheus.NewRegistry(), recv: receivertest.New(t)}
 	d := config.Defaults()
-	d.ID, d.Name, d.URL, d.SecretKey = "d1", "Definition d1", rc.URL, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	d.ID, d.Name, d.URL, d.SecretKey = "d1", "Definition d1", e.recv.URL, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	if err := st.ApplyConfig(ctx, []config.Definition{d}, nil, "test", time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +219,8 @@ func TestExecReportsProgressAndStops(t *testing.T) {
 	if err := json.Unmarshal(res, &rr); err != nil || rr.Successful != 5 {
 		t.Fatalf("resend result %s (%v)", res, err)
 	}
-	if e.hits.Load() != 5 {
-		t.Errorf("receiver got %d requests, want 5", e.hits.Load())
+	if e.recv.Count() != 5 {
+		t.Errorf("receiver got %d requests, want 5", e.recv.Count())
 	}
 	if calls.Load() == 0 {
 		t.Fatal("no progress reported")
