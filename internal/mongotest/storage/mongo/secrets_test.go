@@ -47,17 +47,25 @@ func rawDocuments(t *testing.T, uri, db string) string {
 	return b.String()
 }
 
-// TestNoSecretInTheDocuments reads the raw documents of the store's database with the driver
-// after definitions with every kind of secret were applied, rotated and read back: none of them
-// is there in clear, while a header that is no credential is.
-func TestNoSecretInTheDocuments(t *testing.T) {
-	uri := ferrettest.MongoURI(t)
-	db := ferrettest.Database(t, uri)
+// openSecretsStore opens a store on a new database of the test server, under the test keyring,
+// closed when the test ends.
+func openSecretsStore(t *testing.T) (uri, db string, s *mongo.Store) {
+	t.Helper()
+	uri = ferrettest.MongoURI(t)
+	db = ferrettest.Database(t, uri)
 	s, err := mongo.Open(t.Context(), uri, db, storagetest.Keyring(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return uri, db, s
+}
+
+// TestNoSecretInTheDocuments reads the raw documents of the store's database with the driver
+// after definitions with every kind of secret were applied, rotated and read back: none of them
+// is there in clear, while a header that is no credential is.
+func TestNoSecretInTheDocuments(t *testing.T) {
+	uri, db, s := openSecretsStore(t)
 	want := storagetest.WriteSecrets(t, s)
 	raw := rawDocuments(t, uri, db)
 	if !strings.Contains(raw, "def-secrets") || !strings.Contains(raw, `"X-Api-Version": "2"`) {
@@ -77,13 +85,7 @@ func TestNoSecretInTheDocuments(t *testing.T) {
 // TestUpgradeFromClearText: a definition written in clear (before encryption at rest) is read
 // as it is, and ReencryptSecrets seals it, leaving its disabled state alone.
 func TestUpgradeFromClearText(t *testing.T) {
-	uri := ferrettest.MongoURI(t)
-	db := ferrettest.Database(t, uri)
-	s, err := mongo.Open(t.Context(), uri, db, storagetest.Keyring(t))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	uri, db, s := openSecretsStore(t)
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	client, err := driver.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
