@@ -16,13 +16,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/webhookd/webhookd/webhook"
 )
 
 // Mask replaces the hidden part of a value.
 const Mask = "…"
 
-// SecretPrefix starts every secret key; Secret keeps it readable.
-const SecretPrefix = "whsec_"
+// SecretPrefix starts every secret key (webhook.SecretPrefix); Secret keeps it readable.
+const SecretPrefix = webhook.SecretPrefix
 
 const (
 	// shown is how many trailing characters a long enough value keeps.
