@@ -10,6 +10,7 @@ import (
 	driver "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/internal/mongotest/ferrettest"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/storagetest"
@@ -86,7 +87,7 @@ func TestNoSecretInTheDocuments(t *testing.T) {
 // as it is, and ReencryptSecrets seals it, leaving its disabled state alone.
 func TestUpgradeFromClearText(t *testing.T) {
 	uri, db, s := openSecretsStore(t)
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	const secret = storagetest.LegacySecretKey
 	client, err := driver.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)
@@ -95,25 +96,16 @@ func TestUpgradeFromClearText(t *testing.T) {
 	_, err = client.Database(db).Collection(mongo.CollDefinitions).InsertOne(t.Context(), bson.D{
 		{Key: "id", Value: "legacy"}, {Key: "name", Value: "Legacy"}, {Key: "url", Value: "https://erp.example.com/hooks"},
 		{Key: "method", Value: "POST"}, {Key: "secret_key", Value: secret},
-		{Key: "headers", Value: bson.D{{Key: "Authorization", Value: "Bearer legacy-token-0123456789"}, {Key: "X-Api-Version", Value: "2"}}},
+		{Key: "headers", Value: bson.D{{Key: "Authorization", Value: storagetest.LegacyAuthorization}, {Key: "X-Api-Version", Value: "2"}}},
 		{Key: "logging", Value: "all"}, {Key: "timeout", Value: "10s"}, {Key: "max_in_flight", Value: 32},
 		{Key: "active", Value: false}, {Key: "disabled_reason", Value: "410 Gone"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.GetDefinition(t.Context(), "legacy")
-	if err != nil || d.SecretKey != secret || d.Headers["Authorization"] != "Bearer legacy-token-0123456789" {
-		t.Fatalf("GetDefinition of a clear-text definition = %+v, %v", d, err)
-	}
-	res, err := s.ReencryptSecrets(t.Context())
-	if err != nil || res.Reencrypted != 1 || res.Stale != 0 {
-		t.Fatalf("ReencryptSecrets = %+v, %v; want 1 re-encrypted", res, err)
-	}
-	d2, err := s.GetDefinition(t.Context(), "legacy")
-	if err != nil || d2.SecretKey != secret || d2.Headers["Authorization"] != d.Headers["Authorization"] || d2.Active || d2.DisabledReason != "410 Gone" {
-		t.Fatalf("after re-encryption: %+v, %v", d2, err)
-	}
+	storagetest.CheckUpgradeFromClearText(t, s, func(d2 *config.Definition) bool {
+		return !d2.Active && d2.DisabledReason == "410 Gone"
+	})
 	raw := rawDocuments(t, uri, db)
 	for _, v := range []string{secret[6:], "legacy-token-0123456789"} {
 		if strings.Contains(raw, v) {
