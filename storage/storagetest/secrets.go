@@ -172,6 +172,24 @@ func (s *suite) testKeyRotation(t *testing.T) {
 	}
 }
 
+// testKeyRotationWithoutHeaders: a key rotation re-encrypts every sealed field of a definition
+// that has no headers too: a URL that carries a token.
+func (s *suite) testKeyRotationWithoutHeaders(t *testing.T) {
+	old := s.openWith(t, keyring(t, keyOld))
+	d := definition("def-a")
+	d.Headers = nil
+	d.URL = "https://def-a.example.com/hooks?token=0123456789abcdefghijklmnop"
+	apply(t, old, []config.Definition{d}, nil, "alice", t0)
+	want := getDefinition(t, old, "def-a")
+
+	rotated := s.openWith(t, keyring(t, keyNew, keyOld))
+	if res, err := rotated.ReencryptSecrets(ctx(t)); err != nil || res.Reencrypted != 1 || res.Stale != 0 {
+		t.Fatalf("ReencryptSecrets = %+v, %v; want 1 definition re-encrypted", res, err)
+	}
+	newOnly := s.openWith(t, keyring(t, keyNew))
+	equal(t, "def-a under the new key alone", getDefinition(t, newOnly, "def-a"), want)
+}
+
 // testUnknownKey: a secret sealed under a key the store was not given is an error that names the
 // definition and the key id (never a definition without its secret); applying the definition
 // again replaces it.
