@@ -86,10 +86,20 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func (d *Duration) parse(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// ParseDuration reads a duration string ("10s", "1h30m"), as the documents and the stores write
+// it; its error quotes s.
+func ParseDuration(s string) (Duration, error) {
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: %w", s, err)
+		return 0, fmt.Errorf("invalid duration %q: %w", s, err)
 	}
-	*d = Duration(v)
-	return nil
+	return Duration(v), nil
 }

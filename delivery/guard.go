@@ -95,16 +95,6 @@ var metadataAddrs = map[netip.Addr]string{
 	netip.MustParseAddr("fe80::a9fe:a9fe"):    "cloud metadata (OpenStack IPv6)",
 }
 
-// MetadataAddrs returns the cloud metadata addresses the guard refuses unless named exactly,
-// with what each is.
-func MetadataAddrs() map[netip.Addr]string {
-	m := make(map[netip.Addr]string, len(metadataAddrs))
-	for a, s := range metadataAddrs {
-		m[a] = s
-	}
-	return m
-}
-
 var (
 	nat64     = netip.MustParsePrefix("64:ff9b::/96")
 	sixToFour = netip.MustParsePrefix("2002::/16")
@@ -139,20 +129,9 @@ func normalize(ip netip.Addr) netip.Addr { return ip.WithZone("").Unmap() }
 // cloud metadata addresses, and IPv6 forms that carry such an IPv4 address (IPv4-mapped, NAT64
 // 64:ff9b::/96, 6to4 2002::/16, IPv4-translated), since the network may route them to it.
 func Blocked(ip netip.Addr) (reason string, blocked bool) {
-	if !ip.IsValid() {
-		return "invalid", true
-	}
-	ip = normalize(ip)
-	if m, ok := metadataAddrs[ip]; ok {
-		return m, true
-	}
-	if r, ok := ownBlock(ip); ok {
-		return r, true
-	}
-	if e := embedded(ip); e.IsValid() {
-		if r, ok := Blocked(e); ok {
-			return r + " " + e.String() + " (embedded in " + ip.String() + ")", true
-		}
+	// The guard with nothing allowed: one set of rules for both.
+	if be := (&guard{}).check("", ip); be != nil {
+		return be.Reason, true
 	}
 	return "", false
 }

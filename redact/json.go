@@ -52,7 +52,7 @@ func member(key string, val any) any {
 		return h
 	case strings.HasSuffix(k, "url") && isString:
 		return URL(s)
-	case CredentialName(k):
+	case credentialFolded(k):
 		if isString {
 			return Value(s)
 		}

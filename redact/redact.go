@@ -16,13 +16,15 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/webhookd/webhookd/webhook"
 )
 
 // Mask replaces the hidden part of a value.
 const Mask = "…"
 
-// SecretPrefix starts every secret key; Secret keeps it readable.
-const SecretPrefix = "whsec_"
+// SecretPrefix starts every secret key (webhook.SecretPrefix); Secret keeps it readable.
+const SecretPrefix = webhook.SecretPrefix
 
 const (
 	// shown is how many trailing characters a long enough value keeps.
@@ -119,8 +121,11 @@ func CredentialWords() []string { return append([]string(nil), credentialWords..
 // credential: Authorization, Proxy-Authorization, Cookie, Set-Cookie, pass, pwd, sig, or any
 // name that contains auth, token, secret, passw, passphrase, key, signature, credential,
 // session, cookie, jwt or bearer, in any case.
-func CredentialName(name string) bool {
-	n := Fold(name)
+func CredentialName(name string) bool { return credentialFolded(Fold(name)) }
+
+// credentialFolded is CredentialName of a name already folded (Fold), so a caller that folded
+// it for its own lookups does not fold it again.
+func credentialFolded(n string) bool {
 	if credentialNames[n] {
 		return true
 	}
@@ -135,10 +140,8 @@ func CredentialName(name string) bool {
 // CredentialHeader reports whether a header's value is masked: CredentialName, except for
 // webhookd's own webhook-id, webhook-timestamp and webhook-signature, which stay readable.
 func CredentialHeader(name string) bool {
-	if readableHeaders[Fold(name)] {
-		return false
-	}
-	return CredentialName(name)
+	n := Fold(name)
+	return !readableHeaders[n] && credentialFolded(n)
 }
 
 // Header returns value as it may be stored and shown under the header name.

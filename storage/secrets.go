@@ -19,10 +19,6 @@ import (
 // with SealDefinition and open on every read with OpenDefinition, so neither store holds them
 // in clear, and the rule of what is sealed is written once.
 
-// credentialHeader reports whether a header's value is a credential, sealed at rest: the names
-// that replies mask, from the one list of them.
-var credentialHeader = redact.CredentialHeader
-
 // secretPlace is where a sealed value of a definition belongs: the additional data it is
 // sealed with, so it opens nowhere else.
 func secretPlace(defID, field string) string { return "webhook_definitions/" + defID + "/" + field }
@@ -31,46 +27,52 @@ func secretPlace(defID, field string) string { return "webhook_definitions/" + d
 // (a token in its query, as redact.URL masks), or that has the sealed form.
 func sealedURL(u string) bool { return redact.URL(u) != u || secrets.IsSealed(u) }
 
-// sealedHeader reports whether a stored header value is, or is to be, sealed: every credential
-// header's, and any value that has the sealed form (so a read never mistakes one for clear text).
-func sealedHeader(name, value string) bool {
-	return credentialHeader(name) || secrets.IsSealed(value)
+// sealedField is one value of a definition that is sealed at rest, or may be.
+type sealedField struct {
+	// name is the field in the value's place (secretPlace): secret_key, headers.X-Api-Key, ….
+	name  string
+	value string
+	// mustSeal: the value is a credential, so held in clear it is to be sealed (and a store
+	// holding it so is stale).
+	mustSeal bool
+	set      func(string)
 }
 
-// SealDefinition returns a copy of d as it is stored: its secret key, previous secret key and
-// credential header values sealed under the keyring's primary key. PreviousSecretUntil, which
-// only replies carry, is dropped.
+// sealedFields lists, in a fixed order (headers sorted by name), the values of d that are
+// sealed at rest: the secret key, the previous secret key, the URL and the header values, each
+// with whether it is a credential (every credential header's, as replies mask them, and a URL
+// that carries credentials). It is the one list SealDefinition, OpenDefinition and NeedsReseal
+// share.
+func sealedFields(d *config.Definition) []sealedField {
+	fs := make([]sealedField, 0, 3+len(d.Headers))
+	fs = append(fs,
+		sealedField{"secret_key", d.SecretKey, true, func(v string) { d.SecretKey = v }},
+		sealedField{"previous_secret_key", d.PreviousSecretKey, true, func(v string) { d.PreviousSecretKey = v }},
+		sealedField{"url", d.URL, sealedURL(d.URL), func(v string) { d.URL = v }},
+	)
+	for _, name := range slices.Sorted(maps.Keys(d.Headers)) {
+		fs = append(fs, sealedField{"headers." + name, d.Headers[name], redact.CredentialHeader(name),
+			func(v string) { d.Headers[name] = v }})
+	}
+	return fs
+}
+
+// SealDefinition returns a copy of d as it is stored: its secret key, previous secret key,
+// credential header values and a URL that carries credentials sealed under the keyring's
+// primary key, and any value that has the sealed form sealed too (so a read never mistakes one
+// for clear text). PreviousSecretUntil, which only replies carry, is dropped.
 func SealDefinition(k *secrets.Keyring, d config.Definition) (config.Definition, error) {
 	c := d.Clone()
 	c.PreviousSecretUntil = nil
-	seal := func(field, v string) (string, error) {
-		if v == "" {
-			return "", nil
+	for _, f := range sealedFields(&c) {
+		if f.value == "" || !f.mustSeal && !secrets.IsSealed(f.value) {
+			continue
 		}
-		s, err := k.Seal(v, secretPlace(d.ID, field))
+		s, err := k.Seal(f.value, secretPlace(d.ID, f.name))
 		if err != nil {
-			return "", fmt.Errorf("webhook definition %s: %s: %w", d.ID, field, err)
+			return config.Definition{}, fmt.Errorf("webhook definition %s: %s: %w", d.ID, f.name, err)
 		}
-		return s, nil
-	}
-	var err error
-	if c.SecretKey, err = seal("secret_key", c.SecretKey); err != nil {
-		return config.Definition{}, err
-	}
-	if c.PreviousSecretKey, err = seal("previous_secret_key", c.PreviousSecretKey); err != nil {
-		return config.Definition{}, err
-	}
-	if sealedURL(c.URL) {
-		if c.URL, err = seal("url", c.URL); err != nil {
-			return config.Definition{}, err
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
-		if v := c.Headers[name]; sealedHeader(name, v) {
-			if c.Headers[name], err = seal("headers."+name, v); err != nil {
-				return config.Definition{}, err
-			}
-		}
+		f.set(s)
 	}
 	return c, nil
 }
@@ -81,44 +83,25 @@ func SealDefinition(k *secrets.Keyring, d config.Definition) (config.Definition,
 // the field and, for a key the key file does not list, the key id (errors.Is
 // secrets.ErrUnknownKey); it never holds a secret.
 func OpenDefinition(k *secrets.Keyring, d *config.Definition) (stale bool, err error) {
-	open := func(field, v string, mustSeal bool) (string, error) {
-		if !secrets.IsSealed(v) {
-			if mustSeal && v != "" {
+	var errs []error
+	for _, f := range sealedFields(d) {
+		if !secrets.IsSealed(f.value) {
+			if f.mustSeal && f.value != "" {
 				stale = true
 			}
-			return v, nil
+			continue
 		}
-		plain, keyID, err := k.Open(v, secretPlace(d.ID, field))
+		plain, keyID, err := k.Open(f.value, secretPlace(d.ID, f.name))
 		if err != nil {
-			return "", fmt.Errorf("webhook definition %s: %s: %w", d.ID, field, err)
+			errs = append(errs, fmt.Errorf("webhook definition %s: %s: %w", d.ID, f.name, err))
+			continue
 		}
 		if keyID != k.Primary() {
 			stale = true
 		}
-		return plain, nil
+		f.set(plain)
 	}
-	var errs []error
-	if d.SecretKey, err = open("secret_key", d.SecretKey, true); err != nil {
-		errs = append(errs, err)
-	}
-	if d.PreviousSecretKey, err = open("previous_secret_key", d.PreviousSecretKey, true); err != nil {
-		errs = append(errs, err)
-	}
-	if d.URL, err = open("url", d.URL, sealedURL(d.URL)); err != nil {
-		errs = append(errs, err)
-	}
-	for _, name := range slices.Sorted(maps.Keys(d.Headers)) {
-		v, err := open("headers."+name, d.Headers[name], credentialHeader(name))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		d.Headers[name] = v
-	}
-	if err := errors.Join(errs...); err != nil {
-		return stale, err
-	}
-	return stale, nil
+	return stale, errors.Join(errs...)
 }
 
 // Reencryption is what a store's ReencryptSecrets did.
@@ -136,17 +119,12 @@ type Reencryption struct {
 // NeedsReseal reports, without opening anything, whether a stored definition holds a secret in
 // clear or sealed under a key other than the primary: what ReencryptSecrets rewrites.
 func NeedsReseal(k *secrets.Keyring, d *config.Definition) bool {
-	stale := func(v string, mustSeal bool) bool {
-		if id, ok := secrets.KeyID(v); ok {
-			return id != k.Primary()
-		}
-		return mustSeal && v != ""
-	}
-	if stale(d.SecretKey, true) || stale(d.PreviousSecretKey, true) || stale(d.URL, sealedURL(d.URL)) {
-		return true
-	}
-	for name, v := range d.Headers {
-		if stale(v, credentialHeader(name)) {
+	for _, f := range sealedFields(d) {
+		if id, ok := secrets.KeyID(f.value); ok {
+			if id != k.Primary() {
+				return true
+			}
+		} else if f.mustSeal && f.value != "" {
 			return true
 		}
 	}

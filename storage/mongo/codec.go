@@ -3,7 +3,6 @@ package mongo
 import (
 	"fmt"
 	"reflect"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -37,10 +36,10 @@ func decodeDuration(_ bson.DecodeContext, vr bson.ValueReader, v reflect.Value) 
 	if err != nil {
 		return fmt.Errorf("decode duration: %w", err)
 	}
-	d, err := time.ParseDuration(s)
+	d, err := config.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("decode duration: invalid duration %q: %w", s, err)
+		return fmt.Errorf("decode duration: %w", err)
 	}
-	v.Set(reflect.ValueOf(config.Duration(d)))
+	v.Set(reflect.ValueOf(d))
 	return nil
 }

@@ -313,16 +313,16 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 			errs = append(errs, err)
 			continue
 		}
-		set := bson.D{{Key: "secret_key", Value: sealed.SecretKey}, {Key: "url", Value: sealed.URL}, {Key: "headers", Value: sealed.Headers}}
+		set := bson.D{{Key: "secret_key", Value: sealed.SecretKey}, {Key: "url", Value: sealed.URL}}
+		if len(sealed.Headers) > 0 {
+			set = append(set, bson.E{Key: "headers", Value: sealed.Headers})
+		}
 		update := bson.D{}
 		if sealed.PreviousSecretKey != "" {
 			set = append(set, bson.E{Key: "previous_secret_key", Value: sealed.PreviousSecretKey},
 				bson.E{Key: "secret_rotated_at", Value: sealed.SecretRotatedAt})
 		} else {
 			update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "previous_secret_key", Value: ""}, {Key: "secret_rotated_at", Value: ""}}})
-		}
-		if len(sealed.Headers) == 0 {
-			set = set[:1]
 		}
 		update = append(bson.D{{Key: "$set", Value: set}}, update...)
 		r, err := s.defs.UpdateOne(ctx, bson.D{{Key: "id", Value: raw.ID}, {Key: "secret_key", Value: raw.SecretKey}}, update)

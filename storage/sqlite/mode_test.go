@@ -51,15 +51,7 @@ func TestFilesArePrivate(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "webhookd.db")
 		s := open(t, path, storagetest.Keyring(t))
 		writeOne(t, s)
-		m := modes(t, path)
-		if len(m) < 3 {
-			t.Fatalf("files = %v, want the database, -wal and -shm", m)
-		}
-		for name, mode := range m {
-			if mode != 0o600 {
-				t.Errorf("%s has mode %o, want 600", name, mode)
-			}
-		}
+		wantPrivate(t, path, "")
 	})
 
 	t.Run("existing", func(t *testing.T) {
@@ -73,15 +65,7 @@ func TestFilesArePrivate(t *testing.T) {
 			}
 		}
 		open(t, path, storagetest.Keyring(t))
-		m := modes(t, path)
-		if len(m) < 3 {
-			t.Fatalf("files = %v, want the database, -wal and -shm", m)
-		}
-		for name, mode := range m {
-			if mode != 0o600 {
-				t.Errorf("%s has mode %o after reopening, want 600", name, mode)
-			}
-		}
+		wantPrivate(t, path, " after reopening")
 	})
 
 	t.Run("empty file", func(t *testing.T) {
@@ -94,4 +78,19 @@ func TestFilesArePrivate(t *testing.T) {
 			t.Errorf("modes = %v", m)
 		}
 	})
+}
+
+// wantPrivate checks that the database, its -wal and its -shm are there, each with mode 0600;
+// when says at what point, in a failure's message.
+func wantPrivate(t *testing.T, path, when string) {
+	t.Helper()
+	m := modes(t, path)
+	if len(m) < 3 {
+		t.Fatalf("files = %v, want the database, -wal and -shm", m)
+	}
+	for name, mode := range m {
+		if mode != 0o600 {
+			t.Errorf("%s has mode %o%s, want 600", name, mode, when)
+		}
+	}
 }

@@ -57,10 +57,10 @@ func TestUpgradeFromClearText(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "webhookd.db")
 	keys := storagetest.Keyring(t)
 	s := open(t, path, keys)
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	const secret = storagetest.LegacySecretKey
 	legacy := map[string]any{
 		"id": "legacy", "name": "Legacy", "url": "https://erp.example.com/hooks", "method": "POST",
-		"secret_key": secret, "headers": map[string]string{"Authorization": "Bearer legacy-token-0123456789", "X-Api-Version": "2"},
+		"secret_key": secret, "headers": map[string]string{"Authorization": storagetest.LegacyAuthorization, "X-Api-Version": "2"},
 		"logging": "all", "timeout": "10s", "max_in_flight": 32, "active": true,
 		"retry": map[string]any{"max_attempts": 6, "initial_interval": "1s", "max_interval": "10m", "multiplier": 2},
 	}
@@ -74,18 +74,7 @@ func TestUpgradeFromClearText(t *testing.T) {
 	}
 	_ = db.Close()
 
-	d, err := s.GetDefinition(t.Context(), "legacy")
-	if err != nil || d.SecretKey != secret || d.Headers["Authorization"] != "Bearer legacy-token-0123456789" {
-		t.Fatalf("GetDefinition of a clear-text definition = %+v, %v", d, err)
-	}
-	res, err := s.ReencryptSecrets(t.Context())
-	if err != nil || res.Reencrypted != 1 || res.Stale != 0 {
-		t.Fatalf("ReencryptSecrets = %+v, %v; want 1 re-encrypted", res, err)
-	}
-	d2, err := s.GetDefinition(t.Context(), "legacy")
-	if err != nil || d2.SecretKey != secret || d2.Headers["Authorization"] != d.Headers["Authorization"] {
-		t.Fatalf("after re-encryption: %+v, %v", d2, err)
-	}
+	storagetest.CheckUpgradeFromClearText(t, s, nil)
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -172,6 +172,24 @@ func (s *suite) testKeyRotation(t *testing.T) {
 	}
 }
 
+// testKeyRotationWithoutHeaders: a key rotation re-encrypts every sealed field of a definition
+// that has no headers too: a URL that carries a token.
+func (s *suite) testKeyRotationWithoutHeaders(t *testing.T) {
+	old := s.openWith(t, keyring(t, keyOld))
+	d := definition("def-a")
+	d.Headers = nil
+	d.URL = "https://def-a.example.com/hooks?token=0123456789abcdefghijklmnop"
+	apply(t, old, []config.Definition{d}, nil, "alice", t0)
+	want := getDefinition(t, old, "def-a")
+
+	rotated := s.openWith(t, keyring(t, keyNew, keyOld))
+	if res, err := rotated.ReencryptSecrets(ctx(t)); err != nil || res.Reencrypted != 1 || res.Stale != 0 {
+		t.Fatalf("ReencryptSecrets = %+v, %v; want 1 definition re-encrypted", res, err)
+	}
+	newOnly := s.openWith(t, keyring(t, keyNew))
+	equal(t, "def-a under the new key alone", getDefinition(t, newOnly, "def-a"), want)
+}
+
 // testUnknownKey: a secret sealed under a key the store was not given is an error that names the
 // definition and the key id (never a definition without its secret); applying the definition
 // again replaces it.
@@ -208,5 +226,33 @@ func (s *suite) testUnknownKey(t *testing.T) {
 	got := getDefinition(t, other, "def-a")
 	if got.SecretKey != rotatedKey || got.PreviousSecretKey != "" {
 		t.Errorf("re-applied under the other key: %+v", got)
+	}
+}
+
+// LegacySecretKey and LegacyAuthorization are the secret key and the Authorization header value
+// of the definition "legacy" a store test writes in clear, as a store written before secrets were
+// encrypted at rest holds it, before calling CheckUpgradeFromClearText.
+const (
+	LegacySecretKey     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	LegacyAuthorization = "Bearer legacy-token-0123456789"
+)
+
+// CheckUpgradeFromClearText checks, on a store holding the definition "legacy" in clear (with
+// LegacySecretKey and LegacyAuthorization), that it is read as it is, that ReencryptSecrets
+// seals it, and that it reads the same afterwards; kept, when not nil, says what else of the
+// definition must have survived the re-encryption.
+func CheckUpgradeFromClearText(t *testing.T, s Store, kept func(*config.Definition) bool) {
+	t.Helper()
+	d, err := s.GetDefinition(ctx(t), "legacy")
+	if err != nil || d.SecretKey != LegacySecretKey || d.Headers["Authorization"] != LegacyAuthorization {
+		t.Fatalf("GetDefinition of a clear-text definition = %+v, %v", d, err)
+	}
+	res, err := s.ReencryptSecrets(ctx(t))
+	if err != nil || res.Reencrypted != 1 || res.Stale != 0 {
+		t.Fatalf("ReencryptSecrets = %+v, %v; want 1 re-encrypted", res, err)
+	}
+	d2, err := s.GetDefinition(ctx(t), "legacy")
+	if err != nil || d2.SecretKey != LegacySecretKey || d2.Headers["Authorization"] != d.Headers["Authorization"] || kept != nil && !kept(d2) {
+		t.Fatalf("after re-encryption: %+v, %v", d2, err)
 	}
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"Config/Version", s.testConfigVersion},
 		{"Secrets/SecretRotation", s.testSecretRotation},
 		{"Secrets/KeyRotation", s.testKeyRotation},
+		{"Secrets/KeyRotationWithoutHeaders", s.testKeyRotationWithoutHeaders},
 		{"Secrets/UnknownKey", s.testUnknownKey},
 		{"Health", s.testHealth},
 		{"Audit", s.testAudit},

@@ -10,6 +10,7 @@ import (
 	driver "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/internal/mongotest/ferrettest"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/storagetest"
@@ -47,17 +48,25 @@ func rawDocuments(t *testing.T, uri, db string) string {
 	return b.String()
 }
 
-// TestNoSecretInTheDocuments reads the raw documents of the store's database with the driver
-// after definitions with every kind of secret were applied, rotated and read back: none of them
-// is there in clear, while a header that is no credential is.
-func TestNoSecretInTheDocuments(t *testing.T) {
-	uri := ferrettest.MongoURI(t)
-	db := ferrettest.Database(t, uri)
+// openSecretsStore opens a store on a new database of the test server, under the test keyring,
+// closed when the test ends.
+func openSecretsStore(t *testing.T) (uri, db string, s *mongo.Store) {
+	t.Helper()
+	uri = ferrettest.MongoURI(t)
+	db = ferrettest.Database(t, uri)
 	s, err := mongo.Open(t.Context(), uri, db, storagetest.Keyring(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return uri, db, s
+}
+
+// TestNoSecretInTheDocuments reads the raw documents of the store's database with the driver
+// after definitions with every kind of secret were applied, rotated and read back: none of them
+// is there in clear, while a header that is no credential is.
+func TestNoSecretInTheDocuments(t *testing.T) {
+	uri, db, s := openSecretsStore(t)
 	want := storagetest.WriteSecrets(t, s)
 	raw := rawDocuments(t, uri, db)
 	if !strings.Contains(raw, "def-secrets") || !strings.Contains(raw, `"X-Api-Version": "2"`) {
@@ -77,14 +86,8 @@ func TestNoSecretInTheDocuments(t *testing.T) {
 // TestUpgradeFromClearText: a definition written in clear (before encryption at rest) is read
 // as it is, and ReencryptSecrets seals it, leaving its disabled state alone.
 func TestUpgradeFromClearText(t *testing.T) {
-	uri := ferrettest.MongoURI(t)
-	db := ferrettest.Database(t, uri)
-	s, err := mongo.Open(t.Context(), uri, db, storagetest.Keyring(t))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	uri, db, s := openSecretsStore(t)
+	const secret = storagetest.LegacySecretKey
 	client, err := driver.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
 		t.Fatal(err)
@@ -93,25 +96,16 @@ func TestUpgradeFromClearText(t *testing.T) {
 	_, err = client.Database(db).Collection(mongo.CollDefinitions).InsertOne(t.Context(), bson.D{
 		{Key: "id", Value: "legacy"}, {Key: "name", Value: "Legacy"}, {Key: "url", Value: "https://erp.example.com/hooks"},
 		{Key: "method", Value: "POST"}, {Key: "secret_key", Value: secret},
-		{Key: "headers", Value: bson.D{{Key: "Authorization", Value: "Bearer legacy-token-0123456789"}, {Key: "X-Api-Version", Value: "2"}}},
+		{Key: "headers", Value: bson.D{{Key: "Authorization", Value: storagetest.LegacyAuthorization}, {Key: "X-Api-Version", Value: "2"}}},
 		{Key: "logging", Value: "all"}, {Key: "timeout", Value: "10s"}, {Key: "max_in_flight", Value: 32},
 		{Key: "active", Value: false}, {Key: "disabled_reason", Value: "410 Gone"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.GetDefinition(t.Context(), "legacy")
-	if err != nil || d.SecretKey != secret || d.Headers["Authorization"] != "Bearer legacy-token-0123456789" {
-		t.Fatalf("GetDefinition of a clear-text definition = %+v, %v", d, err)
-	}
-	res, err := s.ReencryptSecrets(t.Context())
-	if err != nil || res.Reencrypted != 1 || res.Stale != 0 {
-		t.Fatalf("ReencryptSecrets = %+v, %v; want 1 re-encrypted", res, err)
-	}
-	d2, err := s.GetDefinition(t.Context(), "legacy")
-	if err != nil || d2.SecretKey != secret || d2.Headers["Authorization"] != d.Headers["Authorization"] || d2.Active || d2.DisabledReason != "410 Gone" {
-		t.Fatalf("after re-encryption: %+v, %v", d2, err)
-	}
+	storagetest.CheckUpgradeFromClearText(t, s, func(d2 *config.Definition) bool {
+		return !d2.Active && d2.DisabledReason == "410 Gone"
+	})
 	raw := rawDocuments(t, uri, db)
 	for _, v := range []string{secret[6:], "legacy-token-0123456789"} {
 		if strings.Contains(raw, v) {
