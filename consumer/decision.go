@@ -51,9 +51,14 @@ const ackTimeout = 5 * time.Second
 
 // Apply sends the acknowledgement that fits the decision. It is the only place that does.
 //
-// Every acknowledgement waits for the server's confirmation when a connection is given: a
-// finished delivery whose ack were lost would be attempted again, and a hand-back lost in a
-// shutdown would leave its message waiting for its ack wait. Retry and HandBack are both naks
+// An Ack is sent without waiting for the server's confirmation: it is the hot path (one per
+// event and one per queued delivery), and waiting for its round trip would hold the handler's
+// slot for nothing, since the message's results are stored before it is sent. An ack lost with
+// the connection only means the message comes again, and its delivery is not stored twice
+// (receivers deduplicate the attempt by webhook-id); Worker.Stop drains the connection, so a
+// shutdown's last acks are sent. Every other decision waits for the server's confirmation when
+// a connection is given: a hand-back lost in a shutdown would leave its message waiting for its
+// ack wait. Retry and HandBack are both naks
 // with a delay, because the server persists a delayed nak in the consumer's state, where a plain
 // nak only lives in memory: with an embedded server restarting alongside the worker, a plain
 // nak is forgotten and the message waits for its whole ack wait.
@@ -63,7 +68,7 @@ func (d Decision) Apply(ctx context.Context, nc *nats.Conn, msg jetstream.Msg) e
 	var err error
 	switch d.Action {
 	case Ack:
-		err = msg.DoubleAck(ctx)
+		err = msg.Ack()
 	case Retry:
 		err = nakWithDelay(ctx, nc, msg, d.Delay)
 	case HandBack:

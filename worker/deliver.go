@@ -5,12 +5,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"golang.org/x/time/rate"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
@@ -25,53 +23,34 @@ type Sender interface {
 	Send(ctx context.Context, a delivery.Attempt) delivery.Result
 }
 
-// deliverer is the second stage: one attempt per task, then the outcome.
+// deliverer is the one delivery path: every attempt, a first one made by the fan-out or a
+// retry from the definition's consumer, goes through deliver, which waits for the definition's
+// gate, makes the attempt, counts it, feeds endpoint health and finishes the delivery (its
+// webhook request stored, or its next attempt queued).
 type deliverer struct {
 	js       jetstream.JetStream
 	catalog  *Catalog
 	sender   Sender
 	recorder *Recorder
 	health   *health
+	keeper   *keeper
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
 
-	inFlight atomic.Int64 // tasks past their due time and not yet decided: what a shutdown waits for
-
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter // by definition id
+	inFlight atomic.Int64 // deliveries past their due time and not yet decided: what a shutdown waits for
+	gates    gates
 }
 
-// limiterFor returns the definition's rate limiter, or nil when it has no limit. A changed
-// rate_limit gets a new limiter.
-func (d *deliverer) limiterFor(def *config.Definition) *rate.Limiter {
-	if def.RateLimit <= 0 {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.limiters == nil {
-		d.limiters = make(map[string]*rate.Limiter)
-	}
-	l := d.limiters[def.ID]
-	if l == nil || float64(l.Limit()) != def.RateLimit {
-		l = rate.NewLimiter(rate.Limit(def.RateLimit), max(int(def.RateLimit), 1))
-		d.limiters[def.ID] = l
-	}
-	return l
-}
+// verdict is how an attempt ends its delivery.
+type verdict int
 
-// prune forgets the rate limiters of definitions that are gone, so the map stays bounded by
-// the configuration.
-func (d *deliverer) prune(snap *Snapshot) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for id := range d.limiters {
-		if snap.Definition(id) == nil {
-			delete(d.limiters, id)
-		}
-	}
-}
+const (
+	succeeded   verdict = iota
+	retryLater          // a retryable failure with attempts left
+	rejected            // a final failure
+	interrupted         // the shutdown cut the attempt short: nobody's failure
+)
 
 // handle is a definition consumer's handler.
 func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
@@ -87,66 +66,100 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 	}
 	// From here on the message is held (InProgress) for as long as it takes, the store
 	// included: see record.
-	stopKeepAlive := keepAlive(ctx, msg)
-	defer stopKeepAlive()
+	defer d.keeper.hold(msg)()
+	return d.deliver(ctx, t, d.catalog.Current().Definition(t.DefinitionID), nil)
+}
+
+// tryNow takes a slot of def's gate for a first attempt made at once by the fan-out, if the
+// definition can take one now; otherwise the delivery is queued.
+func (d *deliverer) tryNow(def *config.Definition) (release func(), ok bool) {
+	if !def.Active {
+		return nil, false
+	}
+	return d.gates.of(def).tryAcquire()
+}
+
+// deliver makes t's next attempt to def and finishes the delivery. release is the slot of def's
+// gate when the caller holds one already (tryNow), nil to wait for one.
+func (d *deliverer) deliver(ctx context.Context, t *task, def *config.Definition, release func()) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
-	def := d.catalog.Current().Definition(t.DefinitionID)
 	switch {
 	case def == nil:
 		return d.finishUnattempted(ctx, t, nil, controlapi.CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
 	case !def.Active:
+		if release != nil {
+			release()
+		}
 		return d.finishUnattempted(ctx, t, def, controlapi.CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
-
-	if lim := d.limiterFor(def); lim != nil {
-		if err := lim.Wait(ctx); err != nil {
+	g := d.gates.of(def)
+	if release == nil {
+		var err error
+		if release, err = g.acquire(ctx); err != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
-
-	inFlight := d.metrics.DeliveriesInFlight.WithLabelValues(def.ID)
-	inFlight.Inc()
-	res := d.sender.Send(ctx, delivery.Attempt{
-		WebhookID: t.WebhookID,
-		Method:    def.Method,
-		URL:       def.URL,
-		Headers:   def.Headers,
-		SecretKey: def.SecretKey,
-		Body:      t.Body,
-		Timeout:   def.Timeout.D(),
-
-		PreviousSecretKey: def.PreviousSecretAt(d.now()),
-	})
-	inFlight.Dec()
-	if ctx.Err() != nil {
-		// Shutdown cut the attempt short: it is not the receiver's failure. Hand it back.
-		return consumer.Decision{Action: consumer.HandBack}
-	}
+	res, v := d.attempt(ctx, g, def, t.WebhookID, t.Body, t.Attempts, false)
+	release()
 	attempts := t.Attempts + 1
-	d.metrics.DeliveryDuration.WithLabelValues(def.ID).Observe(res.Duration.Seconds())
-	d.health.observe(def, res.Outcome == delivery.Success, res.Response != nil && res.Response.Status == http.StatusGone)
-
-	switch {
-	case res.Outcome == delivery.Success:
-		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeSuccess).Inc()
+	switch v {
+	case interrupted:
+		return consumer.Decision{Action: consumer.HandBack}
+	case succeeded:
 		if def.Logging == config.LoggingRejectedOnly {
 			return consumer.Decision{Action: consumer.Ack}
 		}
 		return d.record(ctx, d.request(t, def, attempts, storage.StateSuccessful, &res))
-	case res.Outcome == delivery.Retry && attempts < def.Retry.MaxAttempts:
-		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRetry).Inc()
-		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
+	case retryLater:
 		return d.scheduleRetry(ctx, t, def, attempts, res)
 	default:
-		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRejected).Inc()
-		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
 		// Operators look for these: one line per rejected delivery, never the URL or the secret
 		// (the description is redacted by package delivery).
 		d.log.Info("delivery rejected", "webhook_id", t.WebhookID, "webhook_definition", def.ID,
 			"workflow_rule", t.Rule.ID, "event_id", t.EventID, "attempts", attempts,
 			"error_code", res.ErrorCode, "error_description", res.ErrorDescription)
 		return d.record(ctx, d.request(t, def, attempts, storage.StateRejected, &res))
+	}
+}
+
+// attempt makes one attempt of body to def under webhookID, after made attempts, and
+// classifies it; a final attempt is never retried. It counts the attempt and feeds endpoint
+// health, unless the shutdown cut it short.
+func (d *deliverer) attempt(ctx context.Context, g *gate, def *config.Definition, webhookID string, body []byte, made int, final bool) (delivery.Result, verdict) {
+	inFlight := d.metrics.DeliveriesInFlight.WithLabelValues(def.ID)
+	inFlight.Inc()
+	res := d.sender.Send(ctx, delivery.Attempt{
+		WebhookID: webhookID,
+		Method:    def.Method,
+		URL:       def.URL,
+		Headers:   def.Headers,
+		SecretKey: def.SecretKey,
+		Body:      body,
+		Timeout:   def.Timeout.D(),
+
+		PreviousSecretKey: def.PreviousSecretAt(d.now()),
+	})
+	inFlight.Dec()
+	if ctx.Err() != nil {
+		return res, interrupted
+	}
+	ok := res.Outcome == delivery.Success
+	g.failing.Store(!ok)
+	d.metrics.DeliveryDuration.WithLabelValues(def.ID).Observe(res.Duration.Seconds())
+	d.health.observe(def, ok, res.Response != nil && res.Response.Status == http.StatusGone)
+	switch {
+	case ok:
+		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeSuccess).Inc()
+		return res, succeeded
+	case res.Outcome == delivery.Retry && !final && made+1 < def.Retry.MaxAttempts:
+		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRetry).Inc()
+		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
+		return res, retryLater
+	default:
+		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeRejected).Inc()
+		d.metrics.DeliveryErrors.WithLabelValues(def.ID, res.ErrorCode).Inc()
+		return res, rejected
 	}
 }
 
@@ -221,33 +234,3 @@ const (
 	recordRetryMin = 500 * time.Millisecond
 	recordRetryMax = 30 * time.Second
 )
-
-// keepAlive tells JetStream the message is still being worked on, so a long rate-limit wait or
-// a slow receiver does not get it redelivered to another replica meanwhile. It ticks on a fixed
-// interval well inside the shortest AckWait any replica gives a delivery consumer (the margin
-// alone), because the AckWait in force may come from another replica's newer configuration.
-func keepAlive(ctx context.Context, msg jetstream.Msg) (stop func()) {
-	every := ackWaitMargin / 3
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				_ = msg.InProgress()
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
-// ackWaitMargin is added to a definition's attempt timeout to make its consumer's AckWait.
-const ackWaitMargin = 30 * time.Second

@@ -1,29 +1,65 @@
 package worker
 
 import (
+	"context"
 	"testing"
 
 	"github.com/webhookd/webhookd/config"
 )
 
-func TestRateLimitersFollowTheConfiguration(t *testing.T) {
+func TestGatesFollowTheConfiguration(t *testing.T) {
 	t.Parallel()
-	d := &deliverer{}
-	a := &config.Definition{ID: "a", RateLimit: 5}
+	var gs gates
+	a := &config.Definition{ID: "a", RateLimit: 5, MaxInFlight: 2}
 	b := &config.Definition{ID: "b", RateLimit: 2}
-	if d.limiterFor(&config.Definition{ID: "none"}) != nil {
+	if gs.of(&config.Definition{ID: "none"}).limiter != nil {
 		t.Error("a definition without rate_limit got a limiter")
 	}
-	la := d.limiterFor(a)
-	if la == nil || d.limiterFor(a) != la {
-		t.Fatal("the limiter of a definition is not kept between attempts")
+	ga := gs.of(a)
+	if ga.limiter == nil || gs.of(a) != ga {
+		t.Fatal("the gate of a definition is not kept between attempts")
 	}
-	d.limiterFor(b)
-	if changed := d.limiterFor(&config.Definition{ID: "a", RateLimit: 9}); changed == la || changed.Limit() != 9 {
-		t.Error("a changed rate_limit kept the old limiter")
+	gs.of(b)
+	if changed := gs.of(&config.Definition{ID: "a", RateLimit: 9, MaxInFlight: 2}); changed == ga || changed.limiter.Limit() != 9 {
+		t.Error("a changed rate_limit kept the old gate")
 	}
-	d.prune(&Snapshot{Definitions: map[string]*config.Definition{"b": b}})
-	if _, ok := d.limiters["a"]; ok || len(d.limiters) != 1 {
-		t.Errorf("limiters after prune = %v, want only b", d.limiters)
+	if changed := gs.of(&config.Definition{ID: "a", RateLimit: 9, MaxInFlight: 3}); cap(changed.slots) != 3 {
+		t.Error("a changed max_in_flight kept the old slots")
+	}
+	gs.prune(&Snapshot{Definitions: map[string]*config.Definition{"b": b}})
+	if _, ok := gs.m["a"]; ok || len(gs.m) != 2-1 {
+		t.Errorf("gates after prune = %v, want only b", gs.m)
+	}
+}
+
+// max_in_flight bounds attempts whichever path they come by: the fan-out's first attempts take
+// a slot only when one is free, and never while the definition's last attempt failed.
+func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
+	t.Parallel()
+	g := newGate(&config.Definition{ID: "a", MaxInFlight: 2})
+	r1, err := g.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, ok := g.tryAcquire()
+	if !ok {
+		t.Fatal("a free slot was refused")
+	}
+	if _, ok := g.tryAcquire(); ok {
+		t.Fatal("a third attempt got a slot of max_in_flight 2")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.acquire(ctx); err == nil {
+		t.Fatal("acquire of a full gate returned without a slot")
+	}
+	r1()
+	g.failing.Store(true)
+	if _, ok := g.tryAcquire(); ok {
+		t.Fatal("a failing definition's first attempt was made at once instead of queued")
+	}
+	r2()
+	if _, err := g.acquire(context.Background()); err != nil {
+		t.Fatal("the queue's attempts of a failing definition must still get slots")
 	}
 }

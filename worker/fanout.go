@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,15 +21,32 @@ import (
 	"github.com/webhookd/webhookd/webhook"
 )
 
-// fanout turns an event into delivery tasks: the first stage of the pipeline.
+// fanout turns an event into deliveries: the first stage of the pipeline. A delivery whose
+// definition has a free slot (and whose last attempt did not fail) gets its first attempt here,
+// at once, through the deliverer; the others are queued as tasks for their definition's
+// consumer. Either way the event is acknowledged only once each of its deliveries is finished
+// and stored, or durably queued.
 type fanout struct {
-	js       jetstream.JetStream
-	catalog  *Catalog
-	recorder *Recorder
-	depths   *queueDepths
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	now      func() time.Time
+	js        jetstream.JetStream
+	catalog   *Catalog
+	recorder  *Recorder
+	deliverer *deliverer
+	keeper    *keeper
+	depths    *queueDepths
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	// direct bounds the events whose deliveries are being attempted here, so that slow
+	// receivers (each within its max_in_flight) can never take every event slot: the rest
+	// are always free to queue deliveries for the consumers.
+	direct chan struct{}
+}
+
+// firstAttempt is a first attempt the fan-out makes itself.
+type firstAttempt struct {
+	t       *task
+	def     *config.Definition
+	release func()
 }
 
 // handle is the events consumer's handler.
@@ -54,6 +72,13 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 		def *config.Definition
 	}
 	futures := make([]queued, 0, len(matches))
+	var direct []firstAttempt
+	haveDirect := false
+	defer func() {
+		if haveDirect {
+			<-f.direct
+		}
+	}()
 	// Deliveries that cannot be queued are stored as rejected, visibly, instead of retrying
 	// the event without end or growing a dead receiver's queue.
 	var refused []*storage.WebhookRequest
@@ -67,6 +92,7 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			// The event passed validation, so this is our bug; keep the event for a retry
 			// rather than lose its deliveries.
 			f.log.Error("build webhook body", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
+			giveBack(direct)
 			return consumer.Decision{Action: consumer.Retry, Delay: 30 * time.Second}
 		}
 		t := &task{
@@ -85,6 +111,27 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			refused = append(refused, f.queueFull(t, m.Definition, n))
 			continue
 		}
+		if f.tooLargeToQueue(t) {
+			// Attempted at once it might succeed, but a retry could never be queued: such a
+			// delivery is refused the same way whichever path it would take.
+			refused = append(refused, f.tooLarge(t, m.Definition))
+			continue
+		}
+		if f.deliverer != nil {
+			if !haveDirect {
+				select {
+				case f.direct <- struct{}{}:
+					haveDirect = true
+				default:
+				}
+			}
+			if haveDirect {
+				if release, ok := f.deliverer.tryNow(m.Definition); ok {
+					direct = append(direct, firstAttempt{t: t, def: m.Definition, release: release})
+					continue
+				}
+			}
+		}
 		fut, err := publishTask(f.js, t)
 		if errors.Is(err, nats.ErrMaxPayload) {
 			// It would fail the same way forever.
@@ -93,10 +140,14 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 		}
 		if err != nil {
 			f.log.Warn("queue delivery", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
+			giveBack(direct)
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
 		futures = append(futures, queued{fut: fut, t: t, def: m.Definition})
 	}
+	decided := f.attemptNow(ctx, msg, direct)
+	queuing := consumer.Decision{Action: consumer.Ack}
+wait:
 	for _, q := range futures {
 		select {
 		case <-q.fut.Ok():
@@ -106,10 +157,19 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 				continue
 			}
 			f.log.Warn("queue delivery", "event_id", ev.ID, "error", err)
-			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
+			queuing = consumer.Decision{Action: consumer.Retry, Delay: time.Second}
+			break wait
 		case <-ctx.Done():
-			return consumer.Decision{Action: consumer.HandBack}
+			queuing = consumer.Decision{Action: consumer.HandBack}
+			break wait
 		}
+	}
+	// The attempts made here are finished (their outcomes stored) before the event is decided.
+	if d := decided(); d.Action != consumer.Ack {
+		return d
+	}
+	if queuing.Action != consumer.Ack {
+		return queuing
 	}
 	for _, req := range refused {
 		if err := f.recorder.Record(ctx, req); err != nil {
@@ -125,6 +185,65 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	}
 	f.metrics.Events.WithLabelValues(metrics.EventMatched).Inc()
 	return consumer.Decision{Action: consumer.Ack}
+}
+
+// tooLargeToQueue reports whether t's task exceeds the NATS server's max_payload. Only a body
+// near the limit is encoded to find out.
+func (f *fanout) tooLargeToQueue(t *task) bool {
+	limit := f.js.Conn().MaxPayload()
+	if int64(len(t.Body))+taskOverhead < limit {
+		return false
+	}
+	data, err := json.Marshal(t)
+	return err != nil || int64(len(data))+taskOverhead >= limit
+}
+
+// taskOverhead bounds what a task adds to its body: its other fields and the message's
+// subject and headers.
+const taskOverhead = 4096
+
+// giveBack releases the slots of first attempts that will not be made.
+func giveBack(direct []firstAttempt) {
+	for _, n := range direct {
+		n.release()
+	}
+}
+
+// attemptNow starts the first attempts the fan-out makes itself; decided waits for them and
+// says what becomes of the event: acknowledged when every one is finished (stored, or its
+// retry queued), else the first other decision (a shutdown hands the event back, and its
+// deliveries are attempted again; receivers deduplicate by webhook-id).
+func (f *fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []firstAttempt) (decided func() consumer.Decision) {
+	switch len(direct) {
+	case 0:
+		return func() consumer.Decision { return consumer.Decision{Action: consumer.Ack} }
+	case 1:
+		// The common case, without a goroutine: the publishes queued meanwhile are waited for after.
+		release := f.keeper.hold(msg)
+		d := f.deliverer.deliver(ctx, direct[0].t, direct[0].def, direct[0].release)
+		release()
+		return func() consumer.Decision { return d }
+	}
+	release := f.keeper.hold(msg)
+	decisions := make([]consumer.Decision, len(direct))
+	var wg sync.WaitGroup
+	for i, n := range direct {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			decisions[i] = f.deliverer.deliver(ctx, n.t, n.def, n.release)
+		}()
+	}
+	return func() consumer.Decision {
+		wg.Wait()
+		release()
+		for _, d := range decisions {
+			if d.Action != consumer.Ack {
+				return d
+			}
+		}
+		return consumer.Decision{Action: consumer.Ack}
+	}
 }
 
 // tooLarge is the rejected webhook request of a delivery that cannot be queued.

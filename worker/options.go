@@ -72,7 +72,7 @@ func (o *Options) setDefaults() {
 		o.Registry = prometheus.NewRegistry()
 	}
 	if o.EventConcurrency <= 0 {
-		o.EventConcurrency = 64
+		o.EventConcurrency = 256
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 30 * time.Second

@@ -25,7 +25,7 @@ type Recorder struct {
 // NewRecorder starts the batch writers; Stop flushes and stops them.
 func NewRecorder(store Store, m *metrics.Metrics, health *storeHealth) *Recorder {
 	r := &Recorder{store: store, metrics: m, health: health}
-	r.reqs = newBatcher(200, 5*time.Millisecond, r.writeRequests)
+	r.reqs = newBatcher(maxRequestBatch, 5*time.Millisecond, r.writeRequests)
 	r.invalid = newBatcher(100, 5*time.Millisecond, r.writeInvalid)
 	r.wg.Add(2)
 	go func() { defer r.wg.Done(); r.reqs.run() }()
@@ -96,3 +96,8 @@ func (r *Recorder) writeInvalid(ctx context.Context, evs []storage.InvalidEvent)
 	}
 	return nil
 }
+
+// maxRequestBatch bounds one write of webhook requests: large enough that a store under load
+// takes hundreds of deliveries per round trip, small enough to stay far below MongoDB's 16 MiB
+// command and SQLite's transaction sizes with the largest bodies.
+const maxRequestBatch = 500

@@ -242,10 +242,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		UserAgent:            "webhookd/" + opts.Version,
 	})
 	w.sender = sender
+	keeper := newKeeper()
 	w.deliverer = &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
-		metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
-	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, depths: w.depths, metrics: w.metrics,
-		log: w.log.With("stage", "fanout"), now: now}
+		keeper: keeper, metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
+	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, deliverer: w.deliverer, keeper: keeper,
+		depths: w.depths, metrics: w.metrics, log: w.log.With("stage", "fanout"), now: now,
+		direct: make(chan struct{}, max(opts.EventConcurrency/2, 1))}
 
 	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
 		workCtx: workCtx, running: map[string]*runningPool{}}
@@ -269,7 +271,11 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		}
 	}()
 
-	w.background.Add(4)
+	w.background.Add(5)
+	go func() {
+		defer w.background.Done()
+		keeper.run(workCtx)
+	}()
 	go func() {
 		defer w.background.Done()
 		w.pools.run(fetchCtx, opts.Reconcile, w.catalog.Current)
@@ -278,7 +284,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		defer w.background.Done()
 		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {
 			w.pools.reconcile(fetchCtx, s)
-			w.deliverer.prune(s)
+			w.deliverer.gates.prune(s)
 			// Another replica, its key file not yet rotated, may have written under an older key.
 			w.reencryptSecrets(fetchCtx)
 		})

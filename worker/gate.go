@@ -1,0 +1,112 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/time/rate"
+
+	"github.com/webhookd/webhookd/config"
+)
+
+// gate is a definition's share of its receiver: at most max_in_flight attempts at once and at
+// most rate_limit a second, whichever path an attempt comes by (a first attempt made by the
+// fan-out, or a task of the definition's consumer). A slot is held for the HTTP attempt only,
+// not while its outcome is stored, since max_in_flight bounds what the receiver sees.
+type gate struct {
+	maxInFlight int
+	slots       chan struct{}
+	limiter     *rate.Limiter // nil: no rate_limit
+	// failing: the definition's last attempt failed. Its first attempts then go through its
+	// queue, never through the fan-out, so a receiver that is down or hanging holds no event.
+	failing atomic.Bool
+}
+
+func newGate(def *config.Definition) *gate {
+	g := &gate{maxInFlight: max(def.MaxInFlight, 1)}
+	g.slots = make(chan struct{}, g.maxInFlight)
+	if def.RateLimit > 0 {
+		g.limiter = rate.NewLimiter(rate.Limit(def.RateLimit), max(int(def.RateLimit), 1))
+	}
+	return g
+}
+
+// fits reports whether the gate still matches def's settings.
+func (g *gate) fits(def *config.Definition) bool {
+	if g.maxInFlight != max(def.MaxInFlight, 1) {
+		return false
+	}
+	if def.RateLimit <= 0 {
+		return g.limiter == nil
+	}
+	return g.limiter != nil && float64(g.limiter.Limit()) == def.RateLimit
+}
+
+// acquire waits for the rate limit and a slot. The returned release gives the slot back.
+func (g *gate) acquire(ctx context.Context) (release func(), err error) {
+	if g.limiter != nil {
+		if err := g.limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return g.release, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// tryAcquire takes a slot only if one is free now, the rate limit allows an attempt now, and
+// the definition's last attempt did not fail.
+func (g *gate) tryAcquire() (release func(), ok bool) {
+	if g.failing.Load() {
+		return nil, false
+	}
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	if g.limiter != nil && !g.limiter.Allow() {
+		g.release()
+		return nil, false
+	}
+	return g.release, true
+}
+
+func (g *gate) release() { <-g.slots }
+
+// gates holds each definition's gate; a changed max_in_flight or rate_limit gets a new one
+// (attempts holding a slot of the old one give it back there).
+type gates struct {
+	mu sync.Mutex
+	m  map[string]*gate // by definition id
+}
+
+func (gs *gates) of(def *config.Definition) *gate {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	if gs.m == nil {
+		gs.m = make(map[string]*gate)
+	}
+	g := gs.m[def.ID]
+	if g == nil || !g.fits(def) {
+		g = newGate(def)
+		gs.m[def.ID] = g
+	}
+	return g
+}
+
+// prune forgets the gates of definitions that are gone, so the map stays bounded by the
+// configuration.
+func (gs *gates) prune(snap *Snapshot) {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	for id := range gs.m {
+		if snap.Definition(id) == nil {
+			delete(gs.m, id)
+		}
+	}
+}
