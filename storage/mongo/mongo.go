@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -51,17 +52,30 @@ type Store struct {
 	now  func() time.Time
 }
 
+// Option changes how Open sets up the store's client.
+type Option func(*options.ClientOptions)
+
+// WithCommandMonitor has the client report every command it sends, and its reply, to m: what
+// tests and benchmarks count round trips and bytes with.
+func WithCommandMonitor(m *event.CommandMonitor) Option {
+	return func(o *options.ClientOptions) { o.SetMonitor(m) }
+}
+
 // Open connects to the MongoDB at uri, checks that it answers, creates the indexes the queries
 // need in database, and returns the store, which seals definitions' secrets with keys
 // (--secrets-key-file). Close it when done.
-func Open(ctx context.Context, uri, database string, keys *secrets.Keyring) (*Store, error) {
+func Open(ctx context.Context, uri, database string, keys *secrets.Keyring, opts ...Option) (*Store, error) {
 	if database == "" {
 		return nil, errors.New("open MongoDB store: empty database name")
 	}
 	if keys == nil {
 		return nil, errors.New("open MongoDB store: no secrets keyring: definitions' secrets are kept encrypted")
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetRegistry(registry()))
+	co := options.Client().ApplyURI(uri).SetRegistry(registry())
+	for _, o := range opts {
+		o(co)
+	}
+	client, err := mongo.Connect(co)
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB %s: %w", redact(uri), err)
 	}
