@@ -61,7 +61,7 @@ func Open(ctx context.Context, uri, database string, keys *secrets.Keyring) (*St
 	if keys == nil {
 		return nil, errors.New("open MongoDB store: no secrets keyring: definitions' secrets are kept encrypted")
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetRegistry(registry()))
+	client, err := mongo.Connect(clientOptions(uri))
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB %s: %w", redact(uri), err)
 	}
@@ -87,6 +87,12 @@ func Open(ctx context.Context, uri, database string, keys *secrets.Keyring) (*St
 		return nil, fmt.Errorf("open MongoDB store %s, database %s: %w", redact(uri), database, err)
 	}
 	return s, nil
+}
+
+// clientOptions are the options of the store's client: how it connects and how it marshals the
+// documents.
+func clientOptions(uri string) *options.ClientOptions {
+	return options.Client().ApplyURI(uri).SetRegistry(registry())
 }
 
 // redact keeps credentials out of errors and logs.
