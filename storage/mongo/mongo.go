@@ -89,10 +89,10 @@ func Open(ctx context.Context, uri, database string, keys *secrets.Keyring) (*St
 	return s, nil
 }
 
-// clientOptions are the options of the store's client: how it connects and how it marshals the
-// documents.
+// clientOptions are the options of the store's client. It marshals with the driver's default
+// registry: the documents (docs.go) say how they are stored.
 func clientOptions(uri string) *options.ClientOptions {
-	return options.Client().ApplyURI(uri).SetRegistry(registry())
+	return options.Client().ApplyURI(uri)
 }
 
 // redact keeps credentials out of errors and logs.
