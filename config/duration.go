@@ -12,8 +12,7 @@ import (
 )
 
 // Duration is a time.Duration written as Go duration strings ("10s", "1h30m") in JSON and YAML.
-// The stores keep that string too (storage/mongo maps it in its BSON registry), so documents
-// stay readable.
+// The stores keep that string too (each maps it in its own documents), so they stay readable.
 type Duration time.Duration
 
 // D returns the time.Duration.

@@ -32,71 +32,71 @@ const (
 
 // RetryPolicy is a definition's backoff schedule.
 type RetryPolicy struct {
-	MaxAttempts     int      `json:"max_attempts" yaml:"max_attempts" bson:"max_attempts"`
-	InitialInterval Duration `json:"initial_interval" yaml:"initial_interval" bson:"initial_interval"`
-	MaxInterval     Duration `json:"max_interval" yaml:"max_interval" bson:"max_interval"`
-	Multiplier      float64  `json:"multiplier" yaml:"multiplier" bson:"multiplier"`
+	MaxAttempts     int      `json:"max_attempts" yaml:"max_attempts"`
+	InitialInterval Duration `json:"initial_interval" yaml:"initial_interval"`
+	MaxInterval     Duration `json:"max_interval" yaml:"max_interval"`
+	Multiplier      float64  `json:"multiplier" yaml:"multiplier"`
 }
 
 // FieldsSet projects an event's data onto dot paths.
 type FieldsSet struct {
-	Name   string   `json:"name" yaml:"name" bson:"name"`
-	Fields []string `json:"fields" yaml:"fields" bson:"fields"`
+	Name   string   `json:"name" yaml:"name"`
+	Fields []string `json:"fields" yaml:"fields"`
 }
 
 // Definition is a webhook definition: where and how to send.
 // Decoding (JSON or YAML) starts from the section 4 defaults, so a field left out takes its default
 // and a field given as zero stays zero.
 type Definition struct {
-	ID           string            `json:"id" yaml:"id" bson:"id"`
-	Name         string            `json:"name" yaml:"name" bson:"name"`
-	URL          string            `json:"url" yaml:"url" bson:"url"`
-	Method       string            `json:"method" yaml:"method" bson:"method"`
-	SecretKey    string            `json:"secret_key" yaml:"secret_key" bson:"secret_key"`
-	Headers      map[string]string `json:"headers,omitempty" yaml:"headers,omitempty" bson:"headers,omitempty"`
-	FieldsSet    *FieldsSet        `json:"fields_set,omitempty" yaml:"fields_set,omitempty" bson:"fields_set,omitempty"`
-	Logging      string            `json:"logging" yaml:"logging" bson:"logging"`
-	Timeout      Duration          `json:"timeout" yaml:"timeout" bson:"timeout"`
-	Retry        RetryPolicy       `json:"retry" yaml:"retry" bson:"retry"`
-	MaxInFlight  int               `json:"max_in_flight" yaml:"max_in_flight" bson:"max_in_flight"`
-	MaxQueued    int               `json:"max_queued" yaml:"max_queued" bson:"max_queued"`
-	RateLimit    float64           `json:"rate_limit" yaml:"rate_limit" bson:"rate_limit"`
-	DisableAfter Duration          `json:"disable_after" yaml:"disable_after" bson:"disable_after"`
+	ID           string            `json:"id" yaml:"id"`
+	Name         string            `json:"name" yaml:"name"`
+	URL          string            `json:"url" yaml:"url"`
+	Method       string            `json:"method" yaml:"method"`
+	SecretKey    string            `json:"secret_key" yaml:"secret_key"`
+	Headers      map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	FieldsSet    *FieldsSet        `json:"fields_set,omitempty" yaml:"fields_set,omitempty"`
+	Logging      string            `json:"logging" yaml:"logging"`
+	Timeout      Duration          `json:"timeout" yaml:"timeout"`
+	Retry        RetryPolicy       `json:"retry" yaml:"retry"`
+	MaxInFlight  int               `json:"max_in_flight" yaml:"max_in_flight"`
+	MaxQueued    int               `json:"max_queued" yaml:"max_queued"`
+	RateLimit    float64           `json:"rate_limit" yaml:"rate_limit"`
+	DisableAfter Duration          `json:"disable_after" yaml:"disable_after"`
 	// SecretRotationGrace is how long, after an apply changed SecretKey, the previous key keeps
 	// signing beside it (CONTRACT.md section 4, secret rotation); 0: not at all.
-	SecretRotationGrace Duration `json:"secret_rotation_grace" yaml:"secret_rotation_grace" bson:"secret_rotation_grace"`
-	Active              bool     `json:"active" yaml:"active" bson:"active"`
+	SecretRotationGrace Duration `json:"secret_rotation_grace" yaml:"secret_rotation_grace"`
+	Active              bool     `json:"active" yaml:"active"`
 
 	// Secret rotation, kept by the store (see RotateSecret); never taken from a document, so
 	// YAML has no such keys and an apply's JSON values are replaced. PreviousSecretKey is the
 	// key the last change of SecretKey replaced, SecretRotatedAt the time of that change.
-	PreviousSecretKey string     `json:"previous_secret_key,omitempty" yaml:"-" bson:"previous_secret_key,omitempty"`
-	SecretRotatedAt   *time.Time `json:"secret_rotated_at,omitempty" yaml:"-" bson:"secret_rotated_at,omitempty"`
+	PreviousSecretKey string     `json:"previous_secret_key,omitempty" yaml:"-"`
+	SecretRotatedAt   *time.Time `json:"secret_rotated_at,omitempty" yaml:"-"`
 	// PreviousSecretUntil is when the previous key stops signing: only in replies (MaskSecrets
 	// sets it), never stored.
-	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty" yaml:"-" bson:"-"`
+	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty" yaml:"-"`
 
 	// Set by webhookd when it deactivates the definition (endpoint health); cleared by an apply.
-	DisabledReason string     `json:"disabled_reason,omitempty" yaml:"disabled_reason,omitempty" bson:"disabled_reason,omitempty"`
-	DisabledAt     *time.Time `json:"disabled_at,omitempty" yaml:"disabled_at,omitempty" bson:"disabled_at,omitempty"`
+	DisabledReason string     `json:"disabled_reason,omitempty" yaml:"disabled_reason,omitempty"`
+	DisabledAt     *time.Time `json:"disabled_at,omitempty" yaml:"disabled_at,omitempty"`
 
 	// Who changed it last; set by the store on upsert.
-	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-" bson:"updated_at"`
-	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-" bson:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-"`
+	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-"`
 }
 
 // Rule is a workflow rule: which events fire which definitions.
 type Rule struct {
-	ID                 string   `json:"id" yaml:"id" bson:"id"`
-	Name               string   `json:"name" yaml:"name" bson:"name"`
-	Entity             string   `json:"entity" yaml:"entity" bson:"entity"`
-	Actions            []string `json:"actions" yaml:"actions" bson:"actions"`
-	Condition          string   `json:"condition,omitempty" yaml:"condition,omitempty" bson:"condition,omitempty"`
-	WebhookDefinitions []string `json:"webhook_definitions" yaml:"webhook_definitions" bson:"webhook_definitions"`
-	Active             bool     `json:"active" yaml:"active" bson:"active"`
+	ID                 string   `json:"id" yaml:"id"`
+	Name               string   `json:"name" yaml:"name"`
+	Entity             string   `json:"entity" yaml:"entity"`
+	Actions            []string `json:"actions" yaml:"actions"`
+	Condition          string   `json:"condition,omitempty" yaml:"condition,omitempty"`
+	WebhookDefinitions []string `json:"webhook_definitions" yaml:"webhook_definitions"`
+	Active             bool     `json:"active" yaml:"active"`
 
-	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-" bson:"updated_at"`
-	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-" bson:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at,omitzero" yaml:"-"`
+	UpdatedBy string    `json:"updated_by,omitempty" yaml:"-"`
 }
 
 // Document is what --config, webhookctl apply and config.apply carry.

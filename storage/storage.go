@@ -1,8 +1,9 @@
-// Package storage holds the documents webhookd keeps (webhook requests, invalid events, audit
-// entries, definitions and rules) and the errors its stores return. The stores live in
-// sub-packages: storage/mongo for production, storage/sqlite for standalone mode. Both pass the
-// one conformance suite in storage/storagetest, so they behave the same; the interfaces each
-// caller needs are declared by that caller (worker, control).
+// Package storage holds the records webhookd keeps (webhook requests, invalid events, audit
+// entries; definitions and rules are config's types) and the errors its stores return. The
+// stores live in sub-packages: storage/mongo for production, storage/sqlite for standalone mode.
+// Each maps these types to documents or rows of its own, so nothing here knows how a store
+// lays them out. Both pass the one conformance suite in storage/storagetest, so they behave the
+// same; the interfaces each caller needs are declared by that caller (worker, control).
 package storage
 
 import (
@@ -56,26 +57,26 @@ func ParseNumber(number string) (int64, error) {
 
 // Ref names a definition or rule in a webhook request.
 type Ref struct {
-	ID   string `json:"id" bson:"id"`
-	Name string `json:"name" bson:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // RequestInfo is the HTTP request as sent.
 type RequestInfo struct {
-	Method  string            `json:"method" bson:"method"`
-	URL     string            `json:"url" bson:"url"`
-	Headers map[string]string `json:"headers" bson:"headers"`
-	Body    string            `json:"body" bson:"body"`
-	SentAt  time.Time         `json:"sent_at" bson:"sent_at"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+	SentAt  time.Time         `json:"sent_at"`
 }
 
 // ResponseInfo is the receiver's answer, body capped at MaxResponseBody.
 type ResponseInfo struct {
-	Status     int               `json:"status" bson:"status"`
-	Headers    map[string]string `json:"headers" bson:"headers"`
-	Body       string            `json:"body" bson:"body"`
-	Truncated  bool              `json:"truncated" bson:"truncated"`
-	DurationMS int64             `json:"duration_ms" bson:"duration_ms"`
+	Status     int               `json:"status"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body"`
+	Truncated  bool              `json:"truncated"`
+	DurationMS int64             `json:"duration_ms"`
 }
 
 // MaxResponseBody caps the stored response body.
@@ -83,35 +84,35 @@ const MaxResponseBody = 64 << 10
 
 // Log says who created and last changed a document.
 type Log struct {
-	CreatedAt time.Time `json:"created_at" bson:"created_at"`
-	CreatedBy string    `json:"created_by" bson:"created_by"`
-	UpdatedAt time.Time `json:"updated_at" bson:"updated_at"`
-	UpdatedBy string    `json:"updated_by" bson:"updated_by"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
 }
 
 // WebhookRequest is the log of one finished delivery (CONTRACT.md section 5).
 type WebhookRequest struct {
-	Number string `json:"number" bson:"number"`
+	Number string `json:"number"`
 	// Seq is Number's integer, kept for ordering and cursors; not part of replies.
-	Seq int64 `json:"-" bson:"seq"`
+	Seq int64 `json:"-"`
 	// WebhookID is the delivery's stable webhook-id; unique, it makes the worker's writes idempotent.
-	WebhookID         string            `json:"webhook_id" bson:"webhook_id"`
-	State             string            `json:"state" bson:"state"`
-	Entity            string            `json:"entity" bson:"entity"`
-	EntityID          string            `json:"entity_id" bson:"entity_id"`
-	EventID           string            `json:"event_id" bson:"event_id"`
-	URL               string            `json:"url" bson:"url"`
-	SecretKey         string            `json:"secret_key" bson:"secret_key"` // masked, never the secret
-	FieldsSet         *config.FieldsSet `json:"fields_set" bson:"fields_set"`
-	Request           RequestInfo       `json:"request" bson:"request"`
-	Response          *ResponseInfo     `json:"response,omitempty" bson:"response,omitempty"`
-	WebhookDefinition Ref               `json:"webhook_definition" bson:"webhook_definition"`
-	WorkflowRule      Ref               `json:"workflow_rule" bson:"workflow_rule"`
-	Attempts          int               `json:"attempts" bson:"attempts"`
-	ErrorCode         string            `json:"error_code,omitempty" bson:"error_code,omitempty"`
-	ErrorDescription  string            `json:"error_description,omitempty" bson:"error_description,omitempty"`
-	ResentFrom        string            `json:"resent_from,omitempty" bson:"resent_from,omitempty"`
-	Log               Log               `json:"log" bson:"log"`
+	WebhookID         string            `json:"webhook_id"`
+	State             string            `json:"state"`
+	Entity            string            `json:"entity"`
+	EntityID          string            `json:"entity_id"`
+	EventID           string            `json:"event_id"`
+	URL               string            `json:"url"`
+	SecretKey         string            `json:"secret_key"` // masked, never the secret
+	FieldsSet         *config.FieldsSet `json:"fields_set"`
+	Request           RequestInfo       `json:"request"`
+	Response          *ResponseInfo     `json:"response,omitempty"`
+	WebhookDefinition Ref               `json:"webhook_definition"`
+	WorkflowRule      Ref               `json:"workflow_rule"`
+	Attempts          int               `json:"attempts"`
+	ErrorCode         string            `json:"error_code,omitempty"`
+	ErrorDescription  string            `json:"error_description,omitempty"`
+	ResentFrom        string            `json:"resent_from,omitempty"`
+	Log               Log               `json:"log"`
 }
 
 // Mask masks r's credentials in place, as webhookd stores and shows every webhook request
@@ -175,12 +176,12 @@ func ClampLimit(n int) int {
 
 // InvalidEvent is a message on crm.events.> that broke the rules of CONTRACT.md section 2.
 type InvalidEvent struct {
-	Subject    string    `json:"subject" bson:"subject"`
-	Body       string    `json:"body" bson:"body"` // the raw bytes, up to MaxInvalidBody
-	Reason     string    `json:"reason" bson:"reason"`
-	ReceivedAt time.Time `json:"received_at" bson:"received_at"`
+	Subject    string    `json:"subject"`
+	Body       string    `json:"body"` // the raw bytes, up to MaxInvalidBody
+	Reason     string    `json:"reason"`
+	ReceivedAt time.Time `json:"received_at"`
 	// MsgID identifies the JetStream message (stream sequence) so a redelivery is stored once.
-	MsgID string `json:"-" bson:"msg_id"`
+	MsgID string `json:"-"`
 }
 
 // MaxInvalidBody caps the stored body of an invalid event.
@@ -188,12 +189,12 @@ const MaxInvalidBody = 64 << 10
 
 // AuditEntry records a mutating control command.
 type AuditEntry struct {
-	At      time.Time `json:"at" bson:"at"`
-	User    string    `json:"user" bson:"user"`
-	Command string    `json:"command" bson:"command"`
-	Request string    `json:"request" bson:"request"` // the request body, secrets masked
-	OK      bool      `json:"ok" bson:"ok"`
-	Result  string    `json:"result" bson:"result"` // a short summary, or the error code and message
+	At      time.Time `json:"at"`
+	User    string    `json:"user"`
+	Command string    `json:"command"`
+	Request string    `json:"request"` // the request body, secrets masked
+	OK      bool      `json:"ok"`
+	Result  string    `json:"result"` // a short summary, or the error code and message
 }
 
 // ResendClaim marks a rejected request as being resent, so that a concurrent resend or a crash
@@ -223,7 +224,7 @@ type ResendFailure struct {
 
 // DefinitionHealth tracks failing endpoints (CONTRACT.md section 3, endpoint health).
 type DefinitionHealth struct {
-	ID           string    `bson:"id"`
-	FailingSince time.Time `bson:"failing_since"` // zero: not failing
-	Failures     int64     `bson:"failures"`      // failed attempts since FailingSince
+	ID           string
+	FailingSince time.Time // zero: not failing
+	Failures     int64     // failed attempts since FailingSince
 }

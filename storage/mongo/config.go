@@ -45,15 +45,16 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 		if err != nil {
 			return wrap(fmt.Errorf("read webhook definitions: %w", err))
 		}
-		var olds []config.Definition
+		var olds []definitionDoc
 		if err := cur.All(ctx, &olds); err != nil {
 			return wrap(fmt.Errorf("read webhook definitions: %w", err))
 		}
-		for i := range olds {
+		for _, doc := range olds {
 			// A stored definition whose secrets cannot be opened (a key no longer listed) is
 			// replaced whole, without a previous key: applying it again is how it is repaired.
-			if _, err := storage.OpenDefinition(s.keys, &olds[i]); err == nil {
-				stored[olds[i].ID] = &olds[i]
+			old := definitionFromDoc(doc)
+			if _, err := storage.OpenDefinition(s.keys, &old); err == nil {
+				stored[old.ID] = &old
 			}
 		}
 	}
@@ -66,7 +67,8 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 		if err != nil {
 			return wrap(err)
 		}
-		defModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: d.ID}}).SetReplacement(&sealed).SetUpsert(true)
+		doc := newDefinitionDoc(sealed)
+		defModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: d.ID}}).SetReplacement(&doc).SetUpsert(true)
 	}
 	ruleModels := make([]mongo.WriteModel, len(rules))
 	for i := range rules {
@@ -75,7 +77,8 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 			return fmt.Errorf("apply config: workflow rule %d has no id", i)
 		}
 		r.UpdatedAt, r.UpdatedBy = at, user
-		ruleModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: r.ID}}).SetReplacement(&r).SetUpsert(true)
+		doc := newRuleDoc(r)
+		ruleModels[i] = mongo.NewReplaceOneModel().SetFilter(bson.D{{Key: "id", Value: r.ID}}).SetReplacement(&doc).SetUpsert(true)
 	}
 	if len(defModels) > 0 {
 		if err := retryDuplicate(func() error {
@@ -108,12 +111,14 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 	if err != nil {
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
-	out := []config.Definition{}
-	if err := cur.All(ctx, &out); err != nil {
+	var docs []definitionDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list webhook definitions: %w", err)
 	}
+	out := make([]config.Definition, len(docs))
 	var errs []error
-	for i := range out {
+	for i, doc := range docs {
+		out[i] = definitionFromDoc(doc)
 		if _, err := storage.OpenDefinition(s.keys, &out[i]); err != nil {
 			errs = append(errs, err)
 		}
@@ -126,14 +131,15 @@ func (s *Store) ListDefinitions(ctx context.Context) ([]config.Definition, error
 
 // GetDefinition returns one definition, its secrets opened.
 func (s *Store) GetDefinition(ctx context.Context, id string) (*config.Definition, error) {
-	var d config.Definition
-	err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: id}}).Decode(&d)
+	var doc definitionDoc
+	err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: id}}).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, fmt.Errorf("webhook definition %s: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get webhook definition %s: %w", id, err)
 	}
+	d := definitionFromDoc(doc)
 	if _, err := storage.OpenDefinition(s.keys, &d); err != nil {
 		return nil, fmt.Errorf("get webhook definition %s: %w", id, err)
 	}
@@ -184,23 +190,28 @@ func (s *Store) ListRules(ctx context.Context) ([]config.Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list workflow rules: %w", err)
 	}
-	out := []config.Rule{}
-	if err := cur.All(ctx, &out); err != nil {
+	var docs []ruleDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list workflow rules: %w", err)
+	}
+	out := make([]config.Rule, len(docs))
+	for i, doc := range docs {
+		out[i] = ruleFromDoc(doc)
 	}
 	return out, nil
 }
 
 // GetRule returns one rule.
 func (s *Store) GetRule(ctx context.Context, id string) (*config.Rule, error) {
-	var r config.Rule
-	err := s.rules.FindOne(ctx, bson.D{{Key: "id", Value: id}}).Decode(&r)
+	var doc ruleDoc
+	err := s.rules.FindOne(ctx, bson.D{{Key: "id", Value: id}}).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, fmt.Errorf("workflow rule %s: %w", id, storage.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get workflow rule %s: %w", id, err)
 	}
+	r := ruleFromDoc(doc)
 	return &r, nil
 }
 
@@ -259,7 +270,7 @@ func (s *Store) RecordFailures(ctx context.Context, id string, n int64, at time.
 	if n < 0 {
 		return storage.DefinitionHealth{}, fmt.Errorf("record %d failures of webhook definition %s: negative count", n, id)
 	}
-	var h storage.DefinitionHealth
+	var doc healthDoc
 	err := retryDuplicate(func() error {
 		return s.health.FindOneAndUpdate(ctx,
 			bson.D{{Key: "id", Value: id}},
@@ -268,12 +279,12 @@ func (s *Store) RecordFailures(ctx context.Context, id string, n int64, at time.
 				{Key: "$setOnInsert", Value: bson.D{{Key: "failing_since", Value: at}}},
 			},
 			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After),
-		).Decode(&h)
+		).Decode(&doc)
 	})
 	if err != nil {
 		return storage.DefinitionHealth{}, fmt.Errorf("record %d failures of webhook definition %s: %w", n, id, err)
 	}
-	return h, nil
+	return healthFromDoc(doc), nil
 }
 
 // ClearFailures marks a definition healthy.
@@ -297,13 +308,14 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 	if err != nil {
 		return res, fmt.Errorf("re-encrypt secrets: %w", err)
 	}
-	var raws []config.Definition
-	if err := cur.All(ctx, &raws); err != nil {
+	var docs []definitionDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return res, fmt.Errorf("re-encrypt secrets: %w", err)
 	}
 	var errs []error
 	now := s.now()
-	for _, raw := range raws {
+	for _, doc := range docs {
+		raw := definitionFromDoc(doc)
 		if !storage.NeedsReseal(s.keys, &raw) {
 			continue
 		}
@@ -334,11 +346,12 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 		if r.MatchedCount == 0 {
 			// Changed or deleted meanwhile (another replica re-encrypting at the same time, or an
 			// apply): stale only if what is there now still needs it; the next run looks again.
-			var cur config.Definition
-			err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: raw.ID}}).Decode(&cur)
+			var curDoc definitionDoc
+			err := s.defs.FindOne(ctx, bson.D{{Key: "id", Value: raw.ID}}).Decode(&curDoc)
+			current := definitionFromDoc(curDoc)
 			switch {
 			case errors.Is(err, mongo.ErrNoDocuments):
-			case err != nil || storage.NeedsReseal(s.keys, &cur):
+			case err != nil || storage.NeedsReseal(s.keys, &current):
 				res.Stale++
 			}
 			continue

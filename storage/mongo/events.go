@@ -25,7 +25,7 @@ func (s *Store) InsertInvalidEvents(ctx context.Context, evs []storage.InvalidEv
 		if err != nil {
 			return fmt.Errorf("insert invalid events: event %d: %w", i, err)
 		}
-		docs[i] = d
+		docs[i] = newInvalidEventDoc(d)
 	}
 	_, err := s.invalid.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err == nil {
@@ -55,9 +55,13 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 	if err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
 	}
-	out := []storage.InvalidEvent{}
-	if err := cur.All(ctx, &out); err != nil {
+	var docs []invalidEventDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list invalid events: %w", err)
+	}
+	out := make([]storage.InvalidEvent, len(docs))
+	for i, doc := range docs {
+		out[i] = invalidEventFromDoc(doc)
 	}
 	return out, nil
 }
@@ -66,7 +70,7 @@ func (s *Store) ListInvalidEvents(ctx context.Context, limit int) ([]storage.Inv
 func (s *Store) InsertAudit(ctx context.Context, e storage.AuditEntry) error {
 	e.Request = storage.ValidUTF8(e.Request)
 	e.Result = storage.ValidUTF8(e.Result)
-	if _, err := s.audit.InsertOne(ctx, e); err != nil {
+	if _, err := s.audit.InsertOne(ctx, newAuditDoc(e)); err != nil {
 		return fmt.Errorf("insert audit entry for %s by %s: %w", e.Command, e.User, err)
 	}
 	return nil
@@ -80,9 +84,13 @@ func (s *Store) ListAudit(ctx context.Context, limit int) ([]storage.AuditEntry,
 	if err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
 	}
-	out := []storage.AuditEntry{}
-	if err := cur.All(ctx, &out); err != nil {
+	var docs []auditDoc
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list audit entries: %w", err)
+	}
+	out := make([]storage.AuditEntry, len(docs))
+	for i, doc := range docs {
+		out[i] = auditFromDoc(doc)
 	}
 	return out, nil
 }

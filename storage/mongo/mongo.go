@@ -71,7 +71,7 @@ func Open(ctx context.Context, uri, database string, keys *secrets.Keyring, opts
 	if keys == nil {
 		return nil, errors.New("open MongoDB store: no secrets keyring: definitions' secrets are kept encrypted")
 	}
-	co := options.Client().ApplyURI(uri).SetRegistry(registry())
+	co := clientOptions(uri)
 	for _, o := range opts {
 		o(co)
 	}
@@ -101,6 +101,12 @@ func Open(ctx context.Context, uri, database string, keys *secrets.Keyring, opts
 		return nil, fmt.Errorf("open MongoDB store %s, database %s: %w", redact(uri), database, err)
 	}
 	return s, nil
+}
+
+// clientOptions are the options of the store's client. It marshals with the driver's default
+// registry: the documents (docs.go) say how they are stored.
+func clientOptions(uri string) *options.ClientOptions {
+	return options.Client().ApplyURI(uri)
 }
 
 // redact keeps credentials out of errors and logs.

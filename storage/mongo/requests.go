@@ -40,7 +40,7 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 		if err != nil {
 			return 0, fmt.Errorf("insert webhook requests: %w", err)
 		}
-		docs[i] = d
+		docs[i] = newRequestDoc(d)
 	}
 	_, err := s.requests.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 	if err == nil {
@@ -92,15 +92,15 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 
 // GetRequest returns the request with that number.
 func (s *Store) GetRequest(ctx context.Context, number string) (*storage.WebhookRequest, error) {
-	var wr storage.WebhookRequest
-	err := s.requests.FindOne(ctx, bson.D{{Key: "number", Value: number}}).Decode(&wr)
+	var doc requestDoc
+	err := s.requests.FindOne(ctx, bson.D{{Key: "number", Value: number}}).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, fmt.Errorf("webhook request %s: %w", number, storage.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get webhook request %s: %w", number, err)
 	}
-	return &wr, nil
+	return requestFromDoc(doc), nil
 }
 
 // requestFilter renders a filter (and a cursor) as a query; its fields lead the indexes.
@@ -141,9 +141,13 @@ func (s *Store) ListRequests(ctx context.Context, q storage.ListQuery) ([]*stora
 	if err != nil {
 		return nil, fmt.Errorf("list webhook requests: %w", err)
 	}
-	out := make([]*storage.WebhookRequest, 0, limit)
-	if err := cur.All(ctx, &out); err != nil {
+	docs := make([]requestDoc, 0, limit)
+	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list webhook requests: %w", err)
+	}
+	out := make([]*storage.WebhookRequest, len(docs))
+	for i, doc := range docs {
+		out[i] = requestFromDoc(doc)
 	}
 	return out, nil
 }
@@ -217,11 +221,11 @@ func (s *Store) ClaimResend(ctx context.Context, number string, claim storage.Re
 		{Key: "by", Value: claim.By},
 		{Key: "until", Value: claim.Until},
 	}}}}}
-	var wr storage.WebhookRequest
+	var doc requestDoc
 	err := s.requests.FindOneAndUpdate(ctx, filter, update,
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&wr)
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if err == nil {
-		return &wr, nil
+		return requestFromDoc(doc), nil
 	}
 	if !errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, fmt.Errorf("claim resend of webhook request %s: %w", number, err)
@@ -265,17 +269,17 @@ func (s *Store) CompleteResendSuccess(ctx context.Context, number, token string,
 		}
 		return nil
 	}
-	doc, err := storage.PrepareRequest(rs.Replacement)
+	repl, err := storage.PrepareRequest(rs.Replacement)
 	if err != nil {
 		return fmt.Errorf("complete resend of webhook request %s: replacement: %w", number, err)
 	}
-	res, err := s.requests.ReplaceOne(ctx, filter, doc)
+	res, err := s.requests.ReplaceOne(ctx, filter, newRequestDoc(repl))
 	if mongo.IsDuplicateKeyError(err) {
 		return fmt.Errorf("complete resend of webhook request %s: replacement %s: its number or webhook_id is already stored: %w: %w",
-			number, doc.Number, storage.ErrConflict, err)
+			number, repl.Number, storage.ErrConflict, err)
 	}
 	if err != nil {
-		return fmt.Errorf("complete resend of webhook request %s: replace with %s: %w", number, doc.Number, err)
+		return fmt.Errorf("complete resend of webhook request %s: replace with %s: %w", number, repl.Number, err)
 	}
 	if res.MatchedCount == 0 {
 		return fmt.Errorf("complete resend of webhook request %s: claim no longer held: %w", number, storage.ErrConflict)
@@ -296,7 +300,7 @@ func (s *Store) CompleteResendFailure(ctx context.Context, number, token string,
 	}
 	unset := bson.D{{Key: "resend_claim", Value: ""}}
 	if f.Response != nil {
-		set = append(set, bson.E{Key: "response", Value: f.Response})
+		set = append(set, bson.E{Key: "response", Value: newResponseDoc(f.Response)})
 	} else {
 		unset = append(unset, bson.E{Key: "response", Value: ""})
 	}
