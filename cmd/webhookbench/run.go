@@ -67,7 +67,7 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 			say("%v", cerr)
 		}
 	}()
-	wd, err := startWebhookd(ctx, bin, dir, rc.hookURL(), secret)
+	wd, err := startWebhookd(ctx, bin, dir, configYAML(rc.hookURL(), secret))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{wd: wd, rc: rc, nc: nc, pub: pub, dir: dir, progress: progress}
+	b := &bench{wd: wd, rc: rc, nc: nc, pub: pub, dir: dir, progress: progress, definition: definitionID}
 
 	if opts.Warmup > 0 {
 		say("warm-up: %d events", opts.Warmup)
