@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -240,8 +241,12 @@ func measureDefinitions(ctx context.Context, s DefinitionsSettings, r *Definitio
 	}
 	r.TrickleReceived = got.Received
 	if err != nil {
-		r.Problems = append(r.Problems, fmt.Sprintf("trickle: %d of %d events received within %s of the last publish: %v",
-			got.Received, len(msgs), trickleDrain, err))
+		why := ""
+		if !errors.Is(err, context.DeadlineExceeded) {
+			why = ": " + err.Error() // not merely out of time
+		}
+		r.Problems = append(r.Problems, fmt.Sprintf("trickle: %d of %d events received within %s of the last publish%s",
+			got.Received, len(msgs), trickleDrain, why))
 		say("definitions %d: trickle: %d of %d events received", r.Definitions, got.Received, len(msgs))
 	} else {
 		p.Load = fmt.Sprintf("%g", s.TrickleRate)

@@ -166,11 +166,12 @@ func formatDefinitions(sb *strings.Builder, runs []DefinitionsRun) {
 	}
 	sb.WriteString("\n")
 	tw := tabwriter.NewWriter(sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "definitions\tconsumers\tready s\tstart CPU s\tidle CPU %\tRSS MiB\tpeak RSS MiB\ttrickle/s\tp50\tp99\tmax\tchange seen ms\tstop s\ttargets\t")
+	fmt.Fprintln(tw, "definitions\tconsumers\tready s\tstart CPU s\tidle CPU %\tRSS MiB\tpeak RSS MiB\ttrickle/s\tcores\tp50\tp99\tmax\tchange seen ms\tstop s\ttargets\t")
 	for _, r := range runs {
-		trickle, p50, p99, pmax := "-", "-", "-", "-"
+		trickle, cores, p50, p99, pmax := "-", "-", "-", "-", "-"
 		if t := r.Trickle; t != nil {
-			trickle, p50, p99, pmax = fmt.Sprintf("%.0f", t.EventsPerSec), ms(t.Receipt.P50), ms(t.Receipt.P99), ms(t.Receipt.Max)
+			trickle, cores = fmt.Sprintf("%.0f", t.EventsPerSec), fmt.Sprintf("%.2f", t.Webhookd.CPUCores)
+			p50, p99, pmax = ms(t.Receipt.P50), ms(t.Receipt.P99), ms(t.Receipt.Max)
 		} else if r.TrickleEvents > 0 {
 			trickle = fmt.Sprintf("%d/%d-received", r.TrickleReceived, r.TrickleEvents)
 		}
@@ -189,14 +190,14 @@ func formatDefinitions(sb *strings.Builder, runs []DefinitionsRun) {
 		if m := missedTargets(r); len(m) > 0 {
 			verdict = "missed:" + strings.ReplaceAll(strings.Join(m, ","), " ", "-")
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n", r.Definitions, r.DeliveryConsumers, orDash(r.ReadySeconds, "%.2f"),
-			r.StartCPUSeconds, r.IdleCPUPercent, r.RSSMiB, r.PeakRSSMiB, trickle, p50, p99, pmax, strings.Join(seen, "/"), r.StopSeconds, verdict)
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n", r.Definitions, r.DeliveryConsumers, orDash(r.ReadySeconds, "%.2f"),
+			r.StartCPUSeconds, r.IdleCPUPercent, r.RSSMiB, r.PeakRSSMiB, trickle, cores, p50, p99, pmax, strings.Join(seen, "/"), r.StopSeconds, verdict)
 	}
 	tw.Flush()
 	fmt.Fprintf(sb, "a fresh webhookd per row, each definition with a rule of its own; consumers: of the deliveries stream once ready;\n"+
 		"ready: from the process's start to /readyz 200;\n"+
 		"idle CPU: %% of one core over the idle window after ready; RSS: VmRSS then; peak RSS: VmHWM at the end;\n"+
-		"p50/p99/max: publish to receipt (ms) of the trickle; change seen: config.apply reply to the first delivery under it (ms),\n"+
+		"cores: webhookd's during the trickle; p50/p99/max: publish to receipt (ms) of the trickle; change seen: config.apply reply to the first delivery under it (ms),\n"+
 		"a new rule for an existing definition / a new definition and its rule\n"+
 		"targets: ready <= %d s, idle CPU <= %d%% of a core, RSS <= %d MiB, a config change seen within %d s\n",
 		targetReadySeconds, targetIdleCPUPercent, targetRSSMiB, targetSeenSeconds)

@@ -126,7 +126,8 @@ func sampleNewPhases(rep *Report) *Report {
 		{
 			Definitions: 1000, DeliveryConsumers: 1000, ReadySeconds: 4.96, StartCPUSeconds: 3.6, IdleSeconds: 15, IdleCPUPercent: 6.4,
 			RSSMiB: 158, IdlePeakRSSMiB: 170, PeakRSSMiB: 239, StopSeconds: 11.1, TrickleEvents: 1000, TrickleReceived: 1000,
-			Trickle:       &Phase{Name: "definitions1000-trickle", Load: "100", EventsPerSec: 97, Receipt: Latency{P50: 2.8, P99: 26.9, Max: 65}},
+			Trickle: &Phase{Name: "definitions1000-trickle", Load: "100", EventsPerSec: 97, Receipt: Latency{P50: 2.8, P99: 26.9, Max: 65},
+				Webhookd: ProcessUse{CPUCores: 0.5}},
 			ConfigChanges: []ConfigChange{{Change: "new rule, existing definition", ApplyMS: 35, SeenMS: 77, Probes: 9}, {Change: "new definition and rule", ApplyMS: 17, SeenMS: -1, Probes: 3000}},
 			Problems:      []string{"new definition and rule: no probe delivered within 30s of the reply"},
 			LogWarnings:   []logCount{{Level: "ERROR", Msg: "bind delivery consumer", Count: 5, Example: `{"msg":"bind delivery consumer"}`}},
@@ -205,12 +206,12 @@ func TestTextReportNewPhases(t *testing.T) {
 		}
 		row := ""
 		for _, line := range strings.Split(text, "\n") {
-			if f := strings.Fields(line); len(f) > 0 && f[0] == "1000" && len(f) == 14 {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == "1000" && len(f) == 15 {
 				row = line
 			}
 		}
-		if f := strings.Fields(row); len(f) != 14 || f[1] != "1000" || f[2] != "4.96" || f[4] != "6.4" || f[6] != "239" ||
-			f[8] != "2.8" || f[9] != "27" || f[11] != "77/never" || f[13] != "missed:idle-CPU,config-change" {
+		if f := strings.Fields(row); len(f) != 15 || f[1] != "1000" || f[2] != "4.96" || f[4] != "6.4" || f[6] != "239" ||
+			f[8] != "0.50" || f[9] != "2.8" || f[10] != "27" || f[12] != "77/never" || f[14] != "missed:idle-CPU,config-change" {
 			t.Errorf("main %v: the 1000 definitions row is %q:\n%s", main, row, text)
 		}
 	}
