@@ -22,7 +22,7 @@ type listRequest struct {
 }
 
 type listFilter struct {
-	WebhookDefinition string `json:"webhook_definition"`
+	WebhookDefinition string `json:"webhook_definition,omitempty"`
 	CreatedFrom       string `json:"created_from"`
 }
 
@@ -54,12 +54,12 @@ type storedSet struct {
 	rejected   int
 }
 
-// listStored pages through requests.list for the benchmark's definition's requests created
-// since from, and keeps those of phase. maxPages bounds the pages read.
-func listStored(ctx context.Context, nc *nats.Conn, from time.Time, phase string, maxPages int) (storedSet, error) {
+// listStored pages through requests.list for the requests of definition (every definition's
+// when empty) created since from, and keeps those of phase. maxPages bounds the pages read.
+func listStored(ctx context.Context, nc *nats.Conn, definition string, from time.Time, phase string, maxPages int) (storedSet, error) {
 	set := storedSet{createdAt: map[string]time.Time{}}
 	req := listRequest{
-		Filter: listFilter{WebhookDefinition: definitionID, CreatedFrom: from.UTC().Format(time.RFC3339Nano)},
+		Filter: listFilter{WebhookDefinition: definition, CreatedFrom: from.UTC().Format(time.RFC3339Nano)},
 		Limit:  pageLimit,
 	}
 	for page := 0; ; page++ {
@@ -104,4 +104,74 @@ func listStored(ctx context.Context, nc *nats.Conn, from time.Time, phase string
 		}
 		req.After = reply.Result.Next
 	}
+}
+
+// applySubject is the control command that applies a configuration document.
+const applySubject = "crm.webhooks.control.config.apply"
+
+// benchUser is who the benchmark's control commands say they come from (the audit records it).
+const benchUser = "webhookbench"
+
+// document is the part of a configuration document (docs/configuration.md) the benchmark
+// applies: what it leaves out takes its default.
+type document struct {
+	User        string          `json:"user"`
+	Definitions []docDefinition `json:"webhook_definitions,omitempty"`
+	Rules       []docRule       `json:"workflow_rules,omitempty"`
+}
+
+type docDefinition struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	SecretKey string `json:"secret_key"`
+	Timeout   string `json:"timeout,omitempty"`
+}
+
+type docRule struct {
+	ID                 string   `json:"id"`
+	Name               string   `json:"name"`
+	Entity             string   `json:"entity"`
+	WebhookDefinitions []string `json:"webhook_definitions"`
+}
+
+type applyReply struct {
+	OK     bool `json:"ok"`
+	Result struct {
+		Definitions int `json:"webhook_definitions"`
+		Rules       int `json:"workflow_rules"`
+	} `json:"result"`
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// applyConfig sends doc as config.apply and returns when webhookd replied that it is applied.
+func applyConfig(ctx context.Context, nc *nats.Conn, doc document) error {
+	doc.User = benchUser
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("%s: encode request: %w", applySubject, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	msg, err := nc.RequestWithContext(rctx, applySubject, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", applySubject, err)
+	}
+	var reply applyReply
+	if err := json.Unmarshal(msg.Data, &reply); err != nil {
+		return fmt.Errorf("%s: decode reply: %w", applySubject, err)
+	}
+	switch {
+	case !reply.OK && reply.Error != nil:
+		return fmt.Errorf("%s: %s: %s", applySubject, reply.Error.Code, reply.Error.Message)
+	case !reply.OK:
+		return fmt.Errorf("%s: not ok: %s", applySubject, msg.Data)
+	case reply.Result.Definitions != len(doc.Definitions) || reply.Result.Rules != len(doc.Rules):
+		return fmt.Errorf("%s: applied %d definitions and %d rules, sent %d and %d", applySubject,
+			reply.Result.Definitions, reply.Result.Rules, len(doc.Definitions), len(doc.Rules))
+	}
+	return nil
 }

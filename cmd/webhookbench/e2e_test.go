@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// TestEndToEnd runs the whole benchmark small: it builds webhookd, so it is left out of -short.
+// TestEndToEnd runs the whole benchmark small, every phase: it builds webhookd, so it is left
+// out of -short.
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs webhookd; skipped with -short")
@@ -23,6 +24,9 @@ func TestEndToEnd(t *testing.T) {
 		Events: 300, Warmup: 20, BodyBytes: 600, Concurrency: 8, BaselineMin: 200 * time.Millisecond,
 		Loads: []Load{{Rate: 200}, {Percent: 20}}, SteadyDuration: time.Second,
 		Output: "json", Plot: plot, Timeout: 5 * time.Minute, Verify: 50, self: self,
+		Main: true, Isolation: true, IsolationEvents: 200, HangTimeout: 500 * time.Millisecond,
+		Definitions: DefinitionsSettings{Counts: []int{20}, ReadyTimeout: 2 * time.Minute, IdleDuration: time.Second,
+			TrickleRate: 50, TrickleDuration: time.Second},
 	}
 	var progress bytes.Buffer
 	rep, err := Run(t.Context(), opts, &progress)
@@ -53,6 +57,33 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if _, err := os.Stat(plot); err != nil {
 		t.Error(err)
+	}
+	iso := rep.Isolation
+	if iso == nil {
+		t.Fatal("no isolation phase")
+	}
+	if iso.Alone.Events != 200 || iso.WithOthers.Receipt.N != 200 || iso.OtherEvents != 20 || iso.Ratio <= 0 ||
+		iso.WithOthers.DuplicateRequests != 0 || iso.WithOthers.RejectedRequests != 0 {
+		t.Errorf("isolation %+v", iso)
+	}
+	if iso.FailingAttempts < 1 || iso.HangingAttempts < 1 {
+		t.Errorf("isolation: %d failing and %d hanging attempts, want some of each", iso.FailingAttempts, iso.HangingAttempts)
+	}
+	if len(rep.Definitions) != 1 {
+		t.Fatalf("definitions %+v", rep.Definitions)
+	}
+	d := rep.Definitions[0]
+	if d.Error != "" || len(d.Problems) != 0 || len(d.LogWarnings) != 0 {
+		t.Errorf("definitions: error %q, problems %q, warnings %+v", d.Error, d.Problems, d.LogWarnings)
+	}
+	if d.Definitions != 20 || d.DeliveryConsumers != 20 || d.ReadySeconds <= 0 || d.IdleSeconds < 1 || d.RSSMiB <= 0 || d.PeakRSSMiB < d.RSSMiB {
+		t.Errorf("definitions %+v", d)
+	}
+	if d.Trickle == nil || d.Trickle.Receipt.N != 50 || d.TrickleReceived != 50 {
+		t.Errorf("definitions trickle %+v (%d received)", d.Trickle, d.TrickleReceived)
+	}
+	if len(d.ConfigChanges) != 2 || d.ConfigChanges[0].SeenMS < 0 || d.ConfigChanges[1].SeenMS < 0 || d.ConfigChanges[1].Probes < 1 {
+		t.Errorf("config changes %+v", d.ConfigChanges)
 	}
 	var buf bytes.Buffer
 	if err := writeReport(&buf, rep, "json"); err != nil || !json.Valid(buf.Bytes()) {

@@ -12,6 +12,7 @@ import (
 // message is one event to publish, and when it was published.
 type message struct {
 	id          string
+	entity      string // its subject is crm.events.<entity>.updated
 	body        []byte
 	publishedAt time.Time
 }
@@ -34,9 +35,14 @@ type address struct {
 
 const filler = "Customer asked to be contacted by email about the renewal of the annual plan. "
 
-// makeMessages builds n valid events of a phase, each body bodyBytes long (or as close as the
-// envelope allows).
+// makeMessages builds n valid customer events of a phase, each body bodyBytes long (or as close
+// as the envelope allows).
 func makeMessages(phase string, n, bodyBytes int) ([]*message, error) {
+	return makeEntityMessages(phase, n, bodyBytes, func(int) string { return entity })
+}
+
+// makeEntityMessages is makeMessages with event i of entity entityOf(i).
+func makeEntityMessages(phase string, n, bodyBytes int, entityOf func(i int) string) ([]*message, error) {
 	msgs := make([]*message, n)
 	occurred := time.Now().UTC().Format(time.RFC3339)
 	for i := range msgs {
@@ -48,28 +54,29 @@ func makeMessages(phase string, n, bodyBytes int) ([]*message, error) {
 			Tier:    "gold",
 			Address: address{Street: "1 Makarios Avenue", City: "Paphos", Country: "CY"},
 		}
-		body, err := eventBody(id, occurred, c)
+		ent := entityOf(i)
+		body, err := eventBody(id, ent, occurred, c)
 		if err != nil {
 			return nil, err
 		}
 		if pad := bodyBytes - len(body); pad > 0 {
 			c.Notes = strings.Repeat(filler, pad/len(filler)+1)[:pad]
-			if body, err = eventBody(id, occurred, c); err != nil {
+			if body, err = eventBody(id, ent, occurred, c); err != nil {
 				return nil, err
 			}
 		}
-		msgs[i] = &message{id: id, body: body}
+		msgs[i] = &message{id: id, entity: ent, body: body}
 	}
 	return msgs, nil
 }
 
-func eventBody(id, occurred string, c customer) ([]byte, error) {
+func eventBody(id, ent, occurred string, c customer) ([]byte, error) {
 	data, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: encode data: %w", id, err)
 	}
 	ev := event.Event{
-		ID: id, Entity: entity, EntityID: "C-" + id, Action: action, OccurredAt: occurred,
+		ID: id, Entity: ent, EntityID: "C-" + id, Action: action, OccurredAt: occurred,
 		Actor: "webhookbench", Changed: []string{"status", "notes"}, Data: data,
 	}
 	if err := ev.Validate(); err != nil {

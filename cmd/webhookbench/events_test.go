@@ -31,3 +31,17 @@ func TestMakeMessages(t *testing.T) {
 		t.Errorf("200-byte event: %v, %d bytes", err, len(small[0].body))
 	}
 }
+
+func TestMakeEntityMessages(t *testing.T) {
+	msgs, err := makeEntityMessages("trickle", 4, 300, func(i int) string { return []string{"customer", "bench_1"}[i%2] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		want := []string{"customer", "bench_1"}[i%2]
+		ev, err := event.Parse(event.Subject(m.entity, action), m.body)
+		if err != nil || m.entity != want || ev.Entity != want {
+			t.Errorf("event %d: entity %q, parsed %+v, %v; want entity %s", i, m.entity, ev, err, want)
+		}
+	}
+}

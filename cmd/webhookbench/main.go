@@ -5,7 +5,10 @@
 // SQLite store, a fresh temporary --data-dir) with one webhook definition at default settings,
 // starts a receiver in a separate process (this binary, re-executed as "webhookbench receiver"),
 // publishes events to the embedded NATS server and waits until every delivery is received and
-// its webhook request stored. See docs/performance.md.
+// its webhook request stored. Two more phases follow: isolation (the definition beside one that
+// answers 503 and one that hangs, added through the control plane) and definitions (a fresh
+// webhookd with many definitions: start-up, idle cost, a trickle, configuration changes). See
+// docs/performance.md.
 //
 //	cd cmd/webhookbench && go run . [flags]
 //

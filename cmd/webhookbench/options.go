@@ -28,6 +28,12 @@ type Options struct {
 	Verify         int           // deliveries per phase whose signature the receiver verifies
 	Keep           bool          // keep the temporary directory (webhookd's log, data) for inspection
 
+	Main            bool          // run the burst, the baseline and the steady loads
+	Isolation       bool          // run the no-starvation phase
+	IsolationEvents int           // healthy events in each part of the isolation phase
+	HangTimeout     time.Duration // the hanging definition's timeout
+	Definitions     DefinitionsSettings
+
 	self string // this executable, re-executed as the receiver
 }
 
@@ -77,6 +83,15 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	fs.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "bound on the whole run")
 	fs.IntVar(&o.Verify, "verify", 1000, "deliveries per phase whose signature the receiver verifies after the run (0: none)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (webhookd's log and data) and print its path")
+	fs.BoolVar(&o.Main, "main", true, "run the burst, the baseline and the steady loads (-main=false: only -isolation and -definitions)")
+	fs.BoolVar(&o.Isolation, "isolation", true, "run the no-starvation phase: the healthy definition alone, then beside one answering 503 and one hanging")
+	fs.IntVar(&o.IsolationEvents, "isolation-events", 20000, "healthy events in each part of the isolation phase (the other two get 10% as many each)")
+	fs.DurationVar(&o.HangTimeout, "hang-timeout", 2*time.Second, "timeout of the isolation phase's hanging definition")
+	counts := fs.String("definitions", defaultDefinitions, "definition counts, comma-separated: a fresh webhookd with that many definitions (a rule each) for each; empty: none")
+	fs.DurationVar(&o.Definitions.ReadyTimeout, "definitions-ready-timeout", 5*time.Minute, "how long a webhookd with many definitions may take to be ready")
+	fs.DurationVar(&o.Definitions.IdleDuration, "idle-duration", 15*time.Second, "the idle window of the definitions phase (webhookd checks its consumers every 15 s)")
+	fs.Float64Var(&o.Definitions.TrickleRate, "trickle-rate", 100, "events/s of the definitions phase's trickle, spread over the definitions")
+	fs.DurationVar(&o.Definitions.TrickleDuration, "trickle-duration", 10*time.Second, "how long the trickle is published")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: webhookbench [flags]\n\nBenchmarks webhookd standalone at its defaults against a plain Go HTTP client.")
 		fs.PrintDefaults()
@@ -97,6 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 	if o.Loads, err = parseLoads(*loads); err != nil {
 		return fail("-steady: %w", err)
 	}
+	if o.Definitions.Counts, err = parseCounts(*counts); err != nil {
+		return fail("-definitions: %w", err)
+	}
 	switch {
 	case o.Events < 1 || o.Events > maxEvents:
 		return fail("-events %d: want 1 to %d", o.Events, maxEvents)
@@ -116,6 +134,20 @@ func parseFlags(args []string, stderr io.Writer) (*Options, error) {
 		return fail("-timeout %s: want more than 0", o.Timeout)
 	case o.Verify < 0:
 		return fail("-verify %d: want 0 or more", o.Verify)
+	case o.IsolationEvents < 10 || o.IsolationEvents > maxEvents:
+		return fail("-isolation-events %d: want 10 to %d", o.IsolationEvents, maxEvents)
+	case o.HangTimeout < 100*time.Millisecond || o.HangTimeout > time.Minute:
+		return fail("-hang-timeout %s: want 100ms to 1m", o.HangTimeout)
+	case o.Definitions.ReadyTimeout <= 0:
+		return fail("-definitions-ready-timeout %s: want more than 0", o.Definitions.ReadyTimeout)
+	case o.Definitions.IdleDuration <= 0 || o.Definitions.IdleDuration > 10*time.Minute:
+		return fail("-idle-duration %s: want more than 0 and at most 10m", o.Definitions.IdleDuration)
+	case o.Definitions.TrickleRate <= 0 || o.Definitions.TrickleRate > 10000:
+		return fail("-trickle-rate %g: want more than 0 and at most 10000", o.Definitions.TrickleRate)
+	case o.Definitions.TrickleDuration <= 0 || o.Definitions.TrickleDuration > 10*time.Minute:
+		return fail("-trickle-duration %s: want more than 0 and at most 10m", o.Definitions.TrickleDuration)
+	case !o.Main && !o.Isolation && len(o.Definitions.Counts) == 0:
+		return fail("-main=false, -isolation=false and no -definitions: nothing to run")
 	}
 	if o.self, err = os.Executable(); err != nil {
 		return fail("find this executable to run the receiver: %w", err)
@@ -150,4 +182,30 @@ func parseLoads(s string) ([]Load, error) {
 		return nil, errors.New("at most 20 loads")
 	}
 	return loads, nil
+}
+
+// defaultDefinitions is -definitions by default.
+const defaultDefinitions = "1000"
+
+// parseCounts reads "1000,5000": definition counts, each 1 to maxDefinitions.
+func parseCounts(s string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("count %q: %w", f, err)
+		case n < 1 || n > maxDefinitions:
+			return nil, fmt.Errorf("count %q: want 1 to %d definitions", f, maxDefinitions)
+		}
+		counts = append(counts, n)
+	}
+	if len(counts) > maxDefinitionRuns {
+		return nil, fmt.Errorf("at most %d counts", maxDefinitionRuns)
+	}
+	return counts, nil
 }

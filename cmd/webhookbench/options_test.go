@@ -38,12 +38,40 @@ func TestParseFlags(t *testing.T) {
 		len(o.Loads) != 3 || o.SteadyDuration != 10*time.Second || o.self == "" {
 		t.Errorf("defaults %+v", o)
 	}
+	d := o.Definitions
+	if !o.Main || !o.Isolation || o.IsolationEvents != 20000 || o.HangTimeout != 2*time.Second ||
+		!reflect.DeepEqual(d.Counts, []int{1000}) || d.IdleDuration != 15*time.Second || d.TrickleRate != 100 ||
+		d.TrickleDuration != 10*time.Second || d.ReadyTimeout != 5*time.Minute {
+		t.Errorf("defaults of the new phases %+v", o)
+	}
+	o, err = parseFlags([]string{"-main=false", "-isolation=false", "-definitions", "1000,5000"}, io.Discard)
+	if err != nil || o.Main || o.Isolation || !reflect.DeepEqual(o.Definitions.Counts, []int{1000, 5000}) {
+		t.Errorf("only the definitions phase: %+v, %v", o, err)
+	}
 	for _, bad := range [][]string{
 		{"-events", "0"}, {"-events", "2000000"}, {"-o", "yaml"}, {"-steady", "x"},
 		{"-baseline-concurrency", "0"}, {"-body-bytes", "10"}, {"extra"},
+		{"-definitions", "0"}, {"-definitions", "many"}, {"-isolation-events", "5"}, {"-hang-timeout", "0s"},
+		{"-idle-duration", "0s"}, {"-trickle-rate", "0"}, {"-trickle-duration", "0s"},
+		{"-main=false", "-isolation=false", "-definitions", ""},
 	} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q): no error", bad)
+		}
+	}
+}
+
+func TestParseCounts(t *testing.T) {
+	got, err := parseCounts(" 1000, 5000 ,")
+	if err != nil || !reflect.DeepEqual(got, []int{1000, 5000}) {
+		t.Errorf("parseCounts = %v, %v; want [1000 5000]", got, err)
+	}
+	if got, err := parseCounts(""); err != nil || len(got) != 0 {
+		t.Errorf("parseCounts(\"\") = %v, %v; want none", got, err)
+	}
+	for _, bad := range []string{"x", "0", "-1", "10001", "1.5", "1,2,3,4,5,6,7,8,9,10,11"} {
+		if _, err := parseCounts(bad); err == nil {
+			t.Errorf("parseCounts(%q): no error", bad)
 		}
 	}
 }

@@ -60,6 +60,10 @@ type bench struct {
 	pub      *publisher
 	dir      string // the run's temporary directory
 	progress io.Writer
+	// definition is the definition whose stored requests a phase waits for; empty: any.
+	definition string
+	// loggedState is the state of the logged requests a phase counts; empty: every state.
+	loggedState string
 }
 
 // phaseTimeout bounds one phase: publishing at rate (0: a burst) and draining at no less than
@@ -75,11 +79,17 @@ func phaseTimeout(n int, rate float64) time.Duration {
 // runPhase publishes msgs (at rate per second, or as a burst when rate is 0), waits until every
 // one is delivered and stored, and measures it.
 func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate float64) (Phase, error) {
+	return b.runMixedPhase(ctx, name, msgs, msgs, rate)
+}
+
+// runMixedPhase is runPhase publishing published, which holds msgs and events of other phases:
+// only msgs are waited for and measured.
+func (b *bench) runMixedPhase(ctx context.Context, name string, msgs, published []*message, rate float64) (Phase, error) {
 	n := len(msgs)
-	ctx, cancel := context.WithTimeout(ctx, phaseTimeout(n, rate))
+	ctx, cancel := context.WithTimeout(ctx, phaseTimeout(len(published), rate))
 	defer cancel()
 	p := Phase{Name: name, OfferedPerSec: rate, Events: n}
-	logged0, err := b.wd.requestsLogged(ctx)
+	logged0, err := b.wd.requestsLogged(ctx, b.loggedState)
 	if err != nil {
 		return p, err
 	}
@@ -90,9 +100,9 @@ func (b *bench) runPhase(ctx context.Context, name string, msgs []*message, rate
 
 	start := time.Now()
 	if rate > 0 {
-		err = b.pub.publishPaced(ctx, msgs, rate)
+		err = b.pub.publishPaced(ctx, published, rate)
 	} else {
-		err = b.pub.publishBurst(ctx, msgs)
+		err = b.pub.publishBurst(ctx, published)
 	}
 	if err != nil {
 		return p, fmt.Errorf("%s: %w", name, err)
@@ -241,7 +251,7 @@ func (b *bench) waitDelivered(ctx context.Context, phase string, n int, logged0 
 		if got.Received < int64(n) {
 			continue // the receiver is cheaper to ask than /metrics
 		}
-		if logged, err = b.wd.requestsLogged(ctx); err != nil {
+		if logged, err = b.wd.requestsLogged(ctx, b.loggedState); err != nil {
 			return time.Time{}, err
 		}
 		if logged-logged0 >= float64(n) {
@@ -258,7 +268,7 @@ func (b *bench) waitStored(ctx context.Context, phase string, n int, start, done
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
 	for retried := false; ; retried = true {
-		set, err := listStored(ctx, b.nc, start.Add(-2*time.Second), phase, maxPages)
+		set, err := listStored(ctx, b.nc, b.definition, start.Add(-2*time.Second), phase, maxPages)
 		if err != nil {
 			return set, done, err
 		}

@@ -16,7 +16,8 @@ import (
 type child struct {
 	name    string
 	cmd     *exec.Cmd
-	logPath string // its standard error (and output, unless taken), for the error of a failed run
+	logPath string    // its standard error (and output, unless taken), for the error of a failed run
+	started time.Time // just before it was started
 	done    chan struct{}
 	err     error // of Wait, once done is closed
 }
@@ -38,11 +39,12 @@ func startChild(name, path string, args, env []string, logPath string, stdin io.
 		cmd.Stdout = stdout
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: onParentDeath}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, path, err)
 	}
-	c := &child{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	c := &child{name: name, cmd: cmd, logPath: logPath, started: started, done: make(chan struct{})}
 	go func() {
 		c.err = cmd.Wait()
 		logf.Close()

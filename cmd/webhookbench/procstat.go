@@ -17,6 +17,7 @@ const clockTicks = 100
 // procStats are what the benchmark reports of a process.
 type procStats struct {
 	CPU     time.Duration // user and system time so far
+	RSS     int64         // VmRSS, bytes
 	PeakRSS int64         // VmHWM, bytes
 }
 
@@ -40,7 +41,11 @@ func readProcStats(pid int) (procStats, error) {
 	if err != nil {
 		return procStats{}, fmt.Errorf("parse %s: %w", statusPath, err)
 	}
-	return procStats{CPU: cpu, PeakRSS: hwm * 1024}, nil
+	rss, err := parseStatusKB(status, "VmRSS")
+	if err != nil {
+		return procStats{}, fmt.Errorf("parse %s: %w", statusPath, err)
+	}
+	return procStats{CPU: cpu, RSS: rss * 1024, PeakRSS: hwm * 1024}, nil
 }
 
 // parseStatCPU returns utime+stime of a /proc/<pid>/stat line. The command name (field 2) is

@@ -25,8 +25,7 @@ const (
 // publisher publishes events with JetStream, as an upstream service does (CONTRACT.md
 // section 2): on crm.events.<entity>.<action>, with Nats-Msg-Id, into CRM_EVENTS.
 type publisher struct {
-	js      jetstream.JetStream
-	subject string
+	js jetstream.JetStream
 }
 
 type pending struct {
@@ -39,7 +38,7 @@ func newPublisher(nc *nats.Conn) (*publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream on %s: %w", nc.ConnectedUrlRedacted(), err)
 	}
-	return &publisher{js: js, subject: event.Subject(entity, action)}, nil
+	return &publisher{js: js}, nil
 }
 
 // publishBurst publishes msgs as fast as the server acknowledges them, then waits for every
@@ -86,7 +85,8 @@ func (p *publisher) publishPaced(ctx context.Context, msgs []*message, rate floa
 // publish sends one event asynchronously and notes when. Back-pressure (every slot taken for
 // stallWait) is waited out, not reported.
 func (p *publisher) publish(ctx context.Context, m *message) (pending, error) {
-	msg := nats.NewMsg(p.subject)
+	subject := event.Subject(m.entity, action)
+	msg := nats.NewMsg(subject)
 	msg.Data = m.body
 	msg.Header.Set(jetstream.MsgIDHeader, m.id)
 	for range maxStalls {
@@ -96,13 +96,13 @@ func (p *publisher) publish(ctx context.Context, m *message) (pending, error) {
 			return pending{msg: m, fut: fut}, nil
 		}
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
-			return pending{}, fmt.Errorf("publish event %s on %s: %w", m.id, p.subject, err)
+			return pending{}, fmt.Errorf("publish event %s on %s: %w", m.id, subject, err)
 		}
 		if err := p.waitAll(ctx); err != nil {
 			return pending{}, fmt.Errorf("publish event %s: %w", m.id, err)
 		}
 	}
-	return pending{}, fmt.Errorf("publish event %s on %s: no room for %d x %s", m.id, p.subject, maxStalls, stallWait)
+	return pending{}, fmt.Errorf("publish event %s on %s: no room for %d x %s", m.id, subject, maxStalls, stallWait)
 }
 
 func (p *publisher) waitAll(ctx context.Context) error {

@@ -29,11 +29,20 @@ const receiverCommand = "receiver"
 const secretEnv = "WEBHOOKBENCH_SECRET"
 
 // Paths of the receiver. Deliveries and the baseline's requests are read and answered alike;
-// only deliveries are recorded, since only they carry an event id.
+// only deliveries are recorded, since only they carry an event id. The isolation phase's other
+// two definitions point at failingPath, answered 503 at once, and hangingPath, never answered:
+// the request is held until webhookd gives up on it (its timeout) or the receiver stops. Their
+// attempts are only counted (/bench/attempts).
 const (
 	hookPath     = "/hooks/webhookd"
 	baselinePath = "/hooks/baseline"
+	failingPath  = "/hooks/fail503"
+	hangingPath  = "/hooks/hang"
 )
+
+// maxHang bounds how long the receiver holds a request on hangingPath, should its client never
+// give up.
+const maxHang = 10 * time.Minute
 
 // maxReceiverBody bounds what the receiver reads of one request; the benchmark's are far smaller.
 const maxReceiverBody = 1 << 20
@@ -79,11 +88,13 @@ func serveReceiver(addr, secret string, verify int, lifetime time.Duration, stdi
 		_, _ = io.Copy(io.Discard, stdin)
 		cancel()
 	}()
+	rec := newRecorder(secret, verify)
 	srv := &http.Server{
-		Handler:           newRecorder(secret, verify),
+		Handler:           rec,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(rec.close) // held requests end, so Shutdown need not wait for them
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if _, err := fmt.Fprintf(stdout, "listening %s\n", ln.Addr()); err != nil {
@@ -112,6 +123,10 @@ type recorder struct {
 	verifyN int
 
 	baseline atomic.Int64
+	failing  atomic.Int64 // requests answered 503 on failingPath
+	hanging  atomic.Int64 // requests held on hangingPath
+	stopping chan struct{}
+	stopOnce sync.Once
 
 	mu       sync.Mutex
 	seen     map[string]struct{}
@@ -135,8 +150,12 @@ type sample struct {
 }
 
 func newRecorder(secret string, verifyN int) *recorder {
-	return &recorder{secret: secret, verifyN: verifyN, seen: map[string]struct{}{}, phases: map[string]*phaseRecord{}}
+	return &recorder{secret: secret, verifyN: verifyN, seen: map[string]struct{}{}, phases: map[string]*phaseRecord{},
+		stopping: make(chan struct{})}
 }
+
+// close ends every request held on hangingPath.
+func (r *recorder) close() { r.stopOnce.Do(func() { close(r.stopping) }) }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch req.URL.Path {
@@ -149,6 +168,15 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		r.baseline.Add(1)
 		w.WriteHeader(http.StatusOK)
+	case failingPath:
+		_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, maxReceiverBody))
+		r.failing.Add(1)
+		http.Error(w, "webhookbench: failing on purpose", http.StatusServiceUnavailable)
+	case hangingPath:
+		_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, maxReceiverBody))
+		r.hanging.Add(1)
+		r.hang(req.Context())
+		w.WriteHeader(http.StatusOK) // too late for webhookd, which has given up
 	case "/bench/phase":
 		r.serveJSON(w, r.phaseCounts(req.URL.Query().Get("name")))
 	case "/bench/arrivals":
@@ -157,6 +185,8 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.serveJSON(w, r.verify(req.URL.Query().Get("name")))
 	case "/bench/baseline":
 		r.serveJSON(w, baselineCount{Received: r.baseline.Load()})
+	case "/bench/attempts":
+		r.serveJSON(w, attemptCounts{Failing: r.failing.Load(), Hanging: r.hanging.Load()})
 	default:
 		http.NotFound(w, req)
 	}
@@ -192,6 +222,17 @@ func (r *recorder) delivery(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// hang holds a request until its client gives up, the receiver stops, or maxHang.
+func (r *recorder) hang(ctx context.Context) {
+	t := time.NewTimer(maxHang)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-r.stopping:
+	case <-t.C:
+	}
 }
 
 var eventIDKey = []byte(`"event_id":"`)
@@ -284,6 +325,12 @@ func (r *recorder) verify(phase string) verification {
 		}
 	}
 	return v
+}
+
+// attemptCounts is the reply of /bench/attempts: requests on failingPath and hangingPath so far.
+type attemptCounts struct {
+	Failing int64 `json:"failing"`
+	Hanging int64 `json:"hanging"`
 }
 
 // baselineCount is the reply of /bench/baseline.

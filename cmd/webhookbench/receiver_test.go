@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -105,5 +107,76 @@ func TestRecorder(t *testing.T) {
 	get("/bench/baseline", &b)
 	if b.Received != 1 {
 		t.Errorf("baseline received %d, want 1", b.Received)
+	}
+}
+
+func TestRecorderFailingAndHanging(t *testing.T) {
+	rec := newRecorder("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 10)
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	body := []byte(`{"data":{"event_id":"wb-isolation-failing-0000000"}}`)
+	resp, err := srv.Client().Post(srv.URL+failingPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("%s answered %s, want 503", failingPath, resp.Status)
+	}
+
+	// A held request ends when its client gives up...
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+hangingPath, bytes.NewReader(body))
+	if resp, err := srv.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("%s answered %s, want no answer", hangingPath, resp.Status)
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%s: %v, want the client's deadline", hangingPath, err)
+	}
+	// ... or when the receiver stops.
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := srv.Client().Post(srv.URL+hangingPath, "application/json", bytes.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	deadline := time.After(10 * time.Second)
+	for rec.hanging.Load() < 2 {
+		select {
+		case <-poll.C:
+		case <-deadline:
+			t.Fatal("the second request was not held within 10s")
+		}
+	}
+	rec.close()
+	if err := <-answered; err != nil {
+		t.Errorf("a held request after close: %v", err)
+	}
+
+	var a attemptCounts
+	r, err := srv.Client().Get(srv.URL + "/bench/attempts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Failing != 1 || a.Hanging != 2 {
+		t.Errorf("attempts %+v, want 1 failing, 2 hanging", a)
+	}
+	var c phaseCounts
+	r2, err := srv.Client().Get(srv.URL + "/bench/phase?name=isolation-failing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Body.Close()
+	if err := json.NewDecoder(r2.Body).Decode(&c); err != nil || c.Received != 0 {
+		t.Errorf("failing and hanging requests are recorded as deliveries: %+v, %v", c, err)
 	}
 }

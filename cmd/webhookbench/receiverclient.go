@@ -81,6 +81,8 @@ func (r *receiverProc) close() error {
 }
 
 func (r *receiverProc) hookURL() string     { return r.baseURL + hookPath }
+func (r *receiverProc) failingURL() string  { return r.baseURL + failingPath }
+func (r *receiverProc) hangingURL() string  { return r.baseURL + hangingPath }
 func (r *receiverProc) baselineURL() string { return r.baseURL + baselinePath }
 
 func (r *receiverProc) phase(ctx context.Context, phase string) (phaseCounts, error) {
@@ -107,6 +109,11 @@ func (r *receiverProc) verify(ctx context.Context, phase string) (verification, 
 func (r *receiverProc) baselineReceived(ctx context.Context) (int64, error) {
 	var b baselineCount
 	return b.Received, r.get(ctx, "/bench/baseline", &b)
+}
+
+func (r *receiverProc) attempts(ctx context.Context) (attemptCounts, error) {
+	var a attemptCounts
+	return a, r.get(ctx, "/bench/attempts", &a)
 }
 
 func (r *receiverProc) get(ctx context.Context, path string, v any) error {

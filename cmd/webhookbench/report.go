@@ -18,6 +18,10 @@ type Report struct {
 	Ratio    float64  `json:"ratio"` // burst events/s ÷ baseline req/s
 	Steady   []Phase  `json:"steady"`
 	Plot     string   `json:"plot,omitempty"`
+	// Isolation is the no-starvation phase (-isolation); nil when it did not run.
+	Isolation *Isolation `json:"isolation,omitempty"`
+	// Definitions has one entry per -definitions count.
+	Definitions []DefinitionsRun `json:"definitions,omitempty"`
 }
 
 // Config is what was asked for.
@@ -60,6 +64,13 @@ func formatText(rep *Report) string {
 	if commit == "" {
 		commit = "(given binary)"
 	}
+	if rep.Burst.Events == 0 { // -main=false
+		fmt.Fprintf(&sb, "webhookd %s, standalone; %d CPUs, %s; load average %s at start, %s at end\n", commit,
+			rep.Machine.CPUs, rep.Machine.GoVersion, loadString(rep.Machine.LoadStart), loadString(rep.Machine.LoadEnd))
+		formatIsolation(&sb, rep.Isolation)
+		formatDefinitions(&sb, rep.Definitions)
+		return sb.String()
+	}
 	fmt.Fprintf(&sb, "webhookd %s, standalone, one definition (%s)\n", commit, rep.Config.Definition)
 	fmt.Fprintf(&sb, "%d events of %d bytes (webhook bodies %d bytes); %d CPUs, %s; load average %s at start, %s at end\n\n",
 		rep.Config.Events, rep.Config.EventBodyBytes, rep.Burst.DeliveredBodyBytes, rep.Machine.CPUs, rep.Machine.GoVersion,
@@ -98,7 +109,126 @@ func formatText(rep *Report) string {
 	if rep.Plot != "" {
 		fmt.Fprintf(&sb, "plot: %s\n", rep.Plot)
 	}
+	formatIsolation(&sb, rep.Isolation)
+	formatDefinitions(&sb, rep.Definitions)
 	return sb.String()
+}
+
+// formatIsolation is the no-starvation phase's part of the text report.
+func formatIsolation(sb *strings.Builder, iso *Isolation) {
+	if iso == nil {
+		return
+	}
+	verdict := "met"
+	if iso.Ratio < iso.Target {
+		verdict = "NOT met"
+	}
+	a, w := iso.Alone, iso.WithOthers
+	fmt.Fprintf(sb, "\nisolation  %8.3f  healthy definition's events/s beside a failing and a hanging one ÷ alone (target >= %.2f: %s)\n",
+		iso.Ratio, iso.Target, verdict)
+	fmt.Fprintf(sb, "           alone %.0f events/s (%d events, receipt p99 %s ms); beside them %.0f events/s (receipt p99 %s ms, webhookd %.2f cores)\n",
+		a.EventsPerSec, a.Events, ms(a.Receipt.P99), w.EventsPerSec, ms(w.Receipt.P99), w.Webhookd.CPUCores)
+	fmt.Fprintf(sb, "           the others: %d events each; meanwhile %d answers of 503 and %d requests held until the %gs timeout\n",
+		iso.OtherEvents, iso.FailingAttempts, iso.HangingAttempts, iso.HangTimeoutSeconds)
+}
+
+// missedTargets names the definitions phase's targets a run missed; empty: every one was met.
+// A run that ended early misses "run failed", and the targets it measured before that.
+func missedTargets(r DefinitionsRun) []string {
+	var missed []string
+	if r.Error != "" {
+		missed = append(missed, "run failed")
+	}
+	// check adds name when the figure was measured and misses, or was not measured in a run
+	// that did not fail.
+	check := func(name string, measured, ok bool) {
+		if measured && !ok || !measured && r.Error == "" {
+			missed = append(missed, name)
+		}
+	}
+	check("not every definition delivers", r.DeliveryConsumers > 0 || r.TrickleEvents > 0,
+		r.DeliveryConsumers >= r.Definitions && r.Trickle != nil)
+	check("ready", r.ReadySeconds > 0, r.ReadySeconds <= targetReadySeconds)
+	check("idle CPU", r.IdleSeconds > 0, r.IdleCPUPercent <= targetIdleCPUPercent)
+	check("RSS", r.PeakRSSMiB > 0, r.PeakRSSMiB <= targetRSSMiB)
+	seen := len(r.ConfigChanges) > 0
+	for _, c := range r.ConfigChanges {
+		seen = seen && c.SeenMS >= 0 && c.SeenMS <= targetSeenSeconds*1000
+	}
+	check("config change", len(r.ConfigChanges) > 0, seen)
+	return missed
+}
+
+// formatDefinitions is the definitions phase's part of the text report.
+func formatDefinitions(sb *strings.Builder, runs []DefinitionsRun) {
+	if len(runs) == 0 {
+		return
+	}
+	sb.WriteString("\n")
+	tw := tabwriter.NewWriter(sb, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "definitions\tconsumers\tready s\tstart CPU s\tidle CPU %\tRSS MiB\tpeak RSS MiB\ttrickle/s\tcores\tp50\tp99\tmax\tchange seen ms\tstop s\ttargets\t")
+	for _, r := range runs {
+		trickle, cores, p50, p99, pmax := "-", "-", "-", "-", "-"
+		if t := r.Trickle; t != nil {
+			trickle, cores = fmt.Sprintf("%.0f", t.EventsPerSec), fmt.Sprintf("%.2f", t.Webhookd.CPUCores)
+			p50, p99, pmax = ms(t.Receipt.P50), ms(t.Receipt.P99), ms(t.Receipt.Max)
+		} else if r.TrickleEvents > 0 {
+			trickle = fmt.Sprintf("%d/%d-received", r.TrickleReceived, r.TrickleEvents)
+		}
+		seen := make([]string, 0, len(r.ConfigChanges))
+		for _, c := range r.ConfigChanges {
+			if c.SeenMS < 0 {
+				seen = append(seen, "never")
+			} else {
+				seen = append(seen, ms(c.SeenMS))
+			}
+		}
+		if len(seen) == 0 {
+			seen = append(seen, "-")
+		}
+		verdict := "met"
+		if m := missedTargets(r); len(m) > 0 {
+			verdict = "missed:" + strings.ReplaceAll(strings.Join(m, ","), " ", "-")
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t\n", r.Definitions, r.DeliveryConsumers, orDash(r.ReadySeconds, "%.2f"),
+			r.StartCPUSeconds, r.IdleCPUPercent, r.RSSMiB, r.PeakRSSMiB, trickle, cores, p50, p99, pmax, strings.Join(seen, "/"), r.StopSeconds, verdict)
+	}
+	tw.Flush()
+	fmt.Fprintf(sb, "a fresh webhookd per row, each definition with a rule of its own; consumers: of the deliveries stream once ready;\n"+
+		"ready: from the process's start to /readyz 200;\n"+
+		"idle CPU: %% of one core over the idle window after ready; RSS: VmRSS then; peak RSS: VmHWM at the end;\n"+
+		"cores: webhookd's during the trickle; p50/p99/max: publish to receipt (ms) of the trickle; change seen: config.apply reply to the first delivery under it (ms),\n"+
+		"a new rule for an existing definition / a new definition and its rule\n"+
+		"targets: ready <= %d s, idle CPU <= %d%% of a core, RSS <= %d MiB, a config change seen within %d s\n",
+		targetReadySeconds, targetIdleCPUPercent, targetRSSMiB, targetSeenSeconds)
+	for _, r := range runs {
+		if r.Error == "" && len(r.Problems) == 0 && len(r.LogWarnings) == 0 {
+			continue
+		}
+		fmt.Fprintf(sb, "\n%d definitions:\n", r.Definitions)
+		for _, p := range r.Problems {
+			fmt.Fprintf(sb, "  problem: %s\n", p)
+		}
+		if r.Error != "" {
+			fmt.Fprintf(sb, "  ended early: %s\n", r.Error)
+		}
+		for _, w := range r.LogWarnings {
+			fmt.Fprintf(sb, "  webhookd logged %s %q %d times, first: %s\n", w.Level, w.Msg, w.Count, w.Example)
+		}
+		if len(r.LogTail) > 0 {
+			sb.WriteString("  last lines of webhookd's log:\n")
+			for _, l := range r.LogTail {
+				fmt.Fprintf(sb, "    %s\n", l)
+			}
+		}
+	}
+}
+
+func orDash(v float64, format string) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
 }
 
 func ms(v float64) string {

@@ -114,3 +114,105 @@ func TestWritePlot(t *testing.T) {
 		t.Errorf("%s is not a PNG", path)
 	}
 }
+
+func sampleNewPhases(rep *Report) *Report {
+	rep.Isolation = &Isolation{
+		Events: 20000, OtherEvents: 2000, HangTimeoutSeconds: 2, Target: isolationTarget,
+		Alone:      Phase{Name: "isolation-alone", Events: 20000, EventsPerSec: 3000, Receipt: Latency{P99: 5000}},
+		WithOthers: Phase{Name: "isolation-mixed", Events: 20000, EventsPerSec: 2850, Receipt: Latency{P99: 5400}},
+		Ratio:      0.95, FailingAttempts: 4100, HangingAttempts: 160,
+	}
+	rep.Definitions = []DefinitionsRun{
+		{
+			Definitions: 1000, DeliveryConsumers: 1000, ReadySeconds: 4.96, StartCPUSeconds: 3.6, IdleSeconds: 15, IdleCPUPercent: 6.4,
+			RSSMiB: 158, IdlePeakRSSMiB: 170, PeakRSSMiB: 239, StopSeconds: 11.1, TrickleEvents: 1000, TrickleReceived: 1000,
+			Trickle: &Phase{Name: "definitions1000-trickle", Load: "100", EventsPerSec: 97, Receipt: Latency{P50: 2.8, P99: 26.9, Max: 65},
+				Webhookd: ProcessUse{CPUCores: 0.5}},
+			ConfigChanges: []ConfigChange{{Change: "new rule, existing definition", ApplyMS: 35, SeenMS: 77, Probes: 9}, {Change: "new definition and rule", ApplyMS: 17, SeenMS: -1, Probes: 3000}},
+			Problems:      []string{"new definition and rule: no probe delivered within 30s of the reply"},
+			LogWarnings:   []logCount{{Level: "ERROR", Msg: "bind delivery consumer", Count: 5, Example: `{"msg":"bind delivery consumer"}`}},
+		},
+		{Definitions: 5000, Error: "webhookd not ready within 5m0s", LogTail: []string{"line one", "line two"}},
+	}
+	return rep
+}
+
+func TestJSONReportNewPhases(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeReport(&buf, sampleNewPhases(sampleReport()), "json"); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Isolation   map[string]any   `json:"isolation"`
+		Definitions []map[string]any `json:"definitions"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, buf.Bytes())
+	}
+	for _, k := range []string{"events", "other_events", "hang_timeout_seconds", "alone", "with_others", "ratio", "target", "failing_attempts", "hanging_attempts"} {
+		if _, ok := got.Isolation[k]; !ok {
+			t.Errorf("isolation has no %s: %v", k, got.Isolation)
+		}
+	}
+	if got.Isolation["ratio"] != 0.95 {
+		t.Errorf("isolation ratio %v", got.Isolation["ratio"])
+	}
+	if len(got.Definitions) != 2 {
+		t.Fatalf("definitions: %v", got.Definitions)
+	}
+	for _, k := range []string{"definitions", "delivery_consumers", "ready_seconds", "start_cpu_seconds", "idle_seconds", "idle_cpu_percent",
+		"idle_other_cores", "rss_mib", "idle_peak_rss_mib", "trickle", "trickle_events", "trickle_received", "config_changes", "peak_rss_mib",
+		"stop_seconds", "problems", "log_warnings"} {
+		if _, ok := got.Definitions[0][k]; !ok {
+			t.Errorf("definitions[0] has no %s", k)
+		}
+	}
+	if got.Definitions[1]["error"] == nil || got.Definitions[1]["log_tail"] == nil {
+		t.Errorf("definitions[1]: %v", got.Definitions[1])
+	}
+	// Without the new phases the report has no trace of them.
+	buf.Reset()
+	if err := writeReport(&buf, sampleReport(), "json"); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(buf.Bytes(), []byte(`"isolation"`)) || bytes.Contains(buf.Bytes(), []byte(`"definitions"`)) {
+		t.Errorf("report without the new phases mentions them:\n%s", buf.Bytes())
+	}
+}
+
+func TestTextReportNewPhases(t *testing.T) {
+	for _, main := range []bool{true, false} {
+		rep := sampleNewPhases(sampleReport())
+		if !main {
+			rep.Burst, rep.Baseline, rep.Steady, rep.Ratio = Phase{}, Baseline{}, nil, 0
+		}
+		text := formatText(rep)
+		for _, want := range []string{
+			"isolation     0.950  healthy definition's events/s beside a failing and a hanging one ÷ alone (target >= 0.90: met)",
+			"alone 3000 events/s (20000 events, receipt p99 5000 ms); beside them 2850 events/s",
+			"2000 events each; meanwhile 4100 answers of 503 and 160 requests held until the 2s timeout",
+			"targets: ready <= 10 s, idle CPU <= 5% of a core, RSS <= 250 MiB, a config change seen within 2 s",
+			"problem: new definition and rule: no probe delivered within 30s of the reply",
+			`webhookd logged ERROR "bind delivery consumer" 5 times`,
+			"5000 definitions:\n  ended early: webhookd not ready within 5m0s",
+			"    line two",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("main %v: text report lacks %q:\n%s", main, want, text)
+			}
+		}
+		if strings.Contains(text, "baseline") != main {
+			t.Errorf("main %v: the burst's part is there: %v\n%s", main, !main, text)
+		}
+		row := ""
+		for _, line := range strings.Split(text, "\n") {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == "1000" && len(f) == 15 {
+				row = line
+			}
+		}
+		if f := strings.Fields(row); len(f) != 15 || f[1] != "1000" || f[2] != "4.96" || f[4] != "6.4" || f[6] != "239" ||
+			f[8] != "0.50" || f[9] != "2.8" || f[10] != "27" || f[12] != "77/never" || f[14] != "missed:idle-CPU,config-change" {
+			t.Errorf("main %v: the 1000 definitions row is %q:\n%s", main, row, text)
+		}
+	}
+}

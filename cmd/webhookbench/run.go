@@ -13,8 +13,10 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Run sets up webhookd and the receiver, runs the burst, the baseline and each offered load,
-// and tears everything down, also when ctx ends. Progress lines go to progress.
+// Run sets up the receiver and webhookd with one definition, runs the burst, the baseline, each
+// offered load and the isolation phase on it, then a fresh webhookd for each definition count
+// of the definitions phase, and tears everything down, also when ctx ends. Progress lines go to
+// progress.
 func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, err error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -67,70 +69,18 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 			say("%v", cerr)
 		}
 	}()
-	wd, err := startWebhookd(ctx, bin, dir, rc.hookURL(), secret)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if serr := wd.shutdown(30 * time.Second); serr != nil {
-			say("%v; last lines of %s:\n%s", serr, wd.logPath, tail(wd.logPath, 15))
-		}
-	}()
-	say("webhookd (pid %d) starting, NATS %s, receiver %s", wd.pid(), wd.natsURL, rc.baseURL)
-	if err := wd.waitReady(ctx, 2*time.Minute); err != nil {
-		return nil, err
-	}
-	nc, err := nats.Connect(wd.natsURL, nats.Name("webhookbench"))
-	if err != nil {
-		return nil, fmt.Errorf("connect to webhookd's NATS at %s: %w", wd.natsURL, err)
-	}
-	defer nc.Close()
-	pub, err := newPublisher(nc)
-	if err != nil {
-		return nil, err
-	}
-	b := &bench{wd: wd, rc: rc, nc: nc, pub: pub, dir: dir, progress: progress}
-
-	if opts.Warmup > 0 {
-		say("warm-up: %d events", opts.Warmup)
-		if _, err := b.phase(ctx, "warmup", opts.Warmup, opts.BodyBytes, 0); err != nil {
+	if opts.Main || opts.Isolation {
+		if err := runMain(ctx, opts, rep, bin, dir, rc, secret, progress); err != nil {
 			return nil, err
 		}
 	}
-
-	say("burst: %d events", opts.Events)
-	burstMsgs, err := makeMessages("burst", opts.Events, opts.BodyBytes)
-	if err != nil {
-		return nil, err
-	}
-	rep.Config.EventBodyBytes = meanBodyBytes(burstMsgs)
-	if rep.Burst, err = b.runPhase(ctx, "burst", burstMsgs, 0); err != nil {
-		return nil, err
-	}
-	say("burst: %.0f events/s", rep.Burst.EventsPerSec)
-
-	say("baseline: %d requests a round, %d concurrent, for at least %s", opts.Events, opts.Concurrency, opts.BaselineMin)
-	bodies := make([][]byte, len(burstMsgs))
-	for i, m := range burstMsgs {
-		bodies[i] = m.body
-	}
-	if rep.Baseline, err = b.baseline(ctx, bodies, opts.Concurrency, opts.BaselineMin); err != nil {
-		return nil, err
-	}
-	rep.Ratio = rep.Burst.EventsPerSec / rep.Baseline.ReqPerSec
-	say("baseline: %.0f req/s; ratio %.3f", rep.Baseline.ReqPerSec, rep.Ratio)
-
-	for k, l := range opts.Loads {
-		rate := l.rate(rep.Burst.EventsPerSec)
-		n := min(max(int(rate*opts.SteadyDuration.Seconds()), 1), maxEvents)
-		name := fmt.Sprintf("steady%d", k+1)
-		say("steady load %s: %.0f events/s for %s (%d events)", l, rate, opts.SteadyDuration, n)
-		p, err := b.phase(ctx, name, n, opts.BodyBytes, rate)
+	for _, n := range opts.Definitions.Counts {
+		say("definitions: a fresh webhookd with %d definitions, a rule each", n)
+		r, err := runDefinitions(ctx, opts.Definitions, n, bin, dir, rc, secret, opts.BodyBytes, progress)
 		if err != nil {
 			return nil, err
 		}
-		p.Load = l.String()
-		rep.Steady = append(rep.Steady, p)
+		rep.Definitions = append(rep.Definitions, r)
 	}
 
 	if rep.Machine.LoadEnd, err = loadAverage(); err != nil {
@@ -144,6 +94,96 @@ func Run(ctx context.Context, opts *Options, progress io.Writer) (rep *Report, e
 		say("wrote %s", opts.Plot)
 	}
 	return rep, nil
+}
+
+// runMain runs the phases of the webhookd with one definition (the burst, the baseline, the
+// steady loads, then the isolation phase), and stops it.
+func runMain(ctx context.Context, opts *Options, rep *Report, bin, dir string, rc *receiverProc, secret string, progress io.Writer) error {
+	say := func(format string, a ...any) { fmt.Fprintf(progress, "webhookbench: "+format+"\n", a...) }
+	wd, err := startWebhookd(ctx, bin, dir, configYAML(rc.hookURL(), secret))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := wd.shutdown(30 * time.Second); serr != nil {
+			say("%v; last lines of %s:\n%s", serr, wd.logPath, tail(wd.logPath, 15))
+		}
+	}()
+	say("webhookd (pid %d) starting, NATS %s, receiver %s", wd.pid(), wd.natsURL, rc.baseURL)
+	if err := wd.waitReady(ctx, 2*time.Minute); err != nil {
+		return err
+	}
+	nc, err := nats.Connect(wd.natsURL, nats.Name("webhookbench"))
+	if err != nil {
+		return fmt.Errorf("connect to webhookd's NATS at %s: %w", wd.natsURL, err)
+	}
+	defer nc.Close()
+	pub, err := newPublisher(nc)
+	if err != nil {
+		return err
+	}
+	b := &bench{wd: wd, rc: rc, nc: nc, pub: pub, dir: dir, progress: progress, definition: definitionID}
+
+	if opts.Warmup > 0 {
+		say("warm-up: %d events", opts.Warmup)
+		if _, err := b.phase(ctx, "warmup", opts.Warmup, opts.BodyBytes, 0); err != nil {
+			return err
+		}
+	}
+	if opts.Main {
+		if err := b.mainPhases(ctx, opts, rep); err != nil {
+			return err
+		}
+	}
+	if opts.Isolation {
+		say("isolation: adding a definition answering 503 and one hanging (timeout %s)", opts.HangTimeout)
+		if rep.Isolation, err = b.isolation(ctx, opts.IsolationEvents, opts.BodyBytes, opts.HangTimeout, secret); err != nil {
+			return err
+		}
+		say("isolation: healthy alone %.0f events/s, with the others %.0f events/s: ratio %.3f",
+			rep.Isolation.Alone.EventsPerSec, rep.Isolation.WithOthers.EventsPerSec, rep.Isolation.Ratio)
+	}
+	return nil
+}
+
+// mainPhases runs the burst, the baseline and the steady loads.
+func (b *bench) mainPhases(ctx context.Context, opts *Options, rep *Report) error {
+	say := func(format string, a ...any) { fmt.Fprintf(b.progress, "webhookbench: "+format+"\n", a...) }
+	say("burst: %d events", opts.Events)
+	burstMsgs, err := makeMessages("burst", opts.Events, opts.BodyBytes)
+	if err != nil {
+		return err
+	}
+	rep.Config.EventBodyBytes = meanBodyBytes(burstMsgs)
+	if rep.Burst, err = b.runPhase(ctx, "burst", burstMsgs, 0); err != nil {
+		return err
+	}
+	say("burst: %.0f events/s", rep.Burst.EventsPerSec)
+
+	say("baseline: %d requests a round, %d concurrent, for at least %s", opts.Events, opts.Concurrency, opts.BaselineMin)
+	bodies := make([][]byte, len(burstMsgs))
+	for i, m := range burstMsgs {
+		bodies[i] = m.body
+	}
+	if rep.Baseline, err = b.baseline(ctx, bodies, opts.Concurrency, opts.BaselineMin); err != nil {
+		return err
+	}
+	rep.Ratio = rep.Burst.EventsPerSec / rep.Baseline.ReqPerSec
+	say("baseline: %.0f req/s; ratio %.3f", rep.Baseline.ReqPerSec, rep.Ratio)
+
+	for k, l := range opts.Loads {
+		rate := l.rate(rep.Burst.EventsPerSec)
+		n := min(max(int(rate*opts.SteadyDuration.Seconds()), 1), maxEvents)
+		name := fmt.Sprintf("steady%d", k+1)
+		say("steady load %s: %.0f events/s for %s (%d events)", l, rate, opts.SteadyDuration, n)
+		p, err := b.phase(ctx, name, n, opts.BodyBytes, rate)
+		if err != nil {
+			return err
+		}
+		p.Load = l.String()
+		rep.Steady = append(rep.Steady, p)
+	}
+	return nil
 }
 
 // phase makes n events and runs them as a phase.

@@ -48,10 +48,10 @@ workflow_rules:
 }
 
 // startWebhookd starts bin standalone with its defaults, a fresh data directory under dir,
-// free loopback ports and the benchmark's configuration.
-func startWebhookd(ctx context.Context, bin, dir, hookURL, secret string) (*webhookd, error) {
+// free loopback ports and config as its --config file.
+func startWebhookd(ctx context.Context, bin, dir, config string) (*webhookd, error) {
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(configYAML(hookURL, secret)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		return nil, fmt.Errorf("write webhookd config %s: %w", cfg, err)
 	}
 	natsAddr, err := freeLoopbackAddr()
@@ -134,8 +134,9 @@ func (w *webhookd) waitReady(ctx context.Context, within time.Duration) error {
 	}
 }
 
-// requestsLogged is the sum of webhookd_requests_logged_total over its states, from /metrics.
-func (w *webhookd) requestsLogged(ctx context.Context) (float64, error) {
+// requestsLogged is the sum of webhookd_requests_logged_total, from /metrics: over every state,
+// or, when state is not empty, of that state alone.
+func (w *webhookd) requestsLogged(ctx context.Context, state string) (float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.httpURL+"/metrics", nil)
 	if err != nil {
 		return 0, fmt.Errorf("scrape webhookd metrics: %w", err)
@@ -148,7 +149,11 @@ func (w *webhookd) requestsLogged(ctx context.Context) (float64, error) {
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("scrape %s/metrics: %s", w.httpURL, resp.Status)
 	}
-	v, err := sumCounter(resp.Body, "webhookd_requests_logged_total")
+	label := ""
+	if state != "" {
+		label = `state="` + state + `"`
+	}
+	v, err := sumCounter(resp.Body, "webhookd_requests_logged_total", label)
 	if err != nil {
 		return 0, fmt.Errorf("scrape %s/metrics: %w", w.httpURL, err)
 	}
@@ -178,8 +183,9 @@ func (w *webhookd) saveMetrics(ctx context.Context, path string) error {
 	return f.Close()
 }
 
-// sumCounter adds up every sample of the metric name in Prometheus text format.
-func sumCounter(r io.Reader, name string) (float64, error) {
+// sumCounter adds up every sample of the metric name in Prometheus text format; when label is
+// not empty (`state="successful"`), only the samples that have that label and value.
+func sumCounter(r io.Reader, name, label string) (float64, error) {
 	var sum float64
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -189,12 +195,16 @@ func sumCounter(r io.Reader, name string) (float64, error) {
 		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
 			continue // another metric, or a longer name with this prefix
 		}
+		var labels string
 		if strings.HasPrefix(rest, "{") {
 			j := strings.LastIndexByte(rest, '}')
 			if j < 0 {
 				return 0, fmt.Errorf("sample %q: labels not closed", line)
 			}
-			rest = rest[j+1:]
+			labels, rest = rest[1:j], rest[j+1:]
+		}
+		if label != "" && !hasLabel(labels, label) {
+			continue
 		}
 		f := strings.Fields(rest) // the value, then an optional timestamp
 		if len(f) == 0 {
@@ -210,4 +220,15 @@ func sumCounter(r io.Reader, name string) (float64, error) {
 		return 0, fmt.Errorf("read metrics: %w", err)
 	}
 	return sum, nil
+}
+
+// hasLabel reports whether label (`name="value"`) is one of the comma-separated labels, whose
+// values (webhookd's states) hold no comma.
+func hasLabel(labels, label string) bool {
+	for l := range strings.SplitSeq(labels, ",") {
+		if strings.TrimSpace(l) == label {
+			return true
+		}
+	}
+	return false
 }
