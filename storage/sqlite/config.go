@@ -47,11 +47,11 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 		}
 		r := rules[i]
 		r.UpdatedAt, r.UpdatedBy = at, user
-		b, err := json.Marshal((*ruleDoc)(&r))
+		doc, err := encodeRule(r)
 		if err != nil {
 			return fmt.Errorf("apply config: encode workflow rule %s: %w", r.ID, err)
 		}
-		ruleDocs[i] = string(b)
+		ruleDocs[i] = doc
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, d := range defs {
@@ -98,13 +98,28 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 	return nil
 }
 
-// encodeDefinition is the stored JSON of d, its secrets sealed. TEXT: a BLOB would be read as JSONB.
+// encodeDefinition is the stored JSON of d, its secrets sealed.
 func (s *Store) encodeDefinition(d config.Definition) (string, error) {
 	sealed, err := storage.SealDefinition(s.keys, d)
 	if err != nil {
 		return "", err
 	}
-	b, err := json.Marshal((*definitionDoc)(&sealed))
+	return encodeRawDefinition(sealed)
+}
+
+// encodeRawDefinition is the stored JSON of d as it is, its secrets sealed already. TEXT: a BLOB
+// would be read as JSONB.
+func encodeRawDefinition(d config.Definition) (string, error) {
+	b, err := json.Marshal((*definitionDoc)(&d))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// encodeRule is the stored JSON of r.
+func encodeRule(r config.Rule) (string, error) {
+	b, err := json.Marshal((*ruleDoc)(&r))
 	if err != nil {
 		return "", err
 	}
@@ -310,10 +325,11 @@ func (s *Store) DisableDefinition(ctx context.Context, id, reason string, at tim
 		}
 		t := norm(at)
 		d.Active, d.DisabledReason, d.DisabledAt = false, reason, &t
-		if doc, err = json.Marshal((*definitionDoc)(d)); err != nil {
+		enc, err := encodeRawDefinition(*d)
+		if err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, string(doc), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, enc, id); err != nil {
 			return err
 		}
 		changed = true
@@ -419,11 +435,11 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 				errs = append(errs, err)
 				continue
 			}
-			b, err := json.Marshal((*definitionDoc)(&sealed))
+			enc, err := encodeRawDefinition(sealed)
 			if err != nil {
 				return fmt.Errorf("encode webhook definition %s: %w", id, err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, string(b), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, enc, id); err != nil {
 				return fmt.Errorf("write webhook definition %s: %w", id, err)
 			}
 			res.Reencrypted++
