@@ -3,21 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
-)
-
-// definitionDoc and ruleDoc are the stored JSON of a definition and a rule. Being new types they
-// drop any JSON methods of the config types, whose decoding may apply defaults or validate: the
-// store keeps exactly what it was given.
-type (
-	definitionDoc config.Definition
-	ruleDoc       config.Rule
 )
 
 const configVersionCounter = "config_version"
@@ -107,25 +98,6 @@ func (s *Store) encodeDefinition(d config.Definition) (string, error) {
 	return encodeRawDefinition(sealed)
 }
 
-// encodeRawDefinition is the stored JSON of d as it is, its secrets sealed already. TEXT: a BLOB
-// would be read as JSONB.
-func encodeRawDefinition(d config.Definition) (string, error) {
-	b, err := json.Marshal((*definitionDoc)(&d))
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// encodeRule is the stored JSON of r.
-func encodeRule(r config.Rule) (string, error) {
-	b, err := json.Marshal((*ruleDoc)(&r))
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
 // decodeDefinition reads a stored definition and opens its secrets; stale says they are not all
 // sealed under the primary key.
 func (s *Store) decodeDefinition(b []byte) (d *config.Definition, stale bool, err error) {
@@ -136,31 +108,6 @@ func (s *Store) decodeDefinition(b []byte) (d *config.Definition, stale bool, er
 		return nil, false, err
 	}
 	return d, stale, nil
-}
-
-// decodeRawDefinition reads a stored definition as it is, its secrets sealed.
-func decodeRawDefinition(b []byte) (*config.Definition, error) {
-	var d config.Definition
-	if err := json.Unmarshal(b, (*definitionDoc)(&d)); err != nil {
-		return nil, err
-	}
-	d.UpdatedAt = d.UpdatedAt.UTC()
-	for _, p := range []**time.Time{&d.DisabledAt, &d.SecretRotatedAt} {
-		if *p != nil {
-			t := (*p).UTC()
-			*p = &t
-		}
-	}
-	return &d, nil
-}
-
-func decodeRule(b []byte) (*config.Rule, error) {
-	var r config.Rule
-	if err := json.Unmarshal(b, (*ruleDoc)(&r)); err != nil {
-		return nil, err
-	}
-	r.UpdatedAt = r.UpdatedAt.UTC()
-	return &r, nil
 }
 
 // ListDefinitions returns every definition, sorted by id.
