@@ -3,21 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
-)
-
-// definitionDoc and ruleDoc are the stored JSON of a definition and a rule. Being new types they
-// drop any JSON methods of the config types, whose decoding may apply defaults or validate: the
-// store keeps exactly what it was given.
-type (
-	definitionDoc config.Definition
-	ruleDoc       config.Rule
 )
 
 const configVersionCounter = "config_version"
@@ -47,11 +38,11 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 		}
 		r := rules[i]
 		r.UpdatedAt, r.UpdatedBy = at, user
-		b, err := json.Marshal((*ruleDoc)(&r))
+		doc, err := encodeRule(r)
 		if err != nil {
 			return fmt.Errorf("apply config: encode workflow rule %s: %w", r.ID, err)
 		}
-		ruleDocs[i] = string(b)
+		ruleDocs[i] = doc
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, d := range defs {
@@ -98,17 +89,13 @@ func (s *Store) ApplyConfig(ctx context.Context, defs []config.Definition, rules
 	return nil
 }
 
-// encodeDefinition is the stored JSON of d, its secrets sealed. TEXT: a BLOB would be read as JSONB.
+// encodeDefinition is the stored JSON of d, its secrets sealed.
 func (s *Store) encodeDefinition(d config.Definition) (string, error) {
 	sealed, err := storage.SealDefinition(s.keys, d)
 	if err != nil {
 		return "", err
 	}
-	b, err := json.Marshal((*definitionDoc)(&sealed))
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return encodeRawDefinition(sealed)
 }
 
 // decodeDefinition reads a stored definition and opens its secrets; stale says they are not all
@@ -121,31 +108,6 @@ func (s *Store) decodeDefinition(b []byte) (d *config.Definition, stale bool, er
 		return nil, false, err
 	}
 	return d, stale, nil
-}
-
-// decodeRawDefinition reads a stored definition as it is, its secrets sealed.
-func decodeRawDefinition(b []byte) (*config.Definition, error) {
-	var d config.Definition
-	if err := json.Unmarshal(b, (*definitionDoc)(&d)); err != nil {
-		return nil, err
-	}
-	d.UpdatedAt = d.UpdatedAt.UTC()
-	for _, p := range []**time.Time{&d.DisabledAt, &d.SecretRotatedAt} {
-		if *p != nil {
-			t := (*p).UTC()
-			*p = &t
-		}
-	}
-	return &d, nil
-}
-
-func decodeRule(b []byte) (*config.Rule, error) {
-	var r config.Rule
-	if err := json.Unmarshal(b, (*ruleDoc)(&r)); err != nil {
-		return nil, err
-	}
-	r.UpdatedAt = r.UpdatedAt.UTC()
-	return &r, nil
 }
 
 // ListDefinitions returns every definition, sorted by id.
@@ -310,10 +272,11 @@ func (s *Store) DisableDefinition(ctx context.Context, id, reason string, at tim
 		}
 		t := norm(at)
 		d.Active, d.DisabledReason, d.DisabledAt = false, reason, &t
-		if doc, err = json.Marshal((*definitionDoc)(d)); err != nil {
+		enc, err := encodeRawDefinition(*d)
+		if err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, string(doc), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, enc, id); err != nil {
 			return err
 		}
 		changed = true
@@ -419,11 +382,11 @@ func (s *Store) ReencryptSecrets(ctx context.Context) (storage.Reencryption, err
 				errs = append(errs, err)
 				continue
 			}
-			b, err := json.Marshal((*definitionDoc)(&sealed))
+			enc, err := encodeRawDefinition(sealed)
 			if err != nil {
 				return fmt.Errorf("encode webhook definition %s: %w", id, err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, string(b), id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_definitions SET doc = ? WHERE id = ?`, enc, id); err != nil {
 				return fmt.Errorf("write webhook definition %s: %w", id, err)
 			}
 			res.Reencrypted++
