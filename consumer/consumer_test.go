@@ -247,3 +247,22 @@ func TestEventsConsumerKeepsAnOperatorsStartingPoint(t *testing.T) {
 		t.Errorf("consumer config = %+v", info.Config)
 	}
 }
+
+// The server's default limit of 1,000 consumers a stream must not cap the definitions: each has
+// its own delivery consumer, and definition 1,001 gets one too.
+func TestDeliveriesStreamTakesMoreThanAThousandConsumers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 1,001 consumers")
+	}
+	t.Parallel()
+	_, js := natstest.Connect(t, natstest.URL(t))
+	s, err := consumer.EnsureDeliveriesStream(t.Context(), js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1001 {
+		if _, err := consumer.EnsureDeliveryConsumer(t.Context(), s, fmt.Sprintf("d%d", i), time.Minute, 100); err != nil {
+			t.Fatalf("delivery consumer of definition %d: %v", i+1, err)
+		}
+	}
+}

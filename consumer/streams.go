@@ -21,6 +21,9 @@ const (
 	deliveriesConsumerPfx   = "deliveries-"
 )
 
+// MaxDeliveryConsumers bounds the deliveries stream's consumers, one per webhook definition.
+const MaxDeliveryConsumers = 100_000
+
 // DeliverySubject is where a definition's deliveries are queued.
 func DeliverySubject(definitionID string) string { return DeliveriesSubjectPrefix + definitionID }
 
@@ -73,6 +76,9 @@ func EnsureDeliveriesStream(ctx context.Context, js jetstream.JetStream) (jetstr
 		MaxMsgsPerSubject:    config.MaxMaxQueued,
 		Discard:              jetstream.DiscardNew,
 		DiscardNewPerSubject: true,
+		// One consumer per definition: the server's default of 1,000 consumers a stream (when
+		// neither the stream nor the account sets one) would make definition 1,001 undeliverable.
+		MaxConsumers: MaxDeliveryConsumers,
 	}, true)
 }
 
