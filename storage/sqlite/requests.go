@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -91,7 +90,7 @@ func toRow(r *storage.WebhookRequest) (requestRow, error) {
 		updatedAt: ms(r.Log.UpdatedAt), updatedBy: r.Log.UpdatedBy,
 	}
 	if r.FieldsSet != nil {
-		b, err := json.Marshal(r.FieldsSet)
+		b, err := json.Marshal(newFieldsSetDoc(r.FieldsSet))
 		if err != nil {
 			return requestRow{}, fmt.Errorf("encode fields_set of %s: %w", r.Number, err)
 		}
@@ -143,10 +142,11 @@ func (r *requestRow) toRequest() (*storage.WebhookRequest, error) {
 		},
 	}
 	if r.fieldsSet.Valid {
-		wr.FieldsSet = new(config.FieldsSet)
-		if err := json.Unmarshal([]byte(r.fieldsSet.String), wr.FieldsSet); err != nil {
+		var doc fieldsSetDoc
+		if err := json.Unmarshal([]byte(r.fieldsSet.String), &doc); err != nil {
 			return nil, fmt.Errorf("decode fields_set of %s: %w", r.number, err)
 		}
+		wr.FieldsSet = fieldsSetFromDoc(&doc)
 	}
 	if err := json.Unmarshal([]byte(r.reqHeaders), &wr.Request.Headers); err != nil {
 		return nil, fmt.Errorf("decode request headers of %s: %w", r.number, err)
