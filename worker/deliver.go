@@ -71,13 +71,17 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 }
 
 // tryNow takes a slot of def's gate for a first attempt made at once by the fan-out, if the
-// definition can take one now; otherwise the delivery is queued.
+// definition can take one now or within directWait; otherwise the delivery is queued.
 func (d *deliverer) tryNow(def *config.Definition) (release func(), ok bool) {
 	if !def.Active {
 		return nil, false
 	}
-	return d.gates.of(def).tryAcquire()
+	return d.gates.of(def).tryAcquire(directWait)
 }
+
+// directWait is how long the fan-out waits for a healthy definition's slot before it queues the
+// delivery instead: a few attempts' time on a fast receiver.
+const directWait = 20 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. release is the slot of def's
 // gate when the caller holds one already (tryNow), nil to wait for one.

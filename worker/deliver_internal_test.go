@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/config"
 )
@@ -41,11 +42,11 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, ok := g.tryAcquire()
+	r2, ok := g.tryAcquire(0)
 	if !ok {
 		t.Fatal("a free slot was refused")
 	}
-	if _, ok := g.tryAcquire(); ok {
+	if _, ok := g.tryAcquire(0); ok {
 		t.Fatal("a third attempt got a slot of max_in_flight 2")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,11 +56,22 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	}
 	r1()
 	g.failing.Store(true)
-	if _, ok := g.tryAcquire(); ok {
+	if _, ok := g.tryAcquire(0); ok {
 		t.Fatal("a failing definition's first attempt was made at once instead of queued")
 	}
 	r2()
 	if _, err := g.acquire(context.Background()); err != nil {
 		t.Fatal("the queue's attempts of a failing definition must still get slots")
+	}
+
+	// A healthy definition's slot freed while the fan-out waits is taken, not queued around.
+	g2 := newGate(&config.Definition{ID: "b", MaxInFlight: 1})
+	held, err := g2.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go held()
+	if _, ok := g2.tryAcquire(time.Minute); !ok {
+		t.Fatal("a slot freed during the wait was not taken")
 	}
 }

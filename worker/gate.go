@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -58,16 +59,27 @@ func (g *gate) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// tryAcquire takes a slot only if one is free now, the rate limit allows an attempt now, and
-// the definition's last attempt did not fail.
-func (g *gate) tryAcquire() (release func(), ok bool) {
+// tryAcquire takes a slot only if the definition's last attempt did not fail, one is free
+// within wait, and the rate limit allows an attempt now. Under a burst a healthy definition's
+// slots free up every fraction of a millisecond: waiting that long is much cheaper than queueing
+// the delivery, while a receiver that holds every slot costs its waiters no more than wait.
+func (g *gate) tryAcquire(wait time.Duration) (release func(), ok bool) {
 	if g.failing.Load() {
 		return nil, false
 	}
 	select {
 	case g.slots <- struct{}{}:
 	default:
-		return nil, false
+		if wait <= 0 {
+			return nil, false
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+		case <-t.C:
+			return nil, false
+		}
 	}
 	if g.limiter != nil && !g.limiter.Allow() {
 		g.release()

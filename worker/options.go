@@ -41,7 +41,7 @@ type Options struct {
 	Registry *prometheus.Registry // nil: a new one
 
 	// Tuning; zero values take the defaults below.
-	EventConcurrency int           // events handled at once per replica (default 64)
+	EventConcurrency int           // events handled at once per replica (default 256; half of them at most wait on attempts)
 	ShutdownTimeout  time.Duration // bound on the whole shutdown when Stop's context has none (default 30s: 25s for in-flight work, 5s to hand back, write and close)
 	ConfigPoll       time.Duration // how often the config version is polled (default 1s)
 	HealthFlush      time.Duration // how often endpoint health is written (default 10s)
