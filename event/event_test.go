@@ -116,3 +116,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse is the fan-out's first step for every event: a 600-byte event as the
+// benchmark (cmd/webhookbench) publishes it.
+func BenchmarkParse(b *testing.B) {
+	body := []byte(`{"id":"evt-000001","entity":"customer","entity_id":"C-1001","action":"updated","occurred_at":"2026-11-27T10:00:00Z","actor":"jdoe","changed":["status","name"],"data":{"name":"Ada Lovelace","status":"active","email":"ada@example.com","address":{"city":"Paphos","street":"1 Harbour Road","zip":"8000"},"tags":["vip","b2b"],"score":42,"notes":"` + strings.Repeat("x", 280) + `"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := event.Parse("crm.events.customer.updated", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
