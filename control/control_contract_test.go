@@ -30,7 +30,6 @@ import (
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/webhook"
-	"github.com/webhookd/webhookd/worker"
 )
 
 const contractSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -223,18 +222,5 @@ func TestContractResendGoneDeactivates(t *testing.T) {
 	rep = f.request("requests.resend", `{"numbers":["`+wr.Number+`"],"user":"ops"}`)
 	if !strings.Contains(string(rep.Result), `"error_code":"DEFINITION_INACTIVE"`) {
 		t.Errorf("second resend = %s, want DEFINITION_INACTIVE", rep.Result)
-	}
-}
-
-// The worker and the control plane announce deactivations alike: same subject, same JSON.
-func TestContractNoticeMatchesWorker(t *testing.T) {
-	if control.NoticeDefinitionDisabled != worker.NoticeDefinitionDisabled {
-		t.Errorf("notice subjects differ: control %q, worker %q", control.NoticeDefinitionDisabled, worker.NoticeDefinitionDisabled)
-	}
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	c, _ := json.Marshal(control.DisabledNotice{ID: "a", Name: "b", Reason: "c", Time: at})
-	w, _ := json.Marshal(worker.DisabledNotice{ID: "a", Name: "b", Reason: "c", Time: at})
-	if string(c) != string(w) {
-		t.Errorf("notices differ: control %s, worker %s", c, w)
 	}
 }

@@ -9,13 +9,6 @@ import (
 	"github.com/webhookd/webhookd/internal/deactivate"
 )
 
-// NoticeDefinitionDisabled is where a deactivated definition is announced (CONTRACT.md
-// section 3), by the worker and by a resend alike.
-const NoticeDefinitionDisabled = deactivate.Subject
-
-// DisabledNotice is the JSON published on NoticeDefinitionDisabled.
-type DisabledNotice = deactivate.Notice
-
 // disableIfGone deactivates def when a resend attempt got 410 Gone: the contract makes any 410
 // answer deactivate the definition, and a resend is an attempt like any other. It runs after
 // the outcome is stored, under its own timeout, so that a failure here never changes the

@@ -13,15 +13,9 @@ import (
 	"github.com/webhookd/webhookd/metrics"
 )
 
-// NoticeDefinitionDisabled is where a deactivation is announced.
-const NoticeDefinitionDisabled = deactivate.Subject
-
 // minFailuresToDisable: a definition is deactivated for failing only after this many attempts
 // in its disable_after window, so one failure after a quiet weekend does not switch it off.
 const minFailuresToDisable = 20
-
-// DisabledNotice is the JSON published on NoticeDefinitionDisabled.
-type DisabledNotice = deactivate.Notice
 
 // health tracks endpoint health (CONTRACT.md section 3). Failures are counted in memory and
 // written to the store every flush, so the store sees a few writes per definition per minute

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -64,7 +65,7 @@ func TestEndpointHealthDisablesAfterTheWindow(t *testing.T) {
 	}
 	defer nc.Close()
 	notices := make(chan *nats.Msg, 4)
-	sub, err := nc.ChanSubscribe(NoticeDefinitionDisabled, notices)
+	sub, err := nc.ChanSubscribe(controlapi.SubjectDefinitionDisabled, notices)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestEndpointHealthDisablesAfterTheWindow(t *testing.T) {
 	}
 	select {
 	case msg := <-notices:
-		var n DisabledNotice
+		var n controlapi.DefinitionDisabled
 		if err := json.Unmarshal(msg.Data, &n); err != nil || n.ID != "d1" || n.Name != "D1" || n.Reason != "every attempt failed for 72h" || !n.Time.Equal(now) {
 			t.Errorf("notice = %s (%v)", msg.Data, err)
 		}

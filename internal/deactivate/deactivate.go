@@ -14,22 +14,12 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/metrics"
 )
 
-// Subject is where a deactivation is announced.
-const Subject = "crm.webhooks.notices.definition_disabled"
-
 // GoneReason is the disabled_reason of a definition whose receiver answered 410 Gone.
 const GoneReason = "the receiver answered 410 Gone"
-
-// Notice is the JSON published on Subject.
-type Notice struct {
-	ID     string    `json:"id"`
-	Name   string    `json:"name"`
-	Reason string    `json:"reason"`
-	Time   time.Time `json:"time"`
-}
 
 // Store is what deactivating needs of a store.
 type Store interface {
@@ -45,7 +35,8 @@ type Deps struct {
 }
 
 // Definition deactivates def for reason and, when this call is the one that did it (not an
-// earlier one, nor another replica), counts it and announces it. It reports whether it did.
+// earlier one, nor another replica), counts it and announces it on
+// controlapi.SubjectDefinitionDisabled. It reports whether it did.
 // A failed announcement is logged: the store write is what counts. The time is kept to the
 // millisecond, as the stores keep it, so the notice and disabled_at say the same.
 func Definition(ctx context.Context, d Deps, def *config.Definition, reason string, at time.Time) (bool, error) {
@@ -61,9 +52,9 @@ func Definition(ctx context.Context, d Deps, def *config.Definition, reason stri
 		d.Metrics.DefinitionsDisabled.WithLabelValues(def.ID).Inc()
 	}
 	d.Log.Warn("webhook definition deactivated", "webhook_definition", def.ID, "reason", reason)
-	b, err := json.Marshal(Notice{ID: def.ID, Name: def.Name, Reason: reason, Time: at})
+	b, err := json.Marshal(controlapi.DefinitionDisabled{ID: def.ID, Name: def.Name, Reason: reason, Time: at})
 	if err == nil {
-		err = d.Conn.Publish(Subject, b)
+		err = d.Conn.Publish(controlapi.SubjectDefinitionDisabled, b)
 	}
 	if err != nil {
 		d.Log.Warn("announce deactivated definition", "webhook_definition", def.ID, "error", err)

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/deactivate"
 	"github.com/webhookd/webhookd/internal/natstest"
 )
@@ -34,7 +35,7 @@ func TestNoticeTimeInMilliseconds(t *testing.T) {
 	t.Parallel()
 	nc, _ := natstest.Connect(t, natstest.URL(t, func(o *server.Options) { o.JetStream = false }))
 	notices := make(chan *nats.Msg, 1)
-	sub, err := nc.ChanSubscribe(deactivate.Subject, notices)
+	sub, err := nc.ChanSubscribe(controlapi.SubjectDefinitionDisabled, notices)
 	if err != nil {
 		t.Fatal(err)
 	}
