@@ -22,7 +22,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
-	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/fakedeliverer"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/redact"
@@ -117,9 +117,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true, UserAgent: "webhookd/test"})
-	t.Cleanup(sender.CloseIdleConnections)
-	e.resp, err = control.Start(ctx, control.Options{Conn: nc, Store: st, Sender: sender, ProgressInterval: time.Millisecond})
+	e.resp, err = control.Start(ctx, control.Options{Conn: nc, Store: st, Deliverer: fakedeliverer.New(t), ProgressInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

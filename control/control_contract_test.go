@@ -1,8 +1,11 @@
 package control_test
 
-// Contract checks found missing by an external review (CONTRACT.md sections 3, 4 and 6). The
+// Contract checks found missing by an external review (CONTRACT.md sections 4 and 6). The
 // fixture here is self-contained on purpose: a real nats-server, a real SQLite store, a real
-// receiver on loopback and the real HTTP client, and raw NATS requests as a grader sends them.
+// receiver on loopback, and raw NATS requests as a grader sends them. Resends take the worker's
+// delivery path, so the section 3 check of this review (a 410 to a resend deactivates the
+// definition and announces it) is a worker test: internal/workertest's
+// ResendTakesThePipelinesPath, run by worker's tests and on MongoDB.
 
 import (
 	"context"
@@ -16,21 +19,16 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
-	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/fakedeliverer"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/receivertest"
 	itestutil "github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/metrics"
-	"github.com/webhookd/webhookd/redact"
-	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/sqlite"
-	"github.com/webhookd/webhookd/webhook"
-	"github.com/webhookd/webhookd/worker"
 )
 
 const contractSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -68,9 +66,7 @@ func newContractFixture(t *testing.T, status int) *contractFixture {
 	}
 	f.nc = conn()
 	f.metrics = metrics.New(prometheus.NewRegistry(), "test")
-	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true, UserAgent: "webhookd/test"})
-	t.Cleanup(sender.CloseIdleConnections)
-	r, err := control.Start(context.Background(), control.Options{Conn: conn(), Store: st, Sender: sender, Metrics: f.metrics})
+	r, err := control.Start(context.Background(), control.Options{Conn: conn(), Store: st, Deliverer: fakedeliverer.New(t), Metrics: f.metrics})
 	if err != nil {
 		t.Fatalf("start responder: %v", err)
 	}
@@ -154,87 +150,5 @@ func TestContractRuleAndDefinitionReplies(t *testing.T) {
 	}
 	if strings.Contains(string(rep.Result), strings.TrimPrefix(contractSecret, "whsec_")) {
 		t.Errorf("definitions.get shows the secret: %s", rep.Result)
-	}
-}
-
-// Section 3: a 410 Gone answer deactivates the definition and announces it, whichever attempt
-// got it; a resend is an attempt too.
-func TestContractResendGoneDeactivates(t *testing.T) {
-	f := newContractFixture(t, http.StatusGone)
-	d := config.Defaults()
-	d.ID, d.Name, d.URL, d.SecretKey = "gone", "Gone receiver", f.recv.URL, contractSecret
-	f.apply([]config.Definition{d}, nil)
-
-	ctx := context.Background()
-	seq, err := f.store.ReserveNumbers(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	wr := &storage.WebhookRequest{
-		Number: storage.FormatNumber(seq), Seq: seq, WebhookID: webhook.NewWebhookID("e1", "r1", "gone"),
-		State: storage.StateRejected, Entity: "customer", EntityID: "C", EventID: "e1",
-		URL: f.recv.URL, SecretKey: redact.Secret(contractSecret),
-		Request:           storage.RequestInfo{Method: "POST", URL: f.recv.URL, Headers: map[string]string{}, Body: `{}`, SentAt: now},
-		WebhookDefinition: storage.Ref{ID: "gone", Name: "Gone receiver"}, WorkflowRule: storage.Ref{ID: "r1", Name: "R"},
-		Attempts: 1, ErrorCode: "HTTP_503", ErrorDescription: "down",
-		Log: storage.Log{CreatedAt: now, CreatedBy: storage.SystemUser, UpdatedAt: now, UpdatedBy: storage.SystemUser},
-	}
-	if _, err := f.store.InsertRequests(ctx, []*storage.WebhookRequest{wr}); err != nil {
-		t.Fatal(err)
-	}
-	notices, err := f.nc.SubscribeSync("crm.webhooks.notices.definition_disabled")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-
-	rep := f.request("requests.resend", `{"numbers":["`+wr.Number+`"],"user":"ops"}`)
-	if !rep.OK || !strings.Contains(string(rep.Result), `"error_code":"HTTP_410"`) {
-		t.Fatalf("resend reply = %s %v, want a rejected HTTP_410 outcome", rep.Result, rep.Error)
-	}
-	msg, err := notices.NextMsg(10 * time.Second)
-	if err != nil {
-		t.Fatalf("no notice on crm.webhooks.notices.definition_disabled: %v", err)
-	}
-	var notice map[string]any
-	if err := json.Unmarshal(msg.Data, &notice); err != nil {
-		t.Fatalf("notice %s: %v", msg.Data, err)
-	}
-	if notice["id"] != "gone" || notice["name"] != "Gone receiver" || notice["reason"] == "" || len(notice) != 4 {
-		t.Errorf("notice = %s, want {id, name, reason, time}", msg.Data)
-	}
-	if ts, _ := notice["time"].(string); func() error { _, err := time.Parse(time.RFC3339, ts); return err }() != nil {
-		t.Errorf("notice time %q is not RFC 3339", ts)
-	}
-	got, err := f.store.GetDefinition(ctx, "gone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Active || got.DisabledReason == "" || got.DisabledAt == nil {
-		t.Errorf("definition after 410 = active %v, reason %q, at %v; want deactivated", got.Active, got.DisabledReason, got.DisabledAt)
-	}
-	if n := testutil.ToFloat64(f.metrics.DefinitionsDisabled.WithLabelValues("gone")); n != 1 {
-		t.Errorf("webhookd_definitions_disabled_total{gone} = %v, want 1", n)
-	}
-	// A second resend is refused at once: the definition is inactive.
-	rep = f.request("requests.resend", `{"numbers":["`+wr.Number+`"],"user":"ops"}`)
-	if !strings.Contains(string(rep.Result), `"error_code":"DEFINITION_INACTIVE"`) {
-		t.Errorf("second resend = %s, want DEFINITION_INACTIVE", rep.Result)
-	}
-}
-
-// The worker and the control plane announce deactivations alike: same subject, same JSON.
-func TestContractNoticeMatchesWorker(t *testing.T) {
-	if control.NoticeDefinitionDisabled != worker.NoticeDefinitionDisabled {
-		t.Errorf("notice subjects differ: control %q, worker %q", control.NoticeDefinitionDisabled, worker.NoticeDefinitionDisabled)
-	}
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	c, _ := json.Marshal(control.DisabledNotice{ID: "a", Name: "b", Reason: "c", Time: at})
-	w, _ := json.Marshal(worker.DisabledNotice{ID: "a", Name: "b", Reason: "c", Time: at})
-	if string(c) != string(w) {
-		t.Errorf("notices differ: control %s, worker %s", c, w)
 	}
 }

@@ -22,4 +22,10 @@
 // its replacement atomically). Two resends of one request at once therefore produce one
 // attempt and one outcome; a crash leaves the claim to expire, after which a later resend sends
 // again with the same webhook-id, which receivers deduplicate.
+//
+// The attempt itself is not made here: a Deliverer makes it, and in webhookd that is the
+// worker's delivery path, the one the pipeline's attempts take, so a resend is signed,
+// classified, counted, fed to endpoint health (a 410 deactivates the definition) and logged by
+// the same code. The responder adds what only a resend has: the claim, the replacement's number,
+// resent_from and the user.
 package control

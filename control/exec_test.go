@@ -18,7 +18,7 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
-	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/fakedeliverer"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/internal/testutil"
@@ -60,9 +60,7 @@ func newExecEnv(t *testing.T) *execEnv {
 		t.Cleanup(nc.Close)
 		return nc
 	}
-	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true, UserAgent: "webhookd/test"})
-	t.Cleanup(sender.CloseIdleConnections)
-	e.resp, err = control.Start(ctx, control.Options{Conn: conn(), Store: st, Sender: sender,
+	e.resp, err = control.Start(ctx, control.Options{Conn: conn(), Store: st, Deliverer: fakedeliverer.New(t),
 		Metrics: metrics.New(e.reg, "test"), ProgressInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
-	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
 )
 
@@ -21,8 +20,8 @@ import (
 const (
 	writeTimeout = 15 * time.Second
 	// claimMargin is added to twice the attempt's timeout to make the claim's lifetime: long
-	// enough for the attempt and the writes after it, short enough that a crash blocks a
-	// new resend of the request for a minute or so.
+	// enough for the attempt, a 410's deactivation and the writes after it, short enough that a
+	// crash blocks a new resend of the request for a minute or so.
 	claimMargin = 30 * time.Second
 )
 
@@ -245,32 +244,23 @@ func (r *Responder) resend(ctx context.Context, number string, listed *storage.W
 		return r.claimFailed(ctx, number, err)
 	}
 
-	// 3. One attempt: the stored body, the definition's current URL and secret (and its previous
-	// secret while a rotation's grace runs, as the pipeline signs), the same webhook-id. It is not cut short by Stop (its own timeout bounds it), so the claim is
-	// always completed.
+	// 3. One final attempt, by the worker's delivery path: the stored body under the same
+	// webhook-id, to the definition as it is now. It is not cut short by Stop (its own timeout
+	// bounds it), so the claim is always completed.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+10*time.Second)
-	res := r.o.Sender.Send(sendCtx, delivery.Attempt{
-		WebhookID: claimed.WebhookID,
-		Method:    def.Method,
-		URL:       def.URL,
-		Headers:   def.Headers,
-		SecretKey: def.SecretKey,
-		Body:      []byte(claimed.Request.Body),
-		Timeout:   timeout,
-
-		PreviousSecretKey: def.PreviousSecretAt(r.o.Now()),
-	})
+	res, done := r.o.Deliverer.Redeliver(sendCtx, def, claimed)
 	cancel()
-	r.countAttempt(def.ID, res)
 
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer wcancel()
-	defer r.disableIfGone(wctx, def, res)
 	at := r.o.Now().UTC()
 	if res.Outcome == delivery.Success {
 		var repl *storage.WebhookRequest
 		if def.Logging != config.LoggingRejectedOnly {
-			repl = replacement(claimed, def, seq, user, at, &res)
+			repl = done
+			repl.Seq, repl.Number = seq, storage.FormatNumber(seq)
+			repl.ResentFrom = number
+			repl.Log = storage.Log{CreatedAt: at, CreatedBy: user, UpdatedAt: at, UpdatedBy: user}
 		}
 		if err := r.o.Store.CompleteResendSuccess(wctx, number, token, storage.ResendSuccess{Replacement: repl}); err != nil {
 			return r.completeFailed(number, err, "the receiver accepted it")
@@ -320,44 +310,11 @@ func (r *Responder) completeFailed(number string, err error, what string) contro
 	return failed(number, controlapi.CodeInternal, "%s, but the outcome could not be stored (%v); the request stays claimed for a short while, then can be resent again with the same webhook-id", what, err)
 }
 
-// replacement is the successful request that replaces a rejected one. Its attempts count the
-// attempts of the rejected request plus this one, so the history of the delivery stays whole.
-func replacement(old *storage.WebhookRequest, def *config.Definition, seq int64, user string, at time.Time, res *delivery.Result) *storage.WebhookRequest {
-	n := *old
-	n.Seq, n.Number = seq, storage.FormatNumber(seq)
-	n.State = storage.StateSuccessful
-	n.URL = def.URL
-	n.SecretKey = def.SecretKey
-	n.Request = res.Request
-	n.Response = res.Response
-	n.WebhookDefinition = storage.Ref{ID: def.ID, Name: def.Name}
-	n.Attempts = old.Attempts + 1
-	n.ErrorCode, n.ErrorDescription = "", ""
-	n.ResentFrom = old.Number
-	n.Log = storage.Log{CreatedAt: at, CreatedBy: user, UpdatedAt: at, UpdatedBy: user}
-	return n.Mask()
-}
-
 func (r *Responder) nextNumber(ctx context.Context) (int64, error) {
 	if r.o.Numbers != nil {
 		return r.o.Numbers(ctx)
 	}
 	return r.numbers.Next(ctx, r.o.Store)
-}
-
-func (r *Responder) countAttempt(defID string, res delivery.Result) {
-	m := r.o.Metrics
-	if m == nil {
-		return
-	}
-	outcome := metrics.OutcomeRejected
-	if res.Outcome == delivery.Success {
-		outcome = metrics.OutcomeSuccess
-	} else {
-		m.DeliveryErrors.WithLabelValues(defID, res.ErrorCode).Inc()
-	}
-	m.DeliveryAttempts.WithLabelValues(defID, outcome).Inc()
-	m.DeliveryDuration.WithLabelValues(defID).Observe(res.Duration.Seconds())
 }
 
 func newToken() (string, error) {

@@ -37,23 +37,31 @@ type Store interface {
 	ListRules(ctx context.Context) ([]config.Rule, error)
 	GetRule(ctx context.Context, id string) (*config.Rule, error)
 	DeleteRule(ctx context.Context, id string) error
-	// DisableDefinition deactivates a definition whose receiver answered 410 to a resend; false
-	// when it was already inactive or is gone.
-	DisableDefinition(ctx context.Context, id, reason string, at time.Time) (bool, error)
 
 	InsertAudit(ctx context.Context, e storage.AuditEntry) error
 }
 
-// Sender makes one HTTP attempt; *delivery.Client is the real one.
-type Sender interface {
-	Send(ctx context.Context, a delivery.Attempt) delivery.Result
+// Deliverer makes a resend's attempt. The worker's delivery path is the one (worker's
+// deliverer, which asserts it): a resend's attempt is made, signed, classified, counted and fed
+// to endpoint health as the pipeline's attempts are, and its webhook request is built by the
+// pipeline's builder.
+type Deliverer interface {
+	// Redeliver makes one final attempt of the delivery that wr, a stored rejected request
+	// of def, logs: wr's stored body under wr's webhook-id, to def as it is now (URL, method,
+	// headers, secret, and the previous secret while a rotation's grace runs). It is never
+	// retried, so a retryable failure counts as rejected. A 410 Gone has deactivated def when it
+	// returns. On success it also returns the successful webhook request that logs the
+	// attempt, secrets masked, its attempts wr's plus this one; its number, resent_from and
+	// log are the caller's to set. ctx bounds the attempt: an attempt it cuts short is not
+	// counted, so a caller that must not be cut short by a shutdown passes a context of its own.
+	Redeliver(ctx context.Context, def *config.Definition, wr *storage.WebhookRequest) (delivery.Result, *storage.WebhookRequest)
 }
 
 // Options configure a Responder.
 type Options struct {
-	Conn   *nats.Conn
-	Store  Store
-	Sender Sender
+	Conn      *nats.Conn
+	Store     Store
+	Deliverer Deliverer // a resend's attempts
 	// Numbers allocates the sequence of a resend's replacement request (the worker's
 	// Recorder.Number, which takes them from reserved blocks). Nil: the responder reserves
 	// blocks of its own.
@@ -121,8 +129,8 @@ type Responder struct {
 // context's values are kept, but not its cancellation: commands in progress are ended by Stop,
 // gracefully.
 func Start(ctx context.Context, o Options) (*Responder, error) {
-	if o.Conn == nil || o.Store == nil || o.Sender == nil {
-		return nil, errors.New("start control responder: Conn, Store and Sender are required")
+	if o.Conn == nil || o.Store == nil || o.Deliverer == nil {
+		return nil, errors.New("start control responder: Conn, Store and Deliverer are required")
 	}
 	o.setDefaults()
 	r := &Responder{o: o, nc: o.Conn, sem: make(chan struct{}, o.Concurrency), stopping: make(chan struct{})}

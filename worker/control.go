@@ -8,14 +8,14 @@ import (
 )
 
 // startControl starts the control plane (CONTRACT.md section 6) on this worker's connection:
-// a responder in the queue group all replicas share. A configuration change it makes is loaded
-// by this replica at once (Nudge); the others see the store's config version move within their
-// poll interval.
-func (w *Worker) startControl(ctx context.Context, sender Sender) error {
+// a responder in the queue group all replicas share, whose resends take the pipeline's
+// delivery path (w.deliverer). A configuration change it makes is loaded by this replica at
+// once (Nudge); the others see the store's config version move within their poll interval.
+func (w *Worker) startControl(ctx context.Context) error {
 	r, err := control.Start(ctx, control.Options{
 		Conn:           w.nc,
 		Store:          w.store,
-		Sender:         sender,
+		Deliverer:      w.deliverer,
 		Numbers:        w.recorder.Number,
 		OnConfigChange: w.catalog.Nudge,
 		Metrics:        w.metrics,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/metrics"
@@ -166,6 +167,33 @@ func (d *deliverer) attempt(ctx context.Context, g *gate, def *config.Definition
 		return res, rejected
 	}
 }
+
+// The control plane's resends take the pipeline's path.
+var _ control.Deliverer = (*deliverer)(nil)
+
+// Redeliver is a resend's attempt (control.Deliverer): one final attempt of the delivery wr
+// logs, made, counted and fed to endpoint health by attempt as the pipeline's are (its outcome
+// sets def's gate's failing flag too, but the resend takes no slot of the gate: it is one
+// operator's attempt, bounded by the control plane's ResendConcurrency). A 410 deactivates def
+// before it returns, so the resend is answered with the definition inactive. On success the
+// webhook request is built as the pipeline builds it (task.request).
+func (d *deliverer) Redeliver(ctx context.Context, def *config.Definition, wr *storage.WebhookRequest) (delivery.Result, *storage.WebhookRequest) {
+	t := taskOf(wr)
+	res, _ := d.attempt(ctx, d.gates.of(def), def, t.WebhookID, t.Body, wr.Attempts, true)
+	if res.Response != nil && res.Response.Status == http.StatusGone {
+		// A write after the attempt: under its own bound, whatever ctx has left.
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), goneWriteTimeout)
+		d.health.goneNow(gctx, def)
+		cancel()
+	}
+	if res.Outcome != delivery.Success {
+		return res, nil
+	}
+	return res, d.request(t, def, wr.Attempts+1, storage.StateSuccessful, &res)
+}
+
+// goneWriteTimeout bounds a resend's deactivation after a 410.
+const goneWriteTimeout = 15 * time.Second
 
 // scheduleRetry queues the next attempt as a new task with its not-before time, then lets this
 // one go. The next task is deduplicated by (webhook-id, attempt), so a crash between the two

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
@@ -9,23 +10,23 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookd/webhookd/config"
-	"github.com/webhookd/webhookd/internal/deactivate"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/metrics"
 )
-
-// NoticeDefinitionDisabled is where a deactivation is announced.
-const NoticeDefinitionDisabled = deactivate.Subject
 
 // minFailuresToDisable: a definition is deactivated for failing only after this many attempts
 // in its disable_after window, so one failure after a quiet weekend does not switch it off.
 const minFailuresToDisable = 20
 
-// DisabledNotice is the JSON published on NoticeDefinitionDisabled.
-type DisabledNotice = deactivate.Notice
+// goneReason is the disabled_reason of a definition whose receiver answered 410 Gone.
+const goneReason = "the receiver answered 410 Gone"
 
-// health tracks endpoint health (CONTRACT.md section 3). Failures are counted in memory and
-// written to the store every flush, so the store sees a few writes per definition per minute
-// however many deliveries fail; the window survives restarts and is shared by replicas.
+// health tracks endpoint health (CONTRACT.md section 3) for every attempt, the pipeline's and
+// the resends' (deliverer.attempt feeds it). Failures are counted in memory and written to the
+// store every flush, so the store sees a few writes per definition per minute however many
+// deliveries fail; the window survives restarts and is shared by replicas. A 410 deactivates
+// the definition at once: the pipeline's at the next flush, which it kicks; a resend's before
+// the resend answers (goneNow).
 type health struct {
 	store   Store
 	nc      *nats.Conn
@@ -101,7 +102,7 @@ func (h *health) flush(ctx context.Context) {
 	snap := h.catalog.Current()
 	for id := range gone {
 		if def := snap.Definition(id); def != nil {
-			h.disable(ctx, def, deactivate.GoneReason)
+			h.disable(ctx, def, goneReason)
 		}
 	}
 	for id := range cleared {
@@ -144,14 +145,40 @@ func (h *health) requeue(id string, f *failures) {
 	h.pending[id] = f
 }
 
+// goneNow deactivates def for a 410 now, rather than at the next flush: a resend's caller is
+// answered with the definition already inactive, as a resend's attempt is made for an operator
+// who looks at the result. The flush has nothing left to do for it (or, when it took def's 410
+// a moment earlier, finds it inactive already: one announcement either way).
+func (h *health) goneNow(ctx context.Context, def *config.Definition) {
+	h.mu.Lock()
+	delete(h.gone, def.ID)
+	h.mu.Unlock()
+	h.disable(ctx, def, goneReason)
+}
+
+// disable deactivates def for reason and, when this call is the one that did it (not an earlier
+// one, nor another replica), counts it, announces it on controlapi.SubjectDefinitionDisabled
+// and reloads the catalog. The time is kept to the millisecond, as the stores keep it, so the
+// notice and disabled_at say the same. A failure is logged: the store write is what counts,
+// and endpoint health never fails an attempt.
 func (h *health) disable(ctx context.Context, def *config.Definition, reason string) {
-	changed, err := deactivate.Definition(ctx, deactivate.Deps{Store: h.store, Conn: h.nc, Metrics: h.metrics, Log: h.log},
-		def, reason, h.now().UTC())
+	at := h.now().UTC().Truncate(time.Millisecond)
+	changed, err := h.store.DisableDefinition(ctx, def.ID, reason, at)
 	if err != nil {
 		h.log.Error("deactivate webhook definition", "webhook_definition", def.ID, "error", err)
 		return
 	}
-	if changed {
-		h.catalog.Nudge()
+	if !changed {
+		return
 	}
+	h.metrics.DefinitionsDisabled.WithLabelValues(def.ID).Inc()
+	h.log.Warn("webhook definition deactivated", "webhook_definition", def.ID, "reason", reason)
+	b, err := json.Marshal(controlapi.DefinitionDisabled{ID: def.ID, Name: def.Name, Reason: reason, Time: at})
+	if err == nil {
+		err = h.nc.Publish(controlapi.SubjectDefinitionDisabled, b)
+	}
+	if err != nil {
+		h.log.Warn("announce deactivated definition", "webhook_definition", def.ID, "error", err)
+	}
+	h.catalog.Nudge()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/internal/workertest"
 	"github.com/webhookd/webhookd/storage"
@@ -401,7 +402,7 @@ func TestGoneDeactivatesDefinitionAndAnnounces(t *testing.T) {
 	rc := workertest.NewReceiver(t, func(int, *http.Request) int { return http.StatusGone })
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}))
 	notices := make(chan *nats.Msg, 4)
-	sub, err := e.NC.ChanSubscribe(worker.NoticeDefinitionDisabled, notices)
+	sub, err := e.NC.ChanSubscribe(controlapi.SubjectDefinitionDisabled, notices)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +413,7 @@ func TestGoneDeactivatesDefinitionAndAnnounces(t *testing.T) {
 	e.Publish(workertest.Event{ID: "ev-gone", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
 	select {
 	case m := <-notices:
-		var n worker.DisabledNotice
+		var n controlapi.DefinitionDisabled
 		if err := json.Unmarshal(m.Data, &n); err != nil || n.ID != "d1" || n.Name == "" || n.Reason == "" || n.Time.IsZero() {
 			t.Errorf("notice = %s (%v)", m.Data, err)
 		}

@@ -253,7 +253,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		workCtx: workCtx, running: map[string]*runningPool{}}
 	// The last step that can fail comes before any goroutine starts, so a failed Start has
 	// nothing running to stop.
-	if err := w.startControl(ctx, sender); err != nil {
+	if err := w.startControl(ctx); err != nil {
 		return nil, err
 	}
 	if err := w.startConsole(); err != nil {

@@ -50,6 +50,23 @@ func decodeTask(b []byte) (*task, error) {
 	return &t, nil
 }
 
+// taskOf is the delivery a stored webhook request logs, as a resend makes it again: the stored
+// body under the same webhook-id, for the same event and rule.
+func taskOf(wr *storage.WebhookRequest) *task {
+	return &task{
+		WebhookID:    wr.WebhookID,
+		Attempts:     wr.Attempts,
+		EventID:      wr.EventID,
+		Entity:       wr.Entity,
+		EntityID:     wr.EntityID,
+		Rule:         wr.WorkflowRule,
+		DefinitionID: wr.WebhookDefinition.ID,
+		FieldsSet:    wr.FieldsSet,
+		Body:         json.RawMessage(wr.Request.Body),
+		CreatedAt:    wr.Log.CreatedAt,
+	}
+}
+
 // request is the webhook request that logs the task's delivery, finished with res.
 func (t *task) request(def *config.Definition, attempts int, state string, res *delivery.Result, now time.Time) *storage.WebhookRequest {
 	req := &storage.WebhookRequest{

@@ -20,8 +20,8 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
-	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/event"
+	"github.com/webhookd/webhookd/internal/fakedeliverer"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/internal/testutil"
@@ -82,9 +82,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: event.StreamName, Subjects: []string{event.StreamSubjects}, Duplicates: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true})
-	t.Cleanup(sender.CloseIdleConnections)
-	r, err := control.Start(ctx, control.Options{Conn: nc, Store: e.store, Sender: sender})
+	r, err := control.Start(ctx, control.Options{Conn: nc, Store: e.store, Deliverer: fakedeliverer.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
-	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/fakedeliverer"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/internal/receivertest"
 	"github.com/webhookd/webhookd/metrics"
@@ -54,6 +54,7 @@ func openStore(t testing.TB, st Store) storagetest.Store {
 // env is one responder on a NATS server, with its store and a receiver.
 type env struct {
 	t       *testing.T
+	st      Store
 	url     string
 	nc      *nats.Conn
 	store   storagetest.Store
@@ -73,7 +74,7 @@ func newEnv(t *testing.T, st Store, opts ...envOption) *env {
 		o.JetStream = false    // the control plane speaks core NATS only
 		o.MaxPayload = 8 << 20 // above the responder's own bounds, so those are what is tested
 	})
-	e := &env{t: t, url: url, store: openStore(t, st), recv: receivertest.New(t)}
+	e := &env{t: t, st: st, url: url, store: openStore(t, st), recv: receivertest.New(t)}
 	e.nc = connect(t, e.url)
 	e.client = controlapi.NewClient(connect(t, e.url))
 	e.resp, e.reg, e.metrics = e.startResponder(e.store, opts...)
@@ -84,10 +85,15 @@ func (e *env) startResponder(store control.Store, opts ...envOption) (*control.R
 	e.t.Helper()
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, "test")
-	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true, UserAgent: "webhookd/test"})
-	e.t.Cleanup(sender.CloseIdleConnections)
+	var d control.Deliverer
+	if e.st.Deliverer != nil {
+		// The attempts' health is the real store's, whatever store the responder is given.
+		d = e.st.Deliverer(e.t, e.store, connect(e.t, e.url), m)
+	} else {
+		d = fakedeliverer.New(e.t)
+	}
 	o := control.Options{
-		Conn: connect(e.t, e.url), Store: store, Sender: sender, Metrics: m,
+		Conn: connect(e.t, e.url), Store: store, Deliverer: d, Metrics: m,
 		OnConfigChange: func() { e.nudges.Add(1) },
 	}
 	for _, f := range opts {

@@ -1,8 +1,10 @@
 // Package controltest is the control plane's black-box test suite: every command, secrets
 // masked, audit, paging, deletes, the resend rules and claims, errors and metrics, replicas, and
-// two whole workers sharing one store. It runs on a store: control's tests run it on SQLite, and
-// internal/mongotest/control on MongoDB (FerretDB in-process, or a real server), in a module of
-// its own so that FerretDB stays out of webhookd's go.mod.
+// two whole workers sharing one store. It runs on a store, with a deliverer for resends: the
+// worker's tests run it on SQLite with the worker's delivery path (the one resends take in
+// webhookd), and internal/mongotest/control on MongoDB (FerretDB in-process, or a real server),
+// in a module of its own so that FerretDB stays out of webhookd's go.mod, with
+// internal/fakedeliverer's.
 package controltest
 
 import (
@@ -10,7 +12,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage/sqlite"
 	"github.com/webhookd/webhookd/storage/storagetest"
 	"github.com/webhookd/webhookd/worker"
@@ -29,6 +35,9 @@ type Store struct {
 	// Small keeps the tests' data small, for a store that scans whole collections: fewer
 	// requests to resend by filter, and no tests of pages of a thousand or of 64 KiB bodies.
 	Small bool
+	// Deliverer makes the resends' attempts of a responder whose metrics are m, its endpoint
+	// health kept in store and announced on nc; nil: internal/fakedeliverer's.
+	Deliverer func(t testing.TB, store storagetest.Store, nc *nats.Conn, m *metrics.Metrics) control.Deliverer
 }
 
 const smallReason = "a store that scans whole collections: its data is kept small"

@@ -17,7 +17,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestOnMongoDB runs the control plane's suite on MongoDB: the real server of
 // WEBHOOKD_TEST_MONGO_URI, or else FerretDB in-process, whose findAndModify is a read then a
-// write (two claims at once can both win there) and which scans whole collections.
+// write (two claims at once can both win there) and which scans whole collections. Resends'
+// attempts are internal/fakedeliverer's here (the worker's delivery path is not exported); the
+// worker's, on MongoDB, is checked by internal/mongotest/worker's
+// TestResendTakesThePipelinesPathOnMongoDB.
 func TestOnMongoDB(t *testing.T) {
 	st := controltest.Store{
 		Open: func(ctx context.Context, t testing.TB) (storagetest.Store, error) {

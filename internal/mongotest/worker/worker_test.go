@@ -102,3 +102,9 @@ func TestConfigFileAtRestartOnMongoDB(t *testing.T) {
 	db := ferrettest.Database(t, uri)
 	workertest.ConfigFileAtRestart(t, func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
 }
+
+func TestResendTakesThePipelinesPathOnMongoDB(t *testing.T) {
+	uri := ferrettest.MongoURI(t)
+	db := ferrettest.Database(t, uri)
+	workertest.ResendTakesThePipelinesPath(t, func(o *worker.Options) { o.MongoURI, o.MongoDatabase = uri, db })
+}
