@@ -1,24 +1,21 @@
-// Package worker is webhookd's worker process as a library: Run(ctx, opts) starts everything
-// (NATS, embedded or not; the store; the consumers; the HTTP endpoints) and stops it gracefully
-// when ctx ends. Only cmd/webhookd touches OS signals and the process's registry, so a whole
-// worker runs inside a test.
+// Package worker is webhookd's worker process as a library: Start(ctx, opts) brings up
+// everything (NATS, embedded or not; the store; the --config file; the pipeline; the HTTP
+// endpoints, the control plane and the console) and Worker.Stop shuts it down within one
+// deadline. Only cmd/webhookd touches OS signals and the process's registry, so a whole worker
+// runs inside a test.
 //
-// Where an event goes:
+// The process and the pipeline are apart. This package is the wiring:
 //
-//  1. fanout.go: a message from CRM_EVENTS is validated (invalid: stored in invalid_events,
-//     acknowledged) and matched against the rules (rules.Index): one delivery per (event, rule,
-//     definition). A delivery whose definition has a free max_in_flight slot (gate.go) and whose
-//     last attempt did not fail gets its first attempt at once, in the fan-out, through the
-//     deliverer; the others are published to WEBHOOKD_DELIVERIES as tasks, with Nats-Msg-Id set
-//     to their webhook-id. The event is acknowledged once each delivery is finished and stored,
-//     or its task acknowledged by JetStream.
-//  2. deliver.go: the one delivery path. A definition's consumer hands a queued task to the
-//     deliverer, which waits for the definition's gate (rate limit, max_in_flight), makes one
-//     HTTP attempt (package delivery), counts it and decides: success or rejection write the
-//     webhook request (recorder.go, batched) and then acknowledge; a retry publishes the next
-//     attempt's task with its not-before time and acknowledges this one. A task that is not
-//     due yet goes back with a delayed nak until it is, in its own definition's consumer only.
-//     Messages being worked on are kept in progress by one keeper (keeper.go).
-//  3. health.go: outcomes feed endpoint health, which may deactivate a definition.
-//  4. catalog.go: definitions and rules, reloaded from the store within a second of a change.
+//   - run.go: Start, which checks the flags, opens NATS and the store, applies --config, builds
+//     the stages of package pipeline and starts its services; Stop, the phases of the one
+//     shutdown deadline, each service stopped in its phase; /readyz's check.
+//   - http.go, console.go, control.go: the HTTP endpoints, the web console (package console),
+//     the control plane (package control), whose resends take the pipeline's delivery path.
+//   - secrets.go: the key file of the secrets at rest, and their re-encryption.
+//   - gauges.go: the gauges sampler (consumer lag, queue depths, NATS and store up), a service.
+//   - store.go: the store as the process opens it, for the pipeline, control and the console.
+//
+// Where an event goes, and where a resend goes, is package pipeline's (its doc says it step
+// by step): CRM_EVENTS → pipeline.Events → the fan-out → the delivery path (pipeline.Deliverer)
+// → the recorder; a resend: control → pipeline.Deliverer.Redeliver.
 package worker

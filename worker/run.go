@@ -27,6 +27,7 @@ import (
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/datadir"
 	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/pipeline"
 	"github.com/webhookd/webhookd/secrets"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/storage/mongo"
@@ -35,38 +36,42 @@ import (
 
 // Worker is a running webhookd worker.
 type Worker struct {
-	opts      Options
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	embedded  *embedded.Server
-	lock      *datadir.Lock // standalone: the data directory, held by this process alone
-	nc        *nats.Conn
-	js        jetstream.JetStream
-	store     openedStore
-	catalog   *Catalog
-	recorder  *Recorder
-	health    *health
-	http      *http.Server
-	sender    *delivery.Client
-	deliverer *deliverer
-	control   *control.Responder
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	embedded *embedded.Server
+	lock     *datadir.Lock // standalone: the data directory, held by this process alone
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	store    openedStore
+	http     *http.Server
+	sender   *delivery.Client
+	control  *control.Responder
+
+	// The pipeline (package pipeline): its stages, and its background loops, each a service
+	// this worker starts and stops in the phases of Stop.
+	catalog     *pipeline.Catalog
+	recorder    *pipeline.Recorder // the batch writers
+	health      *pipeline.Health   // endpoint health, and its flusher
+	deliverer   *pipeline.Deliverer
+	storeHealth *pipeline.StoreHealth // the store's writes: an outage logged once, and seen by /readyz
+	keeper      *pipeline.Keeper
+	watcher     *pipeline.Watcher // the catalog's
+	pools       *pipeline.Pools   // the definitions' consumers, and their reconciler
+	events      *pipeline.Events  // the events consumer
+	gauges      *gauges           // the gauges sampler
+
 	// The web console (package console): bound at the start, served once the control plane runs.
 	console      *console.Console
 	consoleLn    net.Listener
 	consoleUsers *console.Users
 
-	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
-	depths       *queueDepths    // each definition's queued deliveries, sampled with the gauges
-	storeHealth  *storeHealth    // the store's writes: an outage logged once, and seen by /readyz
-	httpLn       net.Listener
-	ready        chan struct{} // closed once consumers are bound
+	httpLn net.Listener
+	ready  chan struct{} // closed once consumers are bound
 
 	cancelFetch  context.CancelFunc // stops fetching (phase 1 of shutdown)
 	cancelWork   context.CancelFunc // cuts in-flight work short (phase 2, after the grace period)
 	cancelHealth context.CancelFunc // stops endpoint health once deliveries are done
-	events       sync.WaitGroup     // the events pool
-	background   sync.WaitGroup     // catalog watch, health, gauges
-	pools        *pools
 	stopOnce     sync.Once
 	stopErr      error
 }
@@ -75,7 +80,7 @@ type Worker struct {
 // endpoints. On error everything already started is stopped again.
 func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	opts.setDefaults()
-	w := &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{}), depths: &queueDepths{}}
+	w := &Worker{opts: opts, log: opts.Logger, ready: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			if w.cancelWork != nil {
@@ -201,7 +206,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	// Before the first load: what is sealed under an older key, or in clear, is sealed under
 	// the first key now. A definition that cannot be opened fails the load below, by name.
 	w.reencryptSecrets(ctx)
-	w.catalog = NewCatalog(w.store, w.metrics, w.log)
+	w.catalog = pipeline.NewCatalog(w.store, w.metrics, w.log)
 	if _, err := w.catalog.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -232,25 +237,34 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	healthCtx, cancelHealth := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancelHealth = cancelHealth
 
-	w.storeHealth = &storeHealth{log: w.log.With("component", "store"), now: opts.Now}
-	w.recorder = NewRecorder(w.store, w.metrics, w.storeHealth)
+	w.storeHealth = pipeline.NewStoreHealth(w.log.With("component", "store"), opts.Now)
+	w.recorder = pipeline.NewRecorder(w.store, w.metrics, w.storeHealth)
+	_ = w.recorder.Start(workCtx)
 	now := opts.Now
-	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
-	sender := delivery.NewClient(delivery.Options{
+	w.health = pipeline.NewHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now, opts.HealthFlush)
+	w.sender = delivery.NewClient(delivery.Options{
 		AllowDestinations:    allow,
 		AllowPrivateNetworks: opts.AllowPrivateNets,
 		UserAgent:            "webhookd/" + opts.Version,
 	})
-	w.sender = sender
-	keeper := newKeeper()
-	w.deliverer = &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
-		keeper: keeper, metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
-	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, deliverer: w.deliverer, keeper: keeper,
-		depths: w.depths, metrics: w.metrics, log: w.log.With("stage", "fanout"), now: now,
-		direct: make(chan struct{}, max(opts.EventConcurrency/2, 1))}
-
-	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
-		workCtx: workCtx, running: map[string]*runningPool{}}
+	w.keeper = pipeline.NewKeeper()
+	w.deliverer = pipeline.NewDeliverer(pipeline.DelivererOptions{JS: w.js, Catalog: w.catalog, Sender: w.sender,
+		Recorder: w.recorder, Health: w.health, Keeper: w.keeper, Metrics: w.metrics, Log: w.log.With("stage", "deliver"), Now: now})
+	depths := &pipeline.QueueDepths{}
+	fo := pipeline.NewFanout(pipeline.FanoutOptions{JS: w.js, Catalog: w.catalog, Recorder: w.recorder, Deliverer: w.deliverer,
+		Keeper: w.keeper, Depths: depths, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
+		Concurrency: opts.EventConcurrency})
+	w.pools = pipeline.NewPools(deliveriesStream, w.nc, w.deliverer, w.log.With("stage", "deliver"), workCtx,
+		opts.Reconcile, w.catalog.Current)
+	w.events = pipeline.NewEvents(eventsCons, opts.EventConcurrency, fo, w.nc, w.log.With("stage", "fanout"), workCtx)
+	w.watcher = w.catalog.Watcher(opts.ConfigPoll, func(s *pipeline.Snapshot) {
+		w.pools.Reconcile(fetchCtx, s)
+		w.deliverer.Prune(s)
+		// Another replica, its key file not yet rotated, may have written under an older key.
+		w.reencryptSecrets(fetchCtx)
+	})
+	w.gauges = &gauges{nc: w.nc, store: w.store, metrics: w.metrics, every: opts.SampleEvery,
+		events: eventsStream, deliveries: deliveriesStream, depths: depths}
 	// The last step that can fail comes before any goroutine starts, so a failed Start has
 	// nothing running to stop.
 	if err := w.startControl(ctx); err != nil {
@@ -259,44 +273,14 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	if err := w.startConsole(); err != nil {
 		return nil, err
 	}
-	w.pools.reconcile(fetchCtx, w.catalog.Current())
-
-	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle, Conn: w.nc,
-		Log: w.log.With("stage", "fanout")}
-	w.events.Add(1)
-	go func() {
-		defer w.events.Done()
-		if err := eventsPool.Run(fetchCtx, workCtx); err != nil {
-			w.log.Error("events consumer stopped", "error", err)
-		}
-	}()
-
-	w.background.Add(5)
-	go func() {
-		defer w.background.Done()
-		keeper.run(workCtx)
-	}()
-	go func() {
-		defer w.background.Done()
-		w.pools.run(fetchCtx, opts.Reconcile, w.catalog.Current)
-	}()
-	go func() {
-		defer w.background.Done()
-		w.catalog.Watch(fetchCtx, opts.ConfigPoll, func(s *Snapshot) {
-			w.pools.reconcile(fetchCtx, s)
-			w.deliverer.gates.prune(s)
-			// Another replica, its key file not yet rotated, may have written under an older key.
-			w.reencryptSecrets(fetchCtx)
-		})
-	}()
-	go func() {
-		defer w.background.Done()
-		w.health.run(healthCtx, opts.HealthFlush)
-	}()
-	go func() {
-		defer w.background.Done()
-		w.watchGauges(fetchCtx, eventsStream, deliveriesStream)
-	}()
+	// Each service's loop runs under the context of the phase of Stop that ends it: fetching,
+	// in-flight work, endpoint health.
+	_ = w.pools.Start(fetchCtx)
+	_ = w.events.Start(fetchCtx)
+	_ = w.keeper.Start(workCtx)
+	_ = w.watcher.Start(fetchCtx)
+	_ = w.health.Start(healthCtx)
+	_ = w.gauges.Start(fetchCtx)
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String(), "allow_destinations", allow.Entries(), "console", w.ConsoleAddr())
@@ -381,8 +365,8 @@ func (w *Worker) stop(ctx context.Context) error {
 	go func() { defer close(consoleDone); w.stopConsole(graceCtx) }()
 	done := make(chan struct{})
 	go func() {
-		w.events.Wait()
-		w.pools.stop()
+		w.events.Stop()
+		w.pools.Stop()
 		close(done)
 	}()
 	if !w.awaitInFlight(graceCtx, done) {
@@ -421,8 +405,11 @@ func (w *Worker) stop(ctx context.Context) error {
 	w.cancelHealth()
 	<-controlDone
 	<-consoleDone
-	w.background.Wait()
-	w.health.flush(finalCtx)
+	w.keeper.Stop()
+	w.watcher.Stop()
+	w.health.Stop()
+	w.gauges.Stop()
+	w.health.Flush(finalCtx)
 	w.recorder.Stop(finalCtx)
 	w.sender.CloseIdleConnections()
 	err := w.closeResources(finalCtx)
@@ -439,13 +426,13 @@ func (w *Worker) awaitInFlight(ctx context.Context, done <-chan struct{}) bool {
 	default:
 	}
 	say := func(prefix string) {
-		n := w.deliverer.inFlight.Load()
+		n := w.deliverer.InFlight()
 		d, _ := ctx.Deadline()
 		left := time.Until(d).Round(time.Second)
 		w.log.Info(fmt.Sprintf("%s up to %s for %d in-flight deliveries", prefix, left, n),
 			"in_flight", n, "timeout", left.String())
 	}
-	if w.deliverer.inFlight.Load() > 0 {
+	if w.deliverer.InFlight() > 0 {
 		say("waiting")
 	}
 	progress := time.NewTicker(5 * time.Second)
@@ -520,7 +507,7 @@ func loadConfigFile(path string) (*config.Document, error) {
 // from what is stored. Every replica applies it at every start, so a rolling restart must neither
 // reload every replica nor undo what happened since: a definition that endpoint health
 // deactivated stays inactive until the file (or config.apply) changes it.
-func applyConfigFile(ctx context.Context, store Store, path string, doc *config.Document, at time.Time) error {
+func applyConfigFile(ctx context.Context, store pipeline.Store, path string, doc *config.Document, at time.Time) error {
 	defs, err := store.ListDefinitions(ctx)
 	if err != nil {
 		return fmt.Errorf("apply --config %q: %w", path, err)
@@ -610,74 +597,6 @@ func sameJSON[T config.Definition | config.Rule](a, b T) bool {
 	return x != "" && x == norm(b)
 }
 
-// watchGauges samples consumer lag and connection state for the metrics.
-func (w *Worker) watchGauges(ctx context.Context, events, deliveries jetstream.Stream) {
-	t := time.NewTicker(w.opts.SampleEvery)
-	defer t.Stop()
-	for {
-		w.sampleGauges(ctx, events, deliveries)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (w *Worker) sampleGauges(ctx context.Context, events, deliveries jetstream.Stream) {
-	if w.nc.IsConnected() {
-		w.metrics.NATSConnected.Set(1)
-	} else {
-		w.metrics.NATSConnected.Set(0)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := w.store.Ping(pctx); err != nil {
-		w.metrics.StoreUp.Set(0)
-	} else {
-		w.metrics.StoreUp.Set(1)
-	}
-	if c, err := events.Consumer(pctx, consumer.EventsConsumer); err == nil {
-		if info, err := c.Info(pctx); err == nil {
-			w.setConsumerGauges(info)
-		}
-	}
-	// The deliveries stream is webhookd's own: every consumer on it is a definition's. The lag
-	// of one deleted since the last sample is dropped, not left at its last value.
-	var infos []*jetstream.ConsumerInfo
-	depths := make(map[string]uint64, len(w.lagConsumers))
-	lister := deliveries.ListConsumers(pctx)
-	for info := range lister.Info() {
-		if id, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
-			infos = append(infos, info)
-			depths[id] = info.NumPending + uint64(info.NumAckPending)
-		}
-	}
-	if lister.Err() != nil {
-		return
-	}
-	// The fan-out's bound first, then what dashboards see: a gauge never shows a depth the
-	// bound does not know yet.
-	w.depths.set(depths)
-	seen := make(map[string]bool, len(infos))
-	for _, info := range infos {
-		w.setConsumerGauges(info)
-		seen[info.Name] = true
-	}
-	for name := range w.lagConsumers {
-		if !seen[name] {
-			w.metrics.ConsumerPending.DeleteLabelValues(name)
-			w.metrics.ConsumerAckPending.DeleteLabelValues(name)
-		}
-	}
-	w.lagConsumers = seen
-}
-
-func (w *Worker) setConsumerGauges(info *jetstream.ConsumerInfo) {
-	w.metrics.ConsumerPending.WithLabelValues(info.Name).Set(float64(info.NumPending))
-	w.metrics.ConsumerAckPending.WithLabelValues(info.Name).Set(float64(info.NumAckPending))
-}
-
 // readyCheck says what keeps the worker from being ready, or nil.
 func (w *Worker) readyCheck(ctx context.Context) error {
 	select {
@@ -691,7 +610,7 @@ func (w *Worker) readyCheck(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	// What the writes saw first: a store can answer pings and still refuse writes.
-	if since, err := w.storeHealth.failing(); err != nil {
+	if since, err := w.storeHealth.Failing(); err != nil {
 		return fmt.Errorf("store: writes failing since %s: %w", since.UTC().Format(time.RFC3339), err)
 	}
 	if err := w.store.Ping(ctx); err != nil {

@@ -42,7 +42,7 @@ func TestHundredThousandParkedRetriesDoNotStarveOthers(t *testing.T) {
 		[]string{workertest.RuleYAML("to-down", "customer", "down"), workertest.RuleYAML("to-up", "order", "up")},
 	))
 	// What the deliverer publishes after the fifth failed attempt of each delivery: a task that
-	// is not due for an hour (the message format is the worker's own; see worker/task.go).
+	// is not due for an hour (the message format is the pipeline's own; see pipeline/task.go).
 	const parked = 100_000
 	notBefore := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
 	for i := range parked {

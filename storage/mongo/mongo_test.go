@@ -13,16 +13,16 @@ import (
 
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/internal/testutil"
+	"github.com/webhookd/webhookd/pipeline"
 	"github.com/webhookd/webhookd/storage/mongo"
 	"github.com/webhookd/webhookd/storage/storagetest"
-	"github.com/webhookd/webhookd/worker"
 )
 
-// Each store is what its users declare they need: the worker's pipeline, the control plane and
-// the conformance suite. worker/control.go's type assertion can then never fail at start-up.
+// Each store is what its users declare they need: the pipeline, the control plane and
+// the conformance suite (worker/store.go asserts it too, for the process).
 var (
 	_ storagetest.Store = (*mongo.Store)(nil)
-	_ worker.Store      = (*mongo.Store)(nil)
+	_ pipeline.Store    = (*mongo.Store)(nil)
 	_ control.Store     = (*mongo.Store)(nil)
 )
 

@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -26,9 +26,9 @@ func TestDrainedConsumerOfADeletedDefinitionGoesQuietly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replica := func() (*pools, *testutil.LogBuffer) {
+	replica := func() (*Pools, *testutil.LogBuffer) {
 		var logs testutil.LogBuffer
-		p := &pools{stream: stream, nc: nc, log: slog.New(slog.NewTextHandler(&logs, nil)), workCtx: ctx,
+		p := &Pools{stream: stream, nc: nc, log: slog.New(slog.NewTextHandler(&logs, nil)), workCtx: ctx,
 			running: map[string]*runningPool{},
 			handler: func(context.Context, jetstream.Msg) consumer.Decision { return consumer.Decision{Action: consumer.Ack} }}
 		t.Cleanup(p.stop)
@@ -40,11 +40,11 @@ func TestDrainedConsumerOfADeletedDefinitionGoesQuietly(t *testing.T) {
 	def.ID = "gone"
 	with := &Snapshot{Definitions: map[string]*config.Definition{"gone": &def}}
 	without := &Snapshot{Definitions: map[string]*config.Definition{}}
-	for _, p := range []*pools{a, b} {
+	for _, p := range []*Pools{a, b} {
 		p.reconcile(ctx, with)
 		p.reconcile(ctx, without) // the definition is gone: its empty consumer is seen drained
 	}
-	running := func(p *pools) bool {
+	running := func(p *Pools) bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.running["gone"] != nil

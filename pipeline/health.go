@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control/controlapi"
+	"github.com/webhookd/webhookd/internal/startstop"
 	"github.com/webhookd/webhookd/metrics"
 )
 
@@ -21,13 +22,16 @@ const minFailuresToDisable = 20
 // goneReason is the disabled_reason of a definition whose receiver answered 410 Gone.
 const goneReason = "the receiver answered 410 Gone"
 
-// health tracks endpoint health (CONTRACT.md section 3) for every attempt, the pipeline's and
+// Health tracks endpoint health (CONTRACT.md section 3) for every attempt, the pipeline's and
 // the resends' (deliverer.attempt feeds it). Failures are counted in memory and written to the
 // store every flush, so the store sees a few writes per definition per minute however many
 // deliveries fail; the window survives restarts and is shared by replicas. A 410 deactivates
 // the definition at once: the pipeline's at the next flush, which it kicks; a resend's before
 // the resend answers (goneNow).
-type health struct {
+type Health struct {
+	startstop.Base
+	every time.Duration // the flusher's interval
+
 	store   Store
 	nc      *nats.Conn
 	catalog *Catalog
@@ -47,13 +51,21 @@ type failures struct {
 	first time.Time
 }
 
-func newHealth(store Store, nc *nats.Conn, catalog *Catalog, m *metrics.Metrics, log *slog.Logger, now func() time.Time) *health {
-	return &health{store: store, nc: nc, catalog: catalog, metrics: m, log: log, now: now,
+// NewHealth is endpoint health whose flusher (Start) writes every interval; the owner's Flush
+// writes what is left once the deliveries are done.
+func NewHealth(store Store, nc *nats.Conn, catalog *Catalog, m *metrics.Metrics, log *slog.Logger, now func() time.Time, every time.Duration) *Health {
+	h := newHealth(store, nc, catalog, m, log, now)
+	h.every = every
+	return h
+}
+
+func newHealth(store Store, nc *nats.Conn, catalog *Catalog, m *metrics.Metrics, log *slog.Logger, now func() time.Time) *Health {
+	return &Health{store: store, nc: nc, catalog: catalog, metrics: m, log: log, now: now,
 		pending: map[string]*failures{}, cleared: map[string]bool{}, gone: map[string]bool{}, kick: make(chan struct{}, 1)}
 }
 
 // observe records one attempt's outcome.
-func (h *health) observe(def *config.Definition, success, gone bool) {
+func (h *Health) observe(def *config.Definition, success, gone bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
@@ -77,8 +89,18 @@ func (h *health) observe(def *config.Definition, success, gone bool) {
 	}
 }
 
+// Start starts the flusher, which runs until Stop or until ctx ends.
+func (h *Health) Start(ctx context.Context) error {
+	ctx, ok, stopped := h.StartInit(ctx)
+	if !ok {
+		return nil
+	}
+	go func() { defer stopped(); h.run(ctx, h.every) }()
+	return nil
+}
+
 // run flushes every interval (and at once after a 410) until ctx ends, then flushes once more.
-func (h *health) run(ctx context.Context, every time.Duration) {
+func (h *Health) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -89,11 +111,11 @@ func (h *health) run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		case <-h.kick:
 		}
-		h.flush(ctx)
+		h.Flush(ctx)
 	}
 }
 
-func (h *health) flush(ctx context.Context) {
+func (h *Health) Flush(ctx context.Context) {
 	h.mu.Lock()
 	pending, cleared, gone := h.pending, h.cleared, h.gone
 	h.pending, h.cleared, h.gone = map[string]*failures{}, map[string]bool{}, map[string]bool{}
@@ -129,7 +151,7 @@ func (h *health) flush(ctx context.Context) {
 
 // requeue puts failures whose write failed back, to be written with the next flush (unless a
 // success came in between, which clears them anyway).
-func (h *health) requeue(id string, f *failures) {
+func (h *Health) requeue(id string, f *failures) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.cleared[id] {
@@ -149,7 +171,7 @@ func (h *health) requeue(id string, f *failures) {
 // answered with the definition already inactive, as a resend's attempt is made for an operator
 // who looks at the result. The flush has nothing left to do for it (or, when it took def's 410
 // a moment earlier, finds it inactive already: one announcement either way).
-func (h *health) goneNow(ctx context.Context, def *config.Definition) {
+func (h *Health) goneNow(ctx context.Context, def *config.Definition) {
 	h.mu.Lock()
 	delete(h.gone, def.ID)
 	h.mu.Unlock()
@@ -161,7 +183,7 @@ func (h *health) goneNow(ctx context.Context, def *config.Definition) {
 // and reloads the catalog. The time is kept to the millisecond, as the stores keep it, so the
 // notice and disabled_at say the same. A failure is logged: the store write is what counts,
 // and endpoint health never fails an attempt.
-func (h *health) disable(ctx context.Context, def *config.Definition, reason string) {
+func (h *Health) disable(ctx context.Context, def *config.Definition, reason string) {
 	at := h.now().UTC().Truncate(time.Millisecond)
 	changed, err := h.store.DisableDefinition(ctx, def.ID, reason, at)
 	if err != nil {

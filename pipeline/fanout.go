@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -21,18 +21,18 @@ import (
 	"github.com/webhookd/webhookd/webhook"
 )
 
-// fanout turns an event into deliveries: the first stage of the pipeline. A delivery whose
+// Fanout turns an event into deliveries: the first stage of the pipeline. A delivery whose
 // definition has a free slot (and whose last attempt did not fail) gets its first attempt here,
 // at once, through the deliverer; the others are queued as tasks for their definition's
 // consumer. Either way the event is acknowledged only once each of its deliveries is finished
 // and stored, or durably queued.
-type fanout struct {
+type Fanout struct {
 	js        jetstream.JetStream
 	catalog   *Catalog
 	recorder  *Recorder
-	deliverer *deliverer
-	keeper    *keeper
-	depths    *queueDepths
+	deliverer *Deliverer
+	keeper    *Keeper
+	depths    *QueueDepths
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -40,6 +40,28 @@ type fanout struct {
 	// receivers (each within its max_in_flight) can never take every event slot: the rest
 	// are always free to queue deliveries for the consumers.
 	direct chan struct{}
+}
+
+// FanoutOptions is what the fan-out is made of.
+type FanoutOptions struct {
+	JS        jetstream.JetStream // where deliveries are queued
+	Catalog   *Catalog
+	Recorder  *Recorder
+	Deliverer *Deliverer // makes the first attempts
+	Keeper    *Keeper
+	Depths    *QueueDepths // each definition's queued deliveries, against max_queued
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	Now       func() time.Time
+	// Concurrency is the events consumer's: half of it (one at least) may be attempting
+	// deliveries at once.
+	Concurrency int
+}
+
+// NewFanout makes the fan-out, the events consumer's handler.
+func NewFanout(o FanoutOptions) *Fanout {
+	return &Fanout{js: o.JS, catalog: o.Catalog, recorder: o.Recorder, deliverer: o.Deliverer, keeper: o.Keeper,
+		depths: o.Depths, metrics: o.Metrics, log: o.Log, now: o.Now, direct: make(chan struct{}, max(o.Concurrency/2, 1))}
 }
 
 // firstAttempt is a first attempt the fan-out makes itself.
@@ -50,7 +72,7 @@ type firstAttempt struct {
 }
 
 // handle is the events consumer's handler.
-func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
+func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
 	ev, err := event.Parse(msg.Subject(), msg.Data())
 	if err != nil {
 		return f.invalid(ctx, msg, err)
@@ -189,7 +211,7 @@ wait:
 
 // tooLargeToQueue reports whether t's task exceeds the NATS server's max_payload. Only a body
 // near the limit is encoded to find out.
-func (f *fanout) tooLargeToQueue(t *task) bool {
+func (f *Fanout) tooLargeToQueue(t *task) bool {
 	limit := f.js.Conn().MaxPayload()
 	if int64(len(t.Body))+taskOverhead < limit {
 		return false
@@ -213,7 +235,7 @@ func giveBack(direct []firstAttempt) {
 // says what becomes of the event: acknowledged when every one is finished (stored, or its
 // retry queued), else the first other decision (a shutdown hands the event back, and its
 // deliveries are attempted again; receivers deduplicate by webhook-id).
-func (f *fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []firstAttempt) (decided func() consumer.Decision) {
+func (f *Fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []firstAttempt) (decided func() consumer.Decision) {
 	switch len(direct) {
 	case 0:
 		return func() consumer.Decision { return consumer.Decision{Action: consumer.Ack} }
@@ -247,7 +269,7 @@ func (f *fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []fir
 }
 
 // tooLarge is the rejected webhook request of a delivery that cannot be queued.
-func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookRequest {
+func (f *Fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookRequest {
 	f.log.Warn("delivery rejected: too large to queue", "event_id", t.EventID, "webhook_definition", def.ID,
 		"body_bytes", len(t.Body))
 	return t.unattempted(def, controlapi.CodePayloadTooLarge, fmt.Sprintf("the delivery (a %d-byte body) does not fit the NATS server's max_payload; raise it, or narrow the definition's fields_set", len(t.Body)), f.now().UTC())
@@ -256,13 +278,13 @@ func (f *fanout) tooLarge(t *task, def *config.Definition) *storage.WebhookReque
 // queueFull is the rejected webhook request of a delivery whose definition has max_queued
 // deliveries queued. One line per delivery would flood the log while a receiver is down for
 // days: the metric counts them, the debug log names them.
-func (f *fanout) queueFull(t *task, def *config.Definition, n uint64) *storage.WebhookRequest {
+func (f *Fanout) queueFull(t *task, def *config.Definition, n uint64) *storage.WebhookRequest {
 	f.metrics.DeliveryErrors.WithLabelValues(def.ID, string(controlapi.CodeQueueFull)).Inc()
 	f.log.Debug("delivery rejected: queue full", "event_id", t.EventID, "webhook_definition", def.ID, "queued", n)
 	return t.unattempted(def, controlapi.CodeQueueFull, fmt.Sprintf("webhook definition %s already has %d deliveries queued (max_queued %d): its receiver is not keeping up; resend this request once it has caught up", def.ID, n, maxQueued(def)), f.now().UTC())
 }
 
-func (f *fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {
+func (f *Fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) consumer.Decision {
 	md, err := msg.Metadata()
 	if err != nil {
 		f.log.Error("read message metadata", "subject", msg.Subject(), "error", err)

@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -22,8 +22,7 @@ func TestBatcherGroupsWritesAndReportsEachResult(t *testing.T) {
 		}
 		return nil
 	})
-	done := make(chan struct{})
-	go func() { defer close(done); b.run() }()
+	_ = b.Start(context.Background())
 
 	// Five adds fill a batch: it is written without waiting for maxDelay (an hour here).
 	var wg sync.WaitGroup
@@ -55,13 +54,12 @@ func TestBatcherGroupsWritesAndReportsEachResult(t *testing.T) {
 	if err := b.Add(context.Background(), 7); !errors.Is(err, errBatcherStopped) {
 		t.Errorf("add after stop = %v, want errBatcherStopped", err)
 	}
-	<-done
 }
 
 func TestBatcherFlushesAfterMaxDelay(t *testing.T) {
 	t.Parallel()
 	b := newBatcher(100, time.Millisecond, func(context.Context, []int) error { return nil })
-	go b.run()
+	_ = b.Start(context.Background())
 	defer b.Stop(context.Background())
 	// One lonely item is written after maxDelay, not held until the batch fills.
 	if err := b.Add(context.Background(), 1); err != nil {

@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"log/slog"
@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// storeHealth follows the outcome of the store's writes, so an outage is told once when it
+// StoreHealth follows the outcome of the store's writes, so an outage is told once when it
 // starts and once when it ends, not once per message: while it lasts, every write is retried
 // with backoff by its caller and nothing is acknowledged without its document. /readyz reports
 // it too, since a store can answer pings and still refuse writes (a full disk, a lock held by
 // another process).
-type storeHealth struct {
+type StoreHealth struct {
 	log *slog.Logger
 	now func() time.Time
 
@@ -22,7 +22,7 @@ type storeHealth struct {
 }
 
 // observe records a write's outcome.
-func (h *storeHealth) observe(err error) {
+func (h *StoreHealth) observe(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
@@ -40,8 +40,13 @@ func (h *storeHealth) observe(err error) {
 	}
 }
 
-// failing returns the error of the outage in progress, or nil.
-func (h *storeHealth) failing() (since time.Time, err error) {
+// NewStoreHealth follows the store's writes, logging an outage on log.
+func NewStoreHealth(log *slog.Logger, now func() time.Time) *StoreHealth {
+	return &StoreHealth{log: log, now: now}
+}
+
+// Failing returns the error of the outage in progress, or nil.
+func (h *StoreHealth) Failing() (since time.Time, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.downFrom, h.lastErr

@@ -1,9 +1,8 @@
-package worker
+package pipeline
 
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/webhookd/webhookd/metrics"
@@ -14,30 +13,31 @@ import (
 // blocks reserved in the store (storage.Numbers).
 type Recorder struct {
 	store   Store
-	health  *storeHealth
+	health  *StoreHealth
 	metrics *metrics.Metrics
 	numbers storage.Numbers
 	reqs    *batcher[*storage.WebhookRequest]
 	invalid *batcher[storage.InvalidEvent]
-	wg      sync.WaitGroup
 }
 
-// NewRecorder starts the batch writers; Stop flushes and stops them.
-func NewRecorder(store Store, m *metrics.Metrics, health *storeHealth) *Recorder {
+// NewRecorder makes the batch writers: Start starts them, Stop flushes and stops them.
+func NewRecorder(store Store, m *metrics.Metrics, health *StoreHealth) *Recorder {
 	r := &Recorder{store: store, metrics: m, health: health}
 	r.reqs = newBatcher(maxRequestBatch, 5*time.Millisecond, r.writeRequests)
 	r.invalid = newBatcher(100, 5*time.Millisecond, r.writeInvalid)
-	r.wg.Add(2)
-	go func() { defer r.wg.Done(); r.reqs.run() }()
-	go func() { defer r.wg.Done(); r.invalid.run() }()
 	return r
 }
 
-// Stop writes what is queued, within ctx, and stops the writers.
+// Start starts the batch writers, once.
+func (r *Recorder) Start(ctx context.Context) error {
+	_ = r.reqs.Start(ctx)
+	return r.invalid.Start(ctx)
+}
+
+// Stop writes what is queued, within ctx, and stops the writers (safe twice or before Start).
 func (r *Recorder) Stop(ctx context.Context) {
 	r.reqs.Stop(ctx)
 	r.invalid.Stop(ctx)
-	r.wg.Wait()
 }
 
 // Record stores a webhook request, numbering it, and returns once it is stored. Its Number is

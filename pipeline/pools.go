@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/startstop"
 )
 
 // deliveryMaxAckPending bounds the deliveries one definition's consumer holds at once: in flight
@@ -19,8 +20,11 @@ import (
 // retries parked stalls only its own new deliveries, never another definition's.
 const deliveryMaxAckPending = 20000
 
-// pools runs one consumer.Pool per webhook definition and reconciles them with each snapshot.
-type pools struct {
+// Pools runs one consumer.Pool per webhook definition and reconciles them with each snapshot.
+type Pools struct {
+	startstop.Base
+	every   time.Duration    // the reconciler's interval
+	current func() *Snapshot // what the reconciler reconciles with
 	stream  jetstream.Stream
 	nc      *nats.Conn
 	handler consumer.Handler
@@ -37,6 +41,37 @@ type pools struct {
 	// queueing to it.
 	drainedMu sync.Mutex
 	drainedAt map[string]time.Time
+}
+
+// NewPools runs the definitions' consumers on stream: their handler is d's, their in-flight work
+// runs until workCtx ends. Start reconciles them with current now and every interval.
+func NewPools(stream jetstream.Stream, nc *nats.Conn, d *Deliverer, log *slog.Logger, workCtx context.Context,
+	every time.Duration, current func() *Snapshot) *Pools {
+	return &Pools{stream: stream, nc: nc, handler: d.handle, log: log, workCtx: workCtx, every: every, current: current,
+		running: map[string]*runningPool{}}
+}
+
+// Start reconciles the pools with the current snapshot, then starts the reconciler. Pools fetch
+// until ctx ends or Stop.
+func (p *Pools) Start(ctx context.Context) error {
+	ctx, ok, stopped := p.StartInit(ctx)
+	if !ok {
+		return nil
+	}
+	p.reconcile(ctx, p.current())
+	go func() { defer stopped(); p.run(ctx, p.every, p.current) }()
+	return nil
+}
+
+// Reconcile brings the pools in line with snap at once (a configuration change), fetching
+// under ctx.
+func (p *Pools) Reconcile(ctx context.Context, snap *Snapshot) { p.reconcile(ctx, snap) }
+
+// Stop stops the reconciler, then fetching on every pool, and waits for their in-flight work
+// (bounded by the work context).
+func (p *Pools) Stop() {
+	p.Base.Stop()
+	p.stop()
 }
 
 // drainGrace is how long a gone definition's consumer must stay empty before it is deleted.
@@ -68,7 +103,7 @@ func settingsOf(def *config.Definition) poolSettings {
 
 // reconcile starts pools for new definitions, restarts those whose settings changed, and keeps
 // pools for consumers whose definition is gone until their queue is empty.
-func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
+func (p *Pools) reconcile(ctx context.Context, snap *Snapshot) {
 	want := make(map[string]poolSettings, len(snap.Definitions))
 	for id, def := range snap.Definitions {
 		want[id] = settingsOf(def)
@@ -158,7 +193,7 @@ func (p *pools) reconcile(ctx context.Context, snap *Snapshot) {
 }
 
 // stopPool stops fetching on the pool of id, if one runs.
-func (p *pools) stopPool(id string) {
+func (p *Pools) stopPool(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if rp, ok := p.running[id]; ok {
@@ -168,7 +203,7 @@ func (p *pools) stopPool(id string) {
 }
 
 // drainedLongEnough reports whether a gone definition's consumer has been empty for drainGrace.
-func (p *pools) drainedLongEnough(ctx context.Context, id string) bool {
+func (p *Pools) drainedLongEnough(ctx context.Context, id string) bool {
 	empty := false
 	if c, err := p.stream.Consumer(ctx, consumer.DeliveryConsumerName(id)); err == nil {
 		if info, err := c.Info(ctx); err == nil {
@@ -198,7 +233,7 @@ func (p *pools) drainedLongEnough(ctx context.Context, id string) bool {
 
 // run reconciles every interval as well as on each configuration change, so a consumer that
 // failed to bind, or a pool that ended, comes back without waiting for the next change.
-func (p *pools) run(ctx context.Context, every time.Duration, current func() *Snapshot) {
+func (p *Pools) run(ctx context.Context, every time.Duration, current func() *Snapshot) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -212,7 +247,7 @@ func (p *pools) run(ctx context.Context, every time.Duration, current func() *Sn
 }
 
 // stop stops fetching on every pool and waits for their in-flight work (bounded by workCtx).
-func (p *pools) stop() {
+func (p *Pools) stop() {
 	p.mu.Lock()
 	p.stopped = true
 	for id, rp := range p.running {

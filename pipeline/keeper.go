@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -6,13 +6,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookd/webhookd/internal/startstop"
 )
 
-// keeper tells JetStream that the messages being worked on are still in progress, so a long
+// Keeper tells JetStream that the messages being worked on are still in progress, so a long
 // rate-limit wait, a slow receiver or a store outage does not get them redelivered to another
 // replica meanwhile. One goroutine ticks for every held message: holding one costs a map entry,
 // not a goroutine and a timer.
-type keeper struct {
+type Keeper struct {
+	startstop.Base
 	every time.Duration
 	mu    sync.Mutex
 	held  map[*heldMsg]struct{}
@@ -20,15 +23,15 @@ type keeper struct {
 
 type heldMsg struct{ msg jetstream.Msg }
 
-// newKeeper ticks on a fixed interval well inside the shortest AckWait any replica gives a
+// NewKeeper ticks on a fixed interval well inside the shortest AckWait any replica gives a
 // consumer (the margin alone), because the AckWait in force may come from another replica's
 // newer configuration.
-func newKeeper() *keeper {
-	return &keeper{every: ackWaitMargin / 3, held: map[*heldMsg]struct{}{}}
+func NewKeeper() *Keeper {
+	return &Keeper{every: ackWaitMargin / 3, held: map[*heldMsg]struct{}{}}
 }
 
 // hold keeps msg in progress until release is called.
-func (k *keeper) hold(msg jetstream.Msg) (release func()) {
+func (k *Keeper) hold(msg jetstream.Msg) (release func()) {
 	if k == nil {
 		return func() {}
 	}
@@ -43,8 +46,18 @@ func (k *keeper) hold(msg jetstream.Msg) (release func()) {
 	}
 }
 
+// Start starts the ticking, under the worker's work context: nothing is held once it is over.
+func (k *Keeper) Start(ctx context.Context) error {
+	ctx, ok, stopped := k.StartInit(ctx)
+	if !ok {
+		return nil
+	}
+	go func() { defer stopped(); k.run(ctx) }()
+	return nil
+}
+
 // run ticks until ctx ends (the worker's work context: nothing is held once it is over).
-func (k *keeper) run(ctx context.Context) {
+func (k *Keeper) run(ctx context.Context) {
 	t := time.NewTicker(k.every)
 	defer t.Stop()
 	for {

@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
+	"github.com/webhookd/webhookd/internal/startstop"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/rules"
 )
@@ -143,8 +144,32 @@ func (c *Catalog) load(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// Watch reloads on every poll tick or nudge until ctx ends, calling onChange with each new snapshot.
-func (c *Catalog) Watch(ctx context.Context, every time.Duration, onChange func(*Snapshot)) {
+// Watcher reloads the catalog on every poll tick or nudge, calling onChange with each new
+// snapshot, from Start until Stop.
+type Watcher struct {
+	startstop.Base
+	c        *Catalog
+	every    time.Duration
+	onChange func(*Snapshot)
+}
+
+// Watcher makes c's watcher: it polls every interval.
+func (c *Catalog) Watcher(every time.Duration, onChange func(*Snapshot)) *Watcher {
+	return &Watcher{c: c, every: every, onChange: onChange}
+}
+
+// Start starts watching, once, until Stop or until ctx ends.
+func (w *Watcher) Start(ctx context.Context) error {
+	ctx, ok, stopped := w.StartInit(ctx)
+	if !ok {
+		return nil
+	}
+	go func() { defer stopped(); w.c.watch(ctx, w.every, w.onChange) }()
+	return nil
+}
+
+// watch reloads on every poll tick or nudge until ctx ends, calling onChange with each new snapshot.
+func (c *Catalog) watch(ctx context.Context, every time.Duration, onChange func(*Snapshot)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

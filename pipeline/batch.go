@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/webhookd/webhookd/internal/startstop"
 )
 
 // errBatcherStopped: the batcher has stopped; the caller hands its message back.
@@ -16,6 +18,8 @@ var errBatcherStopped = errors.New("batch writer stopped")
 // once its item is stored (or failed), so the caller can acknowledge its message after that:
 // batching adds at most maxDelay to an acknowledgement, and cuts store round trips by up to maxSize.
 type batcher[T any] struct {
+	startstop.Base
+
 	flush    func(ctx context.Context, items []T) error
 	maxSize  int
 	maxDelay time.Duration
@@ -25,7 +29,6 @@ type batcher[T any] struct {
 	stopOnce sync.Once
 	stop     chan struct{}
 	stopCtx  context.Context // bounds the last write; set before stop is closed
-	done     chan struct{}
 }
 
 type pending[T any] struct {
@@ -36,7 +39,7 @@ type pending[T any] struct {
 func newBatcher[T any](maxSize int, maxDelay time.Duration, flush func(context.Context, []T) error) *batcher[T] {
 	return &batcher[T]{
 		flush: flush, maxSize: maxSize, maxDelay: maxDelay,
-		in: make(chan pending[T]), stop: make(chan struct{}), done: make(chan struct{}),
+		in: make(chan pending[T]), stop: make(chan struct{}),
 	}
 }
 
@@ -55,9 +58,18 @@ func (b *batcher[T]) Add(ctx context.Context, item T) error {
 	return <-p.res
 }
 
+// Start starts the writer, once. Until it runs, an Add waits (or ends with its ctx).
+func (b *batcher[T]) Start(ctx context.Context) error {
+	_, ok, stopped := b.StartInit(ctx)
+	if !ok {
+		return nil
+	}
+	go func() { defer stopped(); b.run() }()
+	return nil
+}
+
 // run collects and flushes batches until Stop; it flushes what it holds before returning.
 func (b *batcher[T]) run() {
-	defer close(b.done)
 	var (
 		batch []pending[T]
 		timer *time.Timer
@@ -136,13 +148,14 @@ func (b *batcher[T]) pendingForTest() bool { return b.queued.Load() > 0 }
 
 // Stop writes what is queued, within ctx, and stops. Adds after Stop fail with
 // errBatcherStopped. An item whose write ctx cuts short is not stored and its caller is told
-// so: its message is not acknowledged, and JetStream redelivers it.
+// so: its message is not acknowledged, and JetStream redelivers it. Unlike startstop.Service's,
+// this Stop takes the deadline of the last write; it too is safe twice or before Start.
 func (b *batcher[T]) Stop(ctx context.Context) {
 	b.stopOnce.Do(func() {
 		b.stopCtx = ctx
 		close(b.stop)
 	})
-	<-b.done
+	b.Wait()
 }
 
 // writeTimeout bounds one batch write.

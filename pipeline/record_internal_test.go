@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -49,9 +49,10 @@ func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{failures: 2}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	rec := NewRecorder(store, m, &StoreHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	_ = rec.Start(context.Background())
 	defer rec.Stop(context.Background())
-	d := &deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	d := &Deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	dec := d.record(context.Background(), &storage.WebhookRequest{WebhookID: "msg_1", State: storage.StateSuccessful})
 	if dec.Action != consumer.Ack {
 		t.Errorf("decision = %v, want ack once stored", dec.Action)
@@ -65,9 +66,10 @@ func TestRecordHandsBackOnShutdown(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{failures: 1 << 30}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	rec := NewRecorder(store, m, &StoreHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	_ = rec.Start(context.Background())
 	defer rec.Stop(context.Background())
-	d := &deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	d := &Deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if dec := d.record(ctx, &storage.WebhookRequest{WebhookID: "msg_2"}); dec.Action != consumer.HandBack {

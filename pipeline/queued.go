@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"errors"
@@ -10,23 +10,23 @@ import (
 	"github.com/webhookd/webhookd/config"
 )
 
-// queueDepths holds each definition's queued deliveries (waiting, parked for a retry or in
+// QueueDepths holds each definition's queued deliveries (waiting, parked for a retry or in
 // flight), as last sampled from its consumer. The fan-out checks max_queued against it: a
 // sample is at most one gauge interval old, and the stream's per-definition cap
 // (config.MaxMaxQueued) stops the rest.
-type queueDepths struct {
+type QueueDepths struct {
 	mu sync.RWMutex
 	n  map[string]uint64
 }
 
-func (q *queueDepths) set(all map[string]uint64) {
+func (q *QueueDepths) Set(all map[string]uint64) {
 	q.mu.Lock()
 	q.n = all
 	q.mu.Unlock()
 }
 
 // full reports whether def has no room for another delivery, and how many it holds.
-func (q *queueDepths) full(def *config.Definition) (bool, uint64) {
+func (q *QueueDepths) full(def *config.Definition) (bool, uint64) {
 	q.mu.RLock()
 	n := q.n[def.ID]
 	q.mu.RUnlock()

@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -94,7 +94,7 @@ func TestRedeliverIsAFinalAttemptOfThePipeline(t *testing.T) {
 			// No flush runs: what Redeliver does for endpoint health is done when it returns.
 			h := newHealth(store, nc, cat, m, log, clock)
 			sender := &answeringSender{status: tc.status}
-			d := &deliverer{catalog: cat, sender: sender, health: h, metrics: m, log: log, now: clock}
+			d := &Deliverer{catalog: cat, sender: sender, health: h, metrics: m, log: log, now: clock}
 
 			res, wr := d.Redeliver(context.Background(), def, stored)
 

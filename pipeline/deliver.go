@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -24,17 +24,17 @@ type Sender interface {
 	Send(ctx context.Context, a delivery.Attempt) delivery.Result
 }
 
-// deliverer is the one delivery path: every attempt, a first one made by the fan-out or a
+// Deliverer is the one delivery path: every attempt, a first one made by the fan-out or a
 // retry from the definition's consumer, goes through deliver, which waits for the definition's
 // gate, makes the attempt, counts it, feeds endpoint health and finishes the delivery (its
 // webhook request stored, or its next attempt queued).
-type deliverer struct {
+type Deliverer struct {
 	js       jetstream.JetStream
 	catalog  *Catalog
 	sender   Sender
 	recorder *Recorder
-	health   *health
-	keeper   *keeper
+	health   *Health
+	keeper   *Keeper
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
@@ -42,6 +42,32 @@ type deliverer struct {
 	inFlight atomic.Int64 // deliveries past their due time and not yet decided: what a shutdown waits for
 	gates    gates
 }
+
+// DelivererOptions is what the delivery path is made of.
+type DelivererOptions struct {
+	JS       jetstream.JetStream // where retries are queued
+	Catalog  *Catalog
+	Sender   Sender
+	Recorder *Recorder
+	Health   *Health
+	Keeper   *Keeper // keeps the messages being worked on in progress
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// NewDeliverer makes the one delivery path.
+func NewDeliverer(o DelivererOptions) *Deliverer {
+	return &Deliverer{js: o.JS, catalog: o.Catalog, sender: o.Sender, recorder: o.Recorder, health: o.Health,
+		keeper: o.Keeper, metrics: o.Metrics, log: o.Log, now: o.Now}
+}
+
+// InFlight is how many deliveries are past their due time and not yet decided: what a
+// shutdown waits for.
+func (d *Deliverer) InFlight() int64 { return d.inFlight.Load() }
+
+// Prune forgets the gates of the definitions snap no longer has.
+func (d *Deliverer) Prune(snap *Snapshot) { d.gates.prune(snap) }
 
 // verdict is how an attempt ends its delivery.
 type verdict int
@@ -54,7 +80,7 @@ const (
 )
 
 // handle is a definition consumer's handler.
-func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
+func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Decision {
 	t, err := decodeTask(msg.Data())
 	if err != nil {
 		// Only webhookd writes these messages; one it cannot read is a bug, never retried.
@@ -73,7 +99,7 @@ func (d *deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 
 // tryNow takes a slot of def's gate for a first attempt made at once by the fan-out, if the
 // definition can take one now or within directWait; otherwise the delivery is queued.
-func (d *deliverer) tryNow(def *config.Definition) (release func(), ok bool) {
+func (d *Deliverer) tryNow(def *config.Definition) (release func(), ok bool) {
 	if !def.Active {
 		return nil, false
 	}
@@ -86,7 +112,7 @@ const directWait = 20 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. release is the slot of def's
 // gate when the caller holds one already (tryNow), nil to wait for one.
-func (d *deliverer) deliver(ctx context.Context, t *task, def *config.Definition, release func()) consumer.Decision {
+func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, release func()) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
 	switch {
@@ -131,7 +157,7 @@ func (d *deliverer) deliver(ctx context.Context, t *task, def *config.Definition
 // attempt makes one attempt of body to def under webhookID, after made attempts, and
 // classifies it; a final attempt is never retried. It counts the attempt and feeds endpoint
 // health, unless the shutdown cut it short.
-func (d *deliverer) attempt(ctx context.Context, g *gate, def *config.Definition, webhookID string, body []byte, made int, final bool) (delivery.Result, verdict) {
+func (d *Deliverer) attempt(ctx context.Context, g *gate, def *config.Definition, webhookID string, body []byte, made int, final bool) (delivery.Result, verdict) {
 	inFlight := d.metrics.DeliveriesInFlight.WithLabelValues(def.ID)
 	inFlight.Inc()
 	res := d.sender.Send(ctx, delivery.Attempt{
@@ -169,7 +195,7 @@ func (d *deliverer) attempt(ctx context.Context, g *gate, def *config.Definition
 }
 
 // The control plane's resends take the pipeline's path.
-var _ control.Deliverer = (*deliverer)(nil)
+var _ control.Deliverer = (*Deliverer)(nil)
 
 // Redeliver is a resend's attempt (control.Deliverer): one final attempt of the delivery wr
 // logs, made, counted and fed to endpoint health by attempt as the pipeline's are (its outcome
@@ -177,7 +203,7 @@ var _ control.Deliverer = (*deliverer)(nil)
 // operator's attempt, bounded by the control plane's ResendConcurrency). A 410 deactivates def
 // before it returns, so the resend is answered with the definition inactive. On success the
 // webhook request is built as the pipeline builds it (task.request).
-func (d *deliverer) Redeliver(ctx context.Context, def *config.Definition, wr *storage.WebhookRequest) (delivery.Result, *storage.WebhookRequest) {
+func (d *Deliverer) Redeliver(ctx context.Context, def *config.Definition, wr *storage.WebhookRequest) (delivery.Result, *storage.WebhookRequest) {
 	t := taskOf(wr)
 	res, _ := d.attempt(ctx, d.gates.of(def), def, t.WebhookID, t.Body, wr.Attempts, true)
 	if res.Response != nil && res.Response.Status == http.StatusGone {
@@ -198,7 +224,7 @@ const goneWriteTimeout = 15 * time.Second
 // scheduleRetry queues the next attempt as a new task with its not-before time, then lets this
 // one go. The next task is deduplicated by (webhook-id, attempt), so a crash between the two
 // steps re-publishes nothing new.
-func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Definition, attempts int, res delivery.Result) consumer.Decision {
+func (d *Deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Definition, attempts int, res delivery.Result) consumer.Decision {
 	delay := delivery.Backoff(def.Retry, attempts, res.RetryAfter, rand.Float64)
 	next := *t
 	next.Attempts = attempts
@@ -224,21 +250,21 @@ func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 }
 
 // finishUnattempted rejects a task whose definition is gone or inactive, without an attempt.
-func (d *deliverer) finishUnattempted(ctx context.Context, t *task, def *config.Definition, code controlapi.Code, desc string) consumer.Decision {
+func (d *Deliverer) finishUnattempted(ctx context.Context, t *task, def *config.Definition, code controlapi.Code, desc string) consumer.Decision {
 	if def == nil {
 		def = &config.Definition{ID: t.DefinitionID, Method: config.DefaultMethod}
 	}
 	return d.record(ctx, t.unattempted(def, code, desc, d.now().UTC()))
 }
 
-func (d *deliverer) request(t *task, def *config.Definition, attempts int, state string, res *delivery.Result) *storage.WebhookRequest {
+func (d *Deliverer) request(t *task, def *config.Definition, attempts int, state string, res *delivery.Result) *storage.WebhookRequest {
 	return t.request(def, attempts, state, res, d.now().UTC())
 }
 
 // record stores the webhook request; the message is acknowledged only once it is stored. A
 // store that fails is retried here, with backoff, while the message is held: handing the message
 // back would repeat an attempt the receiver already answered. Only a shutdown hands it back.
-func (d *deliverer) record(ctx context.Context, req *storage.WebhookRequest) consumer.Decision {
+func (d *Deliverer) record(ctx context.Context, req *storage.WebhookRequest) consumer.Decision {
 	wait := recordRetryMin
 	for {
 		err := d.recorder.Record(ctx, req)

@@ -1,4 +1,4 @@
-package worker
+package pipeline
 
 import (
 	"context"
@@ -99,7 +99,7 @@ func TestEndpointHealthDisablesAfterTheWindow(t *testing.T) {
 		for range n {
 			h.observe(d, false, false)
 		}
-		h.flush(ctx)
+		h.Flush(ctx)
 	}
 
 	fail(def, 30)
@@ -111,7 +111,7 @@ func TestEndpointHealthDisablesAfterTheWindow(t *testing.T) {
 	}
 	// A success resets the window.
 	h.observe(def, true, false)
-	h.flush(ctx)
+	h.Flush(ctx)
 	now = now.Add(2 * time.Hour)
 	fail(def, 25)
 	if len(store.disabled) != 0 {
@@ -158,7 +158,7 @@ func TestGoneDisablesAtOnce(t *testing.T) {
 	cat.cur.Store(&Snapshot{Index: mustEmptyIndex(), Definitions: map[string]*config.Definition{"d1": def}})
 	h := newHealth(store, nc, cat, m, log, time.Now)
 	h.observe(def, false, true)
-	h.flush(context.Background())
+	h.Flush(context.Background())
 	if store.disabled["d1"] != "the receiver answered 410 Gone" {
 		t.Errorf("disabled = %v", store.disabled)
 	}
