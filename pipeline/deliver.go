@@ -267,7 +267,7 @@ func (d *Deliverer) request(t *task, def *config.Definition, attempts int, state
 func (d *Deliverer) record(ctx context.Context, req *storage.WebhookRequest) consumer.Decision {
 	wait := recordRetryMin
 	for {
-		err := d.recorder.Record(ctx, req)
+		err := d.recorder.record(ctx, req)
 		if err == nil {
 			return consumer.Decision{Action: consumer.Ack}
 		}

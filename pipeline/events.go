@@ -43,3 +43,13 @@ func (e *Events) Start(ctx context.Context) error {
 	}()
 	return nil
 }
+
+// The pipeline's background loops, each a service the worker starts and stops (Recorder's
+// writers stop with the deadline of their last write instead: Recorder.Stop(ctx)).
+var (
+	_ startstop.Service = (*Events)(nil)
+	_ startstop.Service = (*Pools)(nil)
+	_ startstop.Service = (*Watcher)(nil)
+	_ startstop.Service = (*Keeper)(nil)
+	_ startstop.Service = (*Health)(nil)
+)

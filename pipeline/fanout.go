@@ -194,7 +194,7 @@ wait:
 		return queuing
 	}
 	for _, req := range refused {
-		if err := f.recorder.Record(ctx, req); err != nil {
+		if err := f.recorder.record(ctx, req); err != nil {
 			if ctx.Err() != nil {
 				return consumer.Decision{Action: consumer.HandBack}
 			}
@@ -298,7 +298,7 @@ func (f *Fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) co
 	if ie := (*event.InvalidError)(nil); errors.As(cause, &ie) {
 		reason = ie.Reason
 	}
-	err = f.recorder.RecordInvalid(ctx, storage.InvalidEvent{
+	err = f.recorder.recordInvalid(ctx, storage.InvalidEvent{
 		Subject:    msg.Subject(),
 		Body:       string(body),
 		Reason:     reason,

@@ -40,19 +40,19 @@ func (r *Recorder) Stop(ctx context.Context) {
 	r.invalid.Stop(ctx)
 }
 
-// Record stores a webhook request, numbering it, and returns once it is stored. Its Number is
+// record stores a webhook request, numbering it, and returns once it is stored. Its Number is
 // set when it returns nil. A request whose delivery was already logged is not written twice.
-func (r *Recorder) Record(ctx context.Context, req *storage.WebhookRequest) error {
+func (r *Recorder) record(ctx context.Context, req *storage.WebhookRequest) error {
 	return r.reqs.Add(ctx, req)
 }
 
-// RecordInvalid stores an invalid event and returns once it is stored.
-func (r *Recorder) RecordInvalid(ctx context.Context, ev storage.InvalidEvent) error {
+// recordInvalid stores an invalid event and returns once it is stored.
+func (r *Recorder) recordInvalid(ctx context.Context, ev storage.InvalidEvent) error {
 	return r.invalid.Add(ctx, ev)
 }
 
-// Number allocates the next request number (for writes that do not go through Record, such as
-// a resend's replacement).
+// Number allocates the next request number, for writes that do not go through the batches
+// (a resend's replacement).
 func (r *Recorder) Number(ctx context.Context) (int64, error) {
 	return r.numbers.Next(ctx, r.store)
 }

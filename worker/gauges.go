@@ -103,3 +103,5 @@ func (g *gauges) setConsumerGauges(info *jetstream.ConsumerInfo) {
 	g.metrics.ConsumerPending.WithLabelValues(info.Name).Set(float64(info.NumPending))
 	g.metrics.ConsumerAckPending.WithLabelValues(info.Name).Set(float64(info.NumAckPending))
 }
+
+var _ startstop.Service = (*gauges)(nil)

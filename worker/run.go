@@ -26,6 +26,7 @@ import (
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/delivery"
 	"github.com/webhookd/webhookd/internal/datadir"
+	"github.com/webhookd/webhookd/internal/startstop"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/pipeline"
 	"github.com/webhookd/webhookd/secrets"
@@ -42,7 +43,6 @@ type Worker struct {
 	embedded *embedded.Server
 	lock     *datadir.Lock // standalone: the data directory, held by this process alone
 	nc       *nats.Conn
-	js       jetstream.JetStream
 	store    openedStore
 	http     *http.Server
 	sender   *delivery.Client
@@ -55,11 +55,11 @@ type Worker struct {
 	health      *pipeline.Health   // endpoint health, and its flusher
 	deliverer   *pipeline.Deliverer
 	storeHealth *pipeline.StoreHealth // the store's writes: an outage logged once, and seen by /readyz
-	keeper      *pipeline.Keeper
-	watcher     *pipeline.Watcher // the catalog's
-	pools       *pipeline.Pools   // the definitions' consumers, and their reconciler
-	events      *pipeline.Events  // the events consumer
-	gauges      *gauges           // the gauges sampler
+	events      *pipeline.Events      // the events consumer
+	pools       *pipeline.Pools       // the definitions' consumers, and their reconciler
+	// The keeper, the catalog's watcher, endpoint health's flusher and the gauges sampler:
+	// stopped once the deliveries are done.
+	background []startstop.Service
 
 	// The web console (package console): bound at the start, served once the control plane runs.
 	console      *console.Console
@@ -185,7 +185,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}
 	// A publish ack that never comes (a leader election in a cluster) must fail, not hold its
 	// handler forever: republishing is safe, every task has its message id.
-	w.js, err = jetstream.New(w.nc, jetstream.WithPublishAsyncMaxPending(4096),
+	js, err := jetstream.New(w.nc, jetstream.WithPublishAsyncMaxPending(4096),
 		jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("open JetStream: %w", err)
@@ -215,11 +215,11 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 			"with --config FILE or `webhookctl apply -f FILE`")
 	}
 
-	eventsStream, err := consumer.EnsureEventsStream(ctx, w.js)
+	eventsStream, err := consumer.EnsureEventsStream(ctx, js)
 	if err != nil {
 		return nil, err
 	}
-	deliveriesStream, err := consumer.EnsureDeliveriesStream(ctx, w.js)
+	deliveriesStream, err := consumer.EnsureDeliveriesStream(ctx, js)
 	if err != nil {
 		return nil, err
 	}
@@ -247,26 +247,26 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		AllowPrivateNetworks: opts.AllowPrivateNets,
 		UserAgent:            "webhookd/" + opts.Version,
 	})
-	w.keeper = pipeline.NewKeeper()
-	w.deliverer = pipeline.NewDeliverer(pipeline.DelivererOptions{JS: w.js, Catalog: w.catalog, Sender: w.sender,
-		Recorder: w.recorder, Health: w.health, Keeper: w.keeper, Metrics: w.metrics, Log: w.log.With("stage", "deliver"), Now: now})
+	keeper := pipeline.NewKeeper()
+	w.deliverer = pipeline.NewDeliverer(pipeline.DelivererOptions{JS: js, Catalog: w.catalog, Sender: w.sender,
+		Recorder: w.recorder, Health: w.health, Keeper: keeper, Metrics: w.metrics, Log: w.log.With("stage", "deliver"), Now: now})
 	depths := &pipeline.QueueDepths{}
-	fo := pipeline.NewFanout(pipeline.FanoutOptions{JS: w.js, Catalog: w.catalog, Recorder: w.recorder, Deliverer: w.deliverer,
-		Keeper: w.keeper, Depths: depths, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
+	fo := pipeline.NewFanout(pipeline.FanoutOptions{JS: js, Catalog: w.catalog, Recorder: w.recorder, Deliverer: w.deliverer,
+		Keeper: keeper, Depths: depths, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
 		Concurrency: opts.EventConcurrency})
 	w.pools = pipeline.NewPools(deliveriesStream, w.nc, w.deliverer, w.log.With("stage", "deliver"), workCtx,
 		opts.Reconcile, w.catalog.Current)
 	w.events = pipeline.NewEvents(eventsCons, opts.EventConcurrency, fo, w.nc, w.log.With("stage", "fanout"), workCtx)
-	w.watcher = w.catalog.Watcher(opts.ConfigPoll, func(s *pipeline.Snapshot) {
+	watcher := w.catalog.Watcher(opts.ConfigPoll, func(s *pipeline.Snapshot) {
 		w.pools.Reconcile(fetchCtx, s)
 		w.deliverer.Prune(s)
 		// Another replica, its key file not yet rotated, may have written under an older key.
 		w.reencryptSecrets(fetchCtx)
 	})
-	w.gauges = &gauges{nc: w.nc, store: w.store, metrics: w.metrics, every: opts.SampleEvery,
+	gauges := &gauges{nc: w.nc, store: w.store, metrics: w.metrics, every: opts.SampleEvery,
 		events: eventsStream, deliveries: deliveriesStream, depths: depths}
-	// The last step that can fail comes before any goroutine starts, so a failed Start has
-	// nothing running to stop.
+	// The last step that can fail comes before any loop starts but the recorder's writers, so a
+	// failed Start has nothing else running to stop.
 	if err := w.startControl(ctx); err != nil {
 		return nil, err
 	}
@@ -277,10 +277,11 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	// in-flight work, endpoint health.
 	_ = w.pools.Start(fetchCtx)
 	_ = w.events.Start(fetchCtx)
-	_ = w.keeper.Start(workCtx)
-	_ = w.watcher.Start(fetchCtx)
+	_ = keeper.Start(workCtx)
+	_ = watcher.Start(fetchCtx)
 	_ = w.health.Start(healthCtx)
-	_ = w.gauges.Start(fetchCtx)
+	_ = gauges.Start(fetchCtx)
+	w.background = []startstop.Service{keeper, watcher, w.health, gauges}
 	close(w.ready)
 	w.log.Info("webhookd started", "version", opts.Version, "nats", w.nc.ConnectedUrlRedacted(),
 		"store", storeKind(opts), "http", w.httpLn.Addr().String(), "allow_destinations", allow.Entries(), "console", w.ConsoleAddr())
@@ -405,10 +406,9 @@ func (w *Worker) stop(ctx context.Context) error {
 	w.cancelHealth()
 	<-controlDone
 	<-consoleDone
-	w.keeper.Stop()
-	w.watcher.Stop()
-	w.health.Stop()
-	w.gauges.Stop()
+	for _, s := range w.background {
+		s.Stop()
+	}
 	w.health.Flush(finalCtx)
 	w.recorder.Stop(finalCtx)
 	w.sender.CloseIdleConnections()
