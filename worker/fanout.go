@@ -40,6 +40,8 @@ type fanout struct {
 	// receivers (each within its max_in_flight) can never take every event slot: the rest
 	// are always free to queue deliveries for the consumers.
 	direct chan struct{}
+	// queued says a delivery of a definition was queued, so its consumer runs (pools.queued).
+	queued func(definitionID string)
 }
 
 // firstAttempt is a first attempt the fan-out makes itself.
@@ -151,6 +153,7 @@ wait:
 	for _, q := range futures {
 		select {
 		case <-q.fut.Ok():
+			f.queued(q.def.ID)
 		case err := <-q.fut.Err():
 			if isSubjectFull(err) {
 				refused = append(refused, f.queueFull(q.t, q.def, config.MaxMaxQueued))

@@ -250,7 +250,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		direct: make(chan struct{}, max(opts.EventConcurrency/2, 1))}
 
 	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
-		workCtx: workCtx, running: map[string]*runningPool{}}
+		workCtx: workCtx, running: map[string]*runningPool{}, wake: make(chan string, 1024)}
+	w.deliverer.queued, fo.queued = w.pools.queued, w.pools.queued
 	// The last step that can fail comes before any goroutine starts, so a failed Start has
 	// nothing running to stop.
 	if err := w.startControl(ctx); err != nil {
@@ -645,15 +646,19 @@ func (w *Worker) sampleGauges(ctx context.Context, events, deliveries jetstream.
 	// The deliveries stream is webhookd's own: every consumer on it is a definition's. The lag
 	// of one deleted since the last sample is dropped, not left at its last value.
 	var infos []*jetstream.ConsumerInfo
-	depths := make(map[string]uint64, len(w.lagConsumers))
 	lister := deliveries.ListConsumers(pctx)
 	for info := range lister.Info() {
-		if id, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
+		if _, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
 			infos = append(infos, info)
-			depths[id] = info.NumPending + uint64(info.NumAckPending)
 		}
 	}
 	if lister.Err() != nil {
+		return
+	}
+	// A definition's consumer runs only while it has deliveries queued: the depths are the work
+	// queue's, by subject, consumer or not.
+	depths, err := consumer.QueuedDeliveries(pctx, deliveries)
+	if err != nil {
 		return
 	}
 	// The fan-out's bound first, then what dashboards see: a gauge never shows a depth the
