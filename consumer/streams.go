@@ -173,19 +173,21 @@ func DeliveryConsumerDefinitions(ctx context.Context, s jetstream.Stream) ([]str
 	return ids, nil
 }
 
-// QueuedDeliveryDefinitions lists the definition ids that have deliveries waiting in the work
-// queue, whether or not a consumer exists for them yet (a definition deleted right after its
-// deliveries were queued may never have had one).
-func QueuedDeliveryDefinitions(ctx context.Context, s jetstream.Stream) ([]string, error) {
+// QueuedDeliveries counts the deliveries waiting in the work queue (ready, parked for a retry or
+// in flight) by definition id, whether or not a consumer exists for them (a definition's consumer
+// runs only while it has some; one deleted right after its deliveries were queued may never
+// have had one). In a work queue a message is gone once acknowledged, so this is each
+// definition's queue depth.
+func QueuedDeliveries(ctx context.Context, s jetstream.Stream) (map[string]uint64, error) {
 	info, err := s.Info(ctx, jetstream.WithSubjectFilter(DeliveriesSubjectPrefix+"*"))
 	if err != nil {
 		return nil, fmt.Errorf("list queued subjects of %s: %w", DeliveriesStream, err)
 	}
-	ids := make([]string, 0, len(info.State.Subjects))
+	queued := make(map[string]uint64, len(info.State.Subjects))
 	for subj, n := range info.State.Subjects {
 		if id, ok := strings.CutPrefix(subj, DeliveriesSubjectPrefix); ok && n > 0 {
-			ids = append(ids, id)
+			queued[id] = n
 		}
 	}
-	return ids, nil
+	return queued, nil
 }

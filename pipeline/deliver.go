@@ -39,6 +39,10 @@ type Deliverer struct {
 	log      *slog.Logger
 	now      func() time.Time
 
+	// queued says a retry of a definition was queued, so its consumer runs (Pools.queued; set
+	// by NewPools).
+	queued func(definitionID string)
+
 	inFlight atomic.Int64 // deliveries past their due time and not yet decided: what a shutdown waits for
 	gates    gates
 }
@@ -242,6 +246,9 @@ func (d *Deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 		d.log.Warn("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
 		// The attempt is repeated when this message comes back; receivers deduplicate by webhook-id.
 		return consumer.Decision{Action: consumer.Retry, Delay: delay}
+	}
+	if d.queued != nil {
+		d.queued(def.ID)
 	}
 	d.metrics.RetriesScheduled.WithLabelValues(def.ID).Inc()
 	d.log.Debug("retry scheduled", "webhook_id", t.WebhookID, "webhook_definition", def.ID,

@@ -11,12 +11,13 @@
 //     WEBHOOKD_DELIVERIES as tasks (task.go), with Nats-Msg-Id set to their webhook-id. The event
 //     is acknowledged once each delivery is finished and stored, or its task acknowledged by
 //     JetStream. max_queued is checked against each definition's depth (queued.go).
-//  2. deliver.go: the one delivery path. A definition's consumer (pools.go) hands a queued task
-//     to the deliverer, which waits for the definition's gate (rate limit, max_in_flight), makes
-//     one HTTP attempt (package delivery), counts it and decides: success or rejection write the
-//     webhook request (recorder.go, batch.go) and then acknowledge; a retry publishes the next
-//     attempt's task with its not-before time and acknowledges this one. A task that is not due
-//     yet goes back with a delayed nak until it is, in its own definition's consumer only.
+//  2. deliver.go: the one delivery path. A definition's consumer (pools.go; it runs while the
+//     definition has deliveries queued) hands a queued task to the deliverer, which waits for
+//     the definition's gate (rate limit, max_in_flight), makes one HTTP attempt (package
+//     delivery), counts it and decides: success or rejection write the webhook request
+//     (recorder.go, batch.go) and then acknowledge; a retry publishes the next attempt's task
+//     with its not-before time and acknowledges this one. A task that is not due yet goes back
+//     with a delayed nak until it is, in its own definition's consumer only.
 //     Messages being worked on are kept in progress by one keeper (keeper.go). The store's
 //     writes are followed by storehealth.go, so an outage is said once and seen by /readyz.
 //  3. health.go: outcomes feed endpoint health, which may deactivate a definition.

@@ -40,6 +40,8 @@ type Fanout struct {
 	// receivers (each within its max_in_flight) can never take every event slot: the rest
 	// are always free to queue deliveries for the consumers.
 	direct chan struct{}
+	// queued says a delivery of a definition was queued, so its consumer runs (Pools.queued).
+	queued func(definitionID string)
 }
 
 // FanoutOptions is what the fan-out is made of.
@@ -50,6 +52,7 @@ type FanoutOptions struct {
 	Deliverer *Deliverer // makes the first attempts
 	Keeper    *Keeper
 	Depths    *QueueDepths // each definition's queued deliveries, against max_queued
+	Pools     *Pools       // told of each delivery queued, so its definition's consumer runs
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -61,7 +64,8 @@ type FanoutOptions struct {
 // NewFanout makes the fan-out, the events consumer's handler.
 func NewFanout(o FanoutOptions) *Fanout {
 	return &Fanout{js: o.JS, catalog: o.Catalog, recorder: o.Recorder, deliverer: o.Deliverer, keeper: o.Keeper,
-		depths: o.Depths, metrics: o.Metrics, log: o.Log, now: o.Now, direct: make(chan struct{}, max(o.Concurrency/2, 1))}
+		depths: o.Depths, metrics: o.Metrics, log: o.Log, now: o.Now, direct: make(chan struct{}, max(o.Concurrency/2, 1)),
+		queued: o.Pools.queued}
 }
 
 // firstAttempt is a first attempt the fan-out makes itself.
@@ -173,6 +177,7 @@ wait:
 	for _, q := range futures {
 		select {
 		case <-q.fut.Ok():
+			f.queued(q.def.ID)
 		case err := <-q.fut.Err():
 			if isSubjectFull(err) {
 				refused = append(refused, f.queueFull(q.t, q.def, config.MaxMaxQueued))

@@ -20,16 +20,24 @@ import (
 // retries parked stalls only its own new deliveries, never another definition's.
 const deliveryMaxAckPending = 20000
 
-// Pools runs one consumer.Pool per webhook definition and reconciles them with each snapshot.
+// Pools runs a consumer.Pool for each webhook definition that has deliveries queued, and
+// reconciles them with each snapshot. A healthy definition's deliveries are attempted by the
+// fan-out and never queued, so it needs no consumer: one is made when a delivery is queued
+// (queued, at once on this replica; the reconcile, within its interval, on the others), and
+// deleted once it has been empty for drainGrace. Idle definitions thus cost the server and
+// webhookd nothing, however many there are.
 type Pools struct {
 	startstop.Base
 	every   time.Duration    // the reconciler's interval
 	current func() *Snapshot // what the reconciler reconciles with
+
 	stream  jetstream.Stream
 	nc      *nats.Conn
 	handler consumer.Handler
 	log     *slog.Logger
 	workCtx context.Context
+
+	wake chan string // definitions whose deliveries this replica just queued
 
 	mu      sync.Mutex
 	running map[string]*runningPool
@@ -44,11 +52,15 @@ type Pools struct {
 }
 
 // NewPools runs the definitions' consumers on stream: their handler is d's, their in-flight work
-// runs until workCtx ends. Start reconciles them with current now and every interval.
+// runs until workCtx ends. d's retries, once queued, start their definition's consumer at once
+// (so do the fan-out's deliveries: FanoutOptions.Pools). Start reconciles them with current now
+// and every interval.
 func NewPools(stream jetstream.Stream, nc *nats.Conn, d *Deliverer, log *slog.Logger, workCtx context.Context,
 	every time.Duration, current func() *Snapshot) *Pools {
-	return &Pools{stream: stream, nc: nc, handler: d.handle, log: log, workCtx: workCtx, every: every, current: current,
-		running: map[string]*runningPool{}}
+	p := &Pools{stream: stream, nc: nc, handler: d.handle, log: log, workCtx: workCtx, every: every, current: current,
+		running: map[string]*runningPool{}, wake: make(chan string, 1024)}
+	d.queued = p.queued
+	return p
 }
 
 // Start reconciles the pools with the current snapshot, then starts the reconciler. Pools fetch
@@ -74,12 +86,34 @@ func (p *Pools) Stop() {
 	p.stop()
 }
 
-// drainGrace is how long a gone definition's consumer must stay empty before it is deleted.
+// drainGrace is how long a definition's consumer (or a gone definition's) must stay empty
+// before it is deleted.
 const drainGrace = 30 * time.Second
+
+// queued says a delivery of definition id was just queued: its consumer runs at once instead of
+// at the next reconcile. It never blocks the caller; a wake-up that does not fit is left to the
+// reconcile.
+func (p *Pools) queued(id string) {
+	select {
+	case p.wake <- id:
+	default:
+	}
+}
+
+// ensure starts the pool of definition id unless one runs.
+func (p *Pools) ensure(ctx context.Context, id string, snap *Snapshot) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped || p.running[id] != nil {
+		return
+	}
+	p.start(ctx, id, settingsOf(snap.Definition(id)))
+}
 
 type runningPool struct {
 	settings poolSettings
 	cancel   context.CancelFunc
+	started  time.Time
 }
 
 type poolSettings struct {
@@ -101,13 +135,13 @@ func settingsOf(def *config.Definition) poolSettings {
 	return s
 }
 
-// reconcile starts pools for new definitions, restarts those whose settings changed, and keeps
-// pools for consumers whose definition is gone until their queue is empty.
+// reconcile starts pools for the definitions with deliveries queued, restarts those whose
+// settings changed, and deletes the consumers that have stayed empty for drainGrace (a gone
+// definition's, or an idle one's).
 func (p *Pools) reconcile(ctx context.Context, snap *Snapshot) {
-	want := make(map[string]poolSettings, len(snap.Definitions))
-	for id, def := range snap.Definitions {
-		want[id] = settingsOf(def)
-	}
+	want := map[string]poolSettings{}
+	// A pool started after this (by queued) is newer than what the listings below say.
+	listedAt := time.Now()
 	existing, err := consumer.DeliveryConsumerDefinitions(ctx, p.stream)
 	listed := err == nil
 	if err != nil {
@@ -117,25 +151,46 @@ func (p *Pools) reconcile(ctx context.Context, snap *Snapshot) {
 	for _, id := range existing {
 		hasConsumer[id] = true
 	}
-	queued, err := consumer.QueuedDeliveryDefinitions(ctx, p.stream)
+	queued, err := consumer.QueuedDeliveries(ctx, p.stream)
 	if err != nil {
 		p.log.Warn("list queued deliveries", "error", err)
-	}
-	for _, id := range append(existing, queued...) {
-		if _, ok := want[id]; ok {
-			continue
+		// Keep what runs rather than take every consumer for idle.
+		queued = nil
+		for _, id := range existing {
+			want[id] = settingsOf(snap.Definition(id))
 		}
-		if p.drainedLongEnough(ctx, id) {
+	}
+	candidates := existing
+	for id := range queued {
+		if !hasConsumer[id] {
+			candidates = append(candidates, id)
+		}
+	}
+	for _, id := range candidates {
+		def := snap.Definition(id)
+		if def != nil && queued[id] > 0 {
+			continue // wanted, below
+		}
+		if err == nil && p.drainedLongEnough(ctx, id) {
 			// Its pool stops first, so that the deletion is no surprise to it.
 			p.stopPool(id)
 			if err := p.stream.DeleteConsumer(ctx, consumer.DeliveryConsumerName(id)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 				p.log.Warn("delete drained delivery consumer", "webhook_definition", id, "error", err)
 				continue
 			}
-			p.log.Info("delivery consumer of a deleted webhook definition removed, its queue drained", "webhook_definition", id)
+			if def == nil {
+				p.log.Info("delivery consumer of a deleted webhook definition removed, its queue drained", "webhook_definition", id)
+			} else {
+				p.log.Debug("idle delivery consumer removed; its definition's deliveries are attempted by the fan-out", "webhook_definition", id)
+			}
 			continue
 		}
-		want[id] = settingsOf(nil)
+		want[id] = settingsOf(def)
+	}
+	for id, n := range queued {
+		if def := snap.Definition(id); def != nil && n > 0 {
+			want[id] = settingsOf(def)
+		}
 	}
 
 	p.mu.Lock()
@@ -144,6 +199,9 @@ func (p *Pools) reconcile(ctx context.Context, snap *Snapshot) {
 		return
 	}
 	for id, rp := range p.running {
+		if rp.started.After(listedAt) {
+			continue
+		}
 		s, ok := want[id]
 		// A pool whose consumer is gone (deleted by an operator, or by another replica) may
 		// not have noticed yet: its pulls wait for heartbeats first. It is made again now.
@@ -157,39 +215,44 @@ func (p *Pools) reconcile(ctx context.Context, snap *Snapshot) {
 		if _, ok := p.running[id]; ok {
 			continue
 		}
-		cons, err := consumer.EnsureDeliveryConsumer(ctx, p.stream, id, s.ackWait, deliveryMaxAckPending)
-		if err != nil {
-			p.log.Error("bind delivery consumer", "webhook_definition", id, "error", err)
-			continue
-		}
-		fetchCtx, cancel := context.WithCancel(ctx)
-		rp := &runningPool{settings: s, cancel: cancel}
-		p.running[id] = rp
-		pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler, Conn: p.nc,
-			Log: p.log.With("webhook_definition", id)}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			err := pool.Run(fetchCtx, p.workCtx)
-			if fetchCtx.Err() == nil {
-				// It ended on its own (its consumer was deleted, or it could not pull): forget
-				// it, so the next reconcile starts it again if it is still wanted.
-				switch {
-				case rp.settings == settingsOf(nil) && errors.Is(err, jetstream.ErrConsumerDeleted):
-					// A deleted definition's drained consumer, removed by another replica.
-					p.log.Debug("delivery consumer of a deleted webhook definition removed", "webhook_definition", id)
-				default:
-					p.log.Warn("delivery consumer ended; it is started again at the next reconcile",
-						"webhook_definition", id, "error", err)
-				}
-				p.mu.Lock()
-				if p.running[id] == rp {
-					delete(p.running, id)
-				}
-				p.mu.Unlock()
-			}
-		}()
+		p.start(ctx, id, s)
 	}
+}
+
+// start binds definition id's consumer and runs its pool; p.mu is held.
+func (p *Pools) start(ctx context.Context, id string, s poolSettings) {
+	cons, err := consumer.EnsureDeliveryConsumer(ctx, p.stream, id, s.ackWait, deliveryMaxAckPending)
+	if err != nil {
+		p.log.Error("bind delivery consumer", "webhook_definition", id, "error", err)
+		return
+	}
+	fetchCtx, cancel := context.WithCancel(ctx)
+	rp := &runningPool{settings: s, cancel: cancel, started: time.Now()}
+	p.running[id] = rp
+	pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler, Conn: p.nc,
+		Log: p.log.With("webhook_definition", id)}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		err := pool.Run(fetchCtx, p.workCtx)
+		if fetchCtx.Err() == nil {
+			// It ended on its own (its consumer was deleted, or it could not pull): forget
+			// it, so the next reconcile starts it again if it is still wanted.
+			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+				// Drained and removed by another replica (an idle consumer, or a deleted
+				// definition's), or by an operator.
+				p.log.Debug("delivery consumer removed", "webhook_definition", id)
+			} else {
+				p.log.Warn("delivery consumer ended; it is started again at the next reconcile",
+					"webhook_definition", id, "error", err)
+			}
+			p.mu.Lock()
+			if p.running[id] == rp {
+				delete(p.running, id)
+			}
+			p.mu.Unlock()
+		}
+	}()
 }
 
 // stopPool stops fetching on the pool of id, if one runs.
@@ -242,6 +305,8 @@ func (p *Pools) run(ctx context.Context, every time.Duration, current func() *Sn
 			return
 		case <-t.C:
 			p.reconcile(ctx, current())
+		case id := <-p.wake:
+			p.ensure(ctx, id, current())
 		}
 	}
 }

@@ -71,15 +71,19 @@ func (g *gauges) sample(ctx context.Context) {
 	// The deliveries stream is webhookd's own: every consumer on it is a definition's. The lag
 	// of one deleted since the last sample is dropped, not left at its last value.
 	var infos []*jetstream.ConsumerInfo
-	depths := make(map[string]uint64, len(g.lagConsumers))
 	lister := g.deliveries.ListConsumers(pctx)
 	for info := range lister.Info() {
-		if id, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
+		if _, ok := consumer.DeliveryConsumerDefinition(info.Name); ok {
 			infos = append(infos, info)
-			depths[id] = info.NumPending + uint64(info.NumAckPending)
 		}
 	}
 	if lister.Err() != nil {
+		return
+	}
+	// A definition's consumer runs only while it has deliveries queued: the depths are the work
+	// queue's, by subject, consumer or not.
+	depths, err := consumer.QueuedDeliveries(pctx, g.deliveries)
+	if err != nil {
 		return
 	}
 	// The fan-out's bound first, then what dashboards see: a gauge never shows a depth the

@@ -250,12 +250,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	keeper := pipeline.NewKeeper()
 	w.deliverer = pipeline.NewDeliverer(pipeline.DelivererOptions{JS: js, Catalog: w.catalog, Sender: w.sender,
 		Recorder: w.recorder, Health: w.health, Keeper: keeper, Metrics: w.metrics, Log: w.log.With("stage", "deliver"), Now: now})
-	depths := &pipeline.QueueDepths{}
-	fo := pipeline.NewFanout(pipeline.FanoutOptions{JS: js, Catalog: w.catalog, Recorder: w.recorder, Deliverer: w.deliverer,
-		Keeper: keeper, Depths: depths, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
-		Concurrency: opts.EventConcurrency})
 	w.pools = pipeline.NewPools(deliveriesStream, w.nc, w.deliverer, w.log.With("stage", "deliver"), workCtx,
 		opts.Reconcile, w.catalog.Current)
+	depths := &pipeline.QueueDepths{}
+	fo := pipeline.NewFanout(pipeline.FanoutOptions{JS: js, Catalog: w.catalog, Recorder: w.recorder, Deliverer: w.deliverer,
+		Keeper: keeper, Depths: depths, Pools: w.pools, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
+		Concurrency: opts.EventConcurrency})
 	w.events = pipeline.NewEvents(eventsCons, opts.EventConcurrency, fo, w.nc, w.log.With("stage", "fanout"), workCtx)
 	watcher := w.catalog.Watcher(opts.ConfigPoll, func(s *pipeline.Snapshot) {
 		w.pools.Reconcile(fetchCtx, s)

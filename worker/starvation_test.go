@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -113,15 +114,26 @@ func TestDeletedDeliveryConsumerComesBack(t *testing.T) {
 	e := workertest.Setup(t, workertest.ConfigOf([]string{workertest.DefinitionYAML("d1", rc.URL, "")}, []string{workertest.RuleYAML("r1", "customer", "d1")}),
 		func(o *worker.Options) { o.Reconcile = 100 * time.Millisecond })
 	ctx := context.Background()
+	// A queued delivery (as a retry is) makes the definition's consumer.
+	queue := func(id string) {
+		m := nats.NewMsg(consumer.DeliverySubject("d1"))
+		m.Data = fmt.Appendf(nil, `{"webhook_id":"msg_%s","attempts":1,"event_id":%q,"entity":"customer","entity_id":"C","action":"updated","workflow_rule":{"id":"r1","name":"Rule r1"},"webhook_definition":"d1","body":{"type":"customer.updated"},"created_at":"2026-11-27T10:00:00Z"}`, id, id)
+		if _, err := e.JS.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue("before-delete")
+	e.WaitRequests(1, storage.Filter{WebhookDefinition: "d1"})
+	c := e.DeliveryConsumer(ctx, "d1")
 	s, err := e.JS.Stream(ctx, consumer.DeliveriesStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteConsumer(ctx, consumer.DeliveryConsumerName("d1")); err != nil {
+	if err := s.DeleteConsumer(ctx, c.CachedInfo().Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Fatal(err)
 	}
-	e.Publish(workertest.Event{ID: "after-delete", Entity: "customer", EntityID: "C", Action: "updated", Data: map[string]any{}})
-	e.WaitRequests(1, storage.Filter{WebhookDefinition: "d1"})
+	queue("after-delete")
+	e.WaitRequests(2, storage.Filter{WebhookDefinition: "d1"})
 }
 
 // TestDeliveryTooLargeToQueueIsRejectedNotRetried: an event that fits the NATS max_payload but

@@ -210,17 +210,20 @@ func (e *Env) PublishRaw(subject string, body []byte, msgID string) {
 	}
 }
 
-// DeliveryConsumer is the durable JetStream consumer of definition def's deliveries.
+// DeliveryConsumer is the durable JetStream consumer of definition def's deliveries. A
+// definition has one only while deliveries are queued for it: this waits up to a minute (a
+// reconcile interval) for the worker to make it.
 func (e *Env) DeliveryConsumer(ctx context.Context, def string) jetstream.Consumer {
 	e.t.Helper()
 	s, err := e.JS.Stream(ctx, consumer.DeliveriesStream)
 	if err != nil {
 		e.t.Fatalf("stream %s: %v", consumer.DeliveriesStream, err)
 	}
-	c, err := s.Consumer(ctx, consumer.DeliveryConsumerName(def))
-	if err != nil {
-		e.t.Fatalf("consumer of definition %s: %v", def, err)
-	}
+	var c jetstream.Consumer
+	testutil.Eventually(e.t, time.Minute, "the delivery consumer of definition "+def, func() bool {
+		c, err = s.Consumer(ctx, consumer.DeliveryConsumerName(def))
+		return err == nil
+	})
 	return c
 }
 
