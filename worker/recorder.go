@@ -14,7 +14,7 @@ import (
 // blocks reserved in the store (storage.Numbers).
 type Recorder struct {
 	store   Store
-	health  *storeHealth
+	health  *writeHealth
 	metrics *metrics.Metrics
 	numbers storage.Numbers
 	reqs    *batcher[*storage.WebhookRequest]
@@ -23,7 +23,7 @@ type Recorder struct {
 }
 
 // NewRecorder starts the batch writers; Stop flushes and stops them.
-func NewRecorder(store Store, m *metrics.Metrics, health *storeHealth) *Recorder {
+func NewRecorder(store Store, m *metrics.Metrics, health *writeHealth) *Recorder {
 	r := &Recorder{store: store, metrics: m, health: health}
 	r.reqs = newBatcher(maxRequestBatch, 5*time.Millisecond, r.writeRequests)
 	r.invalid = newBatcher(100, 5*time.Millisecond, r.writeInvalid)
