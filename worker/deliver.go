@@ -213,7 +213,7 @@ func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
-	d.queueing.observe(err)
+	d.queueing.observe(partDeliveries, err)
 	if err != nil {
 		d.log.Debug("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
 		// The attempt is repeated when this message comes back; receivers deduplicate by webhook-id.

@@ -140,7 +140,7 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			continue
 		}
 		if err != nil {
-			f.queueing.observe(err)
+			f.queueing.observe(partDeliveries, err)
 			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
 			giveBack(direct)
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
@@ -158,7 +158,7 @@ wait:
 				refused = append(refused, f.queueFull(q.t, q.def, config.MaxMaxQueued))
 				continue
 			}
-			f.queueing.observe(err)
+			f.queueing.observe(partDeliveries, err)
 			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "error", err)
 			queuing = consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 			break wait
@@ -168,7 +168,7 @@ wait:
 		}
 	}
 	if queuing.Action == consumer.Ack && len(futures) > 0 {
-		f.queueing.observe(nil)
+		f.queueing.observe(partDeliveries, nil)
 	}
 	// The attempts made here are finished (their outcomes stored) before the event is decided.
 	if d := decided(); d.Action != consumer.Ack {

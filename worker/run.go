@@ -238,6 +238,7 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	w.recorder = NewRecorder(w.store, w.metrics, w.storeHealth)
 	now := opts.Now
 	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
+	w.health.writes = w.storeHealth
 	sender := delivery.NewClient(delivery.Options{
 		AllowDestinations:    allow,
 		AllowPrivateNetworks: opts.AllowPrivateNets,

@@ -13,6 +13,11 @@ import (
 // writes: a full disk, a lock held by another process) and the queueing of deliveries on
 // JetStream (a stream whose disk is full takes no message and does not even say so: the
 // publish times out).
+//
+// Writes come in parts (the store's: webhook requests, invalid events, endpoint health), each
+// retried by its own caller: the outage starts with the first part that fails and ends once
+// every part that failed has succeeded again, so a part that works meanwhile does not end it
+// early, to start it again with its next failure.
 type writeHealth struct {
 	log *slog.Logger
 	now func() time.Time
@@ -20,8 +25,9 @@ type writeHealth struct {
 	failingMsg, backMsg string
 
 	mu       sync.Mutex
-	downFrom time.Time // zero: the last write succeeded
-	failures int64     // failed writes since downFrom
+	downFrom time.Time        // zero: no part is failing
+	parts    map[string]error // the parts failing, with their last error
+	failures int64            // failed writes since downFrom
 	lastErr  error
 }
 
@@ -32,6 +38,9 @@ func newStoreHealth(log *slog.Logger, now func() time.Time) *writeHealth {
 		backMsg:    "store writes succeed again: held deliveries and events are being stored"}
 }
 
+// partDeliveries is the one part of the queueing: delivery tasks, the fan-out's and the retries'.
+const partDeliveries = "delivery tasks"
+
 // newQueueHealth follows the publishing of delivery tasks: the fan-out's and the retries'.
 func newQueueHealth(log *slog.Logger, now func() time.Time) *writeHealth {
 	return &writeHealth{log: log, now: now,
@@ -39,18 +48,31 @@ func newQueueHealth(log *slog.Logger, now func() time.Time) *writeHealth {
 		backMsg:    "queueing deliveries on JetStream succeeds again"}
 }
 
-// observe records a write's outcome.
-func (h *writeHealth) observe(err error) {
+// observe records the outcome of a write of part. A nil writeHealth follows nothing.
+func (h *writeHealth) observe(part string, err error) {
+	if h == nil {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	switch {
-	case err != nil && h.downFrom.IsZero():
-		h.downFrom, h.failures, h.lastErr = h.now(), 1, err
-		h.log.Error(h.failingMsg, "error", err)
-	case err != nil:
+	if err != nil {
+		if h.downFrom.IsZero() {
+			h.downFrom, h.failures = h.now(), 0
+			h.log.Error(h.failingMsg, "writes", part, "error", err)
+		}
+		if h.parts == nil {
+			h.parts = map[string]error{}
+		}
+		h.parts[part] = err
 		h.failures++
 		h.lastErr = err
-	case !h.downFrom.IsZero():
+		return
+	}
+	if _, failed := h.parts[part]; !failed {
+		return
+	}
+	delete(h.parts, part)
+	if len(h.parts) == 0 {
 		h.log.Info(h.backMsg, "outage", h.now().Sub(h.downFrom).Round(time.Millisecond).String(), "failed_writes", h.failures)
 		h.downFrom, h.failures, h.lastErr = time.Time{}, 0, nil
 	}
