@@ -51,6 +51,9 @@ type Env struct {
 	NC    *nats.Conn
 	JS    jetstream.JetStream
 	Store Store
+	// StoreURI, when set, is the MongoDB URI OpenStore opens instead of the worker's (which a
+	// test may cut, reading the store past the cut).
+	StoreURI string
 
 	t       testing.TB
 	stopped bool
@@ -146,7 +149,11 @@ func (e *Env) OpenStore() {
 	}
 	keys := testutil.LoadKeyFile(e.t, keyFile)
 	if e.Opts.MongoURI != "" {
-		s, err := mongo.Open(ctx, e.Opts.MongoURI, e.Opts.MongoDatabase, keys)
+		uri := e.Opts.MongoURI
+		if e.StoreURI != "" {
+			uri = e.StoreURI
+		}
+		s, err := mongo.Open(ctx, uri, e.Opts.MongoDatabase, keys)
 		if err != nil {
 			e.t.Fatalf("open store: %v", err)
 		}
