@@ -252,8 +252,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 		depths: w.depths, queueing: w.queueHealth, metrics: w.metrics, log: w.log.With("stage", "fanout"), now: now,
 		direct: make(chan struct{}, max(opts.EventConcurrency/2, 1))}
 
-	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
-		workCtx: workCtx, running: map[string]*runningPool{}}
+	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: afterJetStreamMends(w.embedded, keeper, w.deliverer.handle),
+		log: w.log.With("stage", "deliver"), workCtx: workCtx, running: map[string]*runningPool{}}
 	// The last step that can fail comes before any goroutine starts, so a failed Start has
 	// nothing running to stop.
 	if err := w.startControl(ctx); err != nil {
@@ -264,8 +264,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}
 	w.pools.reconcile(fetchCtx, w.catalog.Current())
 
-	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle, Conn: w.nc,
-		Log: w.log.With("stage", "fanout")}
+	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency,
+		Handler: afterJetStreamMends(w.embedded, keeper, fo.handle), Conn: w.nc, Log: w.log.With("stage", "fanout")}
 	w.events.Add(1)
 	go func() {
 		defer w.events.Done()

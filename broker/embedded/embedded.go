@@ -170,6 +170,10 @@ func (e *Server) ClientURL() string { return e.srv.ClientURL() }
 // the server's own word on it), or nil when the store takes writes.
 func (e *Server) StoreErr() error { return e.watch.err() }
 
+// StoreWritable returns a channel that is closed once the JetStream store takes writes again,
+// JetStream restarted (at once when there is no outage).
+func (e *Server) StoreWritable() <-chan struct{} { return e.watch.writable() }
+
 // Shutdown stops the server and waits for it; JetStream state is flushed to disk.
 func (e *Server) Shutdown() {
 	e.watch.shutdown()

@@ -37,9 +37,10 @@ type storeWatch struct {
 	done chan struct{}
 
 	mu       sync.Mutex
-	downFrom time.Time // zero: the store takes writes
-	fault    error     // what the server's health said
-	restarts int       // JetStream restarts during this outage
+	downFrom time.Time     // zero: the store takes writes
+	fault    error         // what the server's health said
+	restarts int           // JetStream restarts during this outage
+	back     chan struct{} // closed while the store takes writes
 }
 
 // Intervals of the watch: its poll while the store is healthy (a write error in the log checks
@@ -55,7 +56,9 @@ const (
 const probeSize = 1 << 20
 
 func newStoreWatch(srv *server.Server, opts *server.Options, log *slog.Logger) *storeWatch {
-	return &storeWatch{srv: srv, opts: opts, log: log, now: time.Now,
+	back := make(chan struct{})
+	close(back)
+	return &storeWatch{srv: srv, opts: opts, log: log, now: time.Now, back: back,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -133,6 +136,7 @@ func (w *storeWatch) failing(fault error) {
 		return
 	}
 	w.downFrom = w.now()
+	w.back = make(chan struct{})
 	w.log.Error("JetStream store writes failing: events are not accepted and deliveries not queued; "+
 		"JetStream restarts once its disk takes writes again", "store_dir", w.opts.StoreDir, "error", fault)
 }
@@ -146,6 +150,14 @@ func (w *storeWatch) recovered() {
 	w.log.Info("JetStream store writes succeed again: JetStream restarted and its streams loaded",
 		"outage", w.now().Sub(w.downFrom).Round(time.Millisecond).String(), "restarts", w.restarts)
 	w.downFrom, w.fault, w.restarts = time.Time{}, nil, 0
+	close(w.back)
+}
+
+// writable returns a channel that is closed once the store takes writes (at once when it does).
+func (w *storeWatch) writable() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.back
 }
 
 // err returns the outage in progress, or nil.
