@@ -35,6 +35,7 @@ type deliverer struct {
 	recorder *Recorder
 	health   *health
 	keeper   *keeper
+	queueing *writeHealth // an outage of JetStream said once, not once per retry
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
@@ -215,8 +216,9 @@ func (d *deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
+	d.queueing.observe(partDeliveries, err)
 	if err != nil {
-		d.log.Warn("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
+		d.log.Debug("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
 		// The attempt is repeated when this message comes back; receivers deduplicate by webhook-id.
 		return consumer.Decision{Action: consumer.Retry, Delay: delay}
 	}
@@ -254,7 +256,7 @@ func (d *deliverer) record(ctx context.Context, req *storage.WebhookRequest) con
 		if ctx.Err() != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
-		// Said once for the whole outage by storeHealth; per message only when debugging.
+		// Said once for the whole outage by the store's writeHealth; per message only when debugging.
 		d.log.Debug("store webhook request; retrying", "webhook_id", req.WebhookID, "in", wait, "error", err)
 		t := time.NewTimer(wait)
 		select {

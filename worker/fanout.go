@@ -33,6 +33,7 @@ type fanout struct {
 	deliverer *deliverer
 	keeper    *keeper
 	depths    *queueDepths
+	queueing  *writeHealth // an outage of JetStream said once, not once per event
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -141,7 +142,8 @@ func (f *fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			continue
 		}
 		if err != nil {
-			f.log.Warn("queue delivery", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
+			f.queueing.observe(partDeliveries, err)
+			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
 			giveBack(direct)
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
@@ -159,13 +161,17 @@ wait:
 				refused = append(refused, f.queueFull(q.t, q.def, config.MaxMaxQueued))
 				continue
 			}
-			f.log.Warn("queue delivery", "event_id", ev.ID, "error", err)
+			f.queueing.observe(partDeliveries, err)
+			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "error", err)
 			queuing = consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 			break wait
 		case <-ctx.Done():
 			queuing = consumer.Decision{Action: consumer.HandBack}
 			break wait
 		}
+	}
+	if queuing.Action == consumer.Ack && len(futures) > 0 {
+		f.queueing.observe(partDeliveries, nil)
 	}
 	// The attempts made here are finished (their outcomes stored) before the event is decided.
 	if d := decided(); d.Action != consumer.Ack {

@@ -34,6 +34,9 @@ type health struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	now     func() time.Time
+	// writes is the store's writeHealth: a store outage is said once, by it, not once per flush
+	// and definition. Nil: the failures are only logged at debug level.
+	writes *writeHealth
 
 	mu      sync.Mutex
 	pending map[string]*failures // failures not yet written, by definition id
@@ -106,14 +109,18 @@ func (h *health) flush(ctx context.Context) {
 		}
 	}
 	for id := range cleared {
-		if err := h.store.ClearFailures(ctx, id); err != nil {
-			h.log.Warn("clear endpoint health", "webhook_definition", id, "error", err)
+		err := h.store.ClearFailures(ctx, id)
+		h.writes.observe(partHealth, err)
+		if err != nil {
+			h.log.Debug("clear endpoint health; again with the next flush", "webhook_definition", id, "error", err)
+			h.reclear(id)
 		}
 	}
 	for id, f := range pending {
 		hl, err := h.store.RecordFailures(ctx, id, f.n, f.first)
+		h.writes.observe(partHealth, err)
 		if err != nil {
-			h.log.Warn("record endpoint failures", "webhook_definition", id, "error", err)
+			h.log.Debug("record endpoint failures; again with the next flush", "webhook_definition", id, "error", err)
 			h.requeue(id, f)
 			continue
 		}
@@ -143,6 +150,16 @@ func (h *health) requeue(id string, f *failures) {
 		return
 	}
 	h.pending[id] = f
+}
+
+// reclear marks a definition cleared again after its clearing failed, to be written with the
+// next flush, unless a failure came in between.
+func (h *health) reclear(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending[id] == nil {
+		h.cleared[id] = true
+	}
 }
 
 // goneNow deactivates def for a 410 now, rather than at the next flush: a resend's caller is

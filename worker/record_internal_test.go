@@ -49,7 +49,7 @@ func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{failures: 2}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	rec := NewRecorder(store, m, newStoreHealth(slog.New(slog.DiscardHandler), time.Now))
 	defer rec.Stop(context.Background())
 	d := &deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	dec := d.record(context.Background(), &storage.WebhookRequest{WebhookID: "msg_1", State: storage.StateSuccessful})
@@ -65,7 +65,7 @@ func TestRecordHandsBackOnShutdown(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{failures: 1 << 30}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m, &storeHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	rec := NewRecorder(store, m, newStoreHealth(slog.New(slog.DiscardHandler), time.Now))
 	defer rec.Stop(context.Background())
 	d := &deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)

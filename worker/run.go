@@ -57,7 +57,8 @@ type Worker struct {
 
 	lagConsumers map[string]bool // delivery consumers whose lag is exported; watchGauges only
 	depths       *queueDepths    // each definition's queued deliveries, sampled with the gauges
-	storeHealth  *storeHealth    // the store's writes: an outage logged once, and seen by /readyz
+	storeHealth  *writeHealth    // the store's writes: an outage logged once, and seen by /readyz
+	queueHealth  *writeHealth    // the queueing of deliveries on JetStream: likewise
 	httpLn       net.Listener
 	ready        chan struct{} // closed once consumers are bound
 
@@ -232,10 +233,12 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	healthCtx, cancelHealth := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancelHealth = cancelHealth
 
-	w.storeHealth = &storeHealth{log: w.log.With("component", "store"), now: opts.Now}
+	w.storeHealth = newStoreHealth(w.log.With("component", "store"), opts.Now)
+	w.queueHealth = newQueueHealth(w.log.With("component", "jetstream"), opts.Now)
 	w.recorder = NewRecorder(w.store, w.metrics, w.storeHealth)
 	now := opts.Now
 	w.health = newHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now)
+	w.health.writes = w.storeHealth
 	sender := delivery.NewClient(delivery.Options{
 		AllowDestinations:    allow,
 		AllowPrivateNetworks: opts.AllowPrivateNets,
@@ -244,13 +247,13 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	w.sender = sender
 	keeper := newKeeper()
 	w.deliverer = &deliverer{js: w.js, catalog: w.catalog, sender: sender, recorder: w.recorder, health: w.health,
-		keeper: keeper, metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
+		keeper: keeper, queueing: w.queueHealth, metrics: w.metrics, log: w.log.With("stage", "deliver"), now: now}
 	fo := &fanout{js: w.js, catalog: w.catalog, recorder: w.recorder, deliverer: w.deliverer, keeper: keeper,
-		depths: w.depths, metrics: w.metrics, log: w.log.With("stage", "fanout"), now: now,
+		depths: w.depths, queueing: w.queueHealth, metrics: w.metrics, log: w.log.With("stage", "fanout"), now: now,
 		direct: make(chan struct{}, max(opts.EventConcurrency/2, 1))}
 
-	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: w.deliverer.handle, log: w.log.With("stage", "deliver"),
-		workCtx: workCtx, running: map[string]*runningPool{}, wake: make(chan string, 1024)}
+	w.pools = &pools{stream: deliveriesStream, nc: w.nc, handler: afterJetStreamMends(w.embedded, keeper, w.deliverer.handle),
+		log: w.log.With("stage", "deliver"), workCtx: workCtx, running: map[string]*runningPool{}, wake: make(chan string, 1024)}
 	w.deliverer.queued, fo.queued = w.pools.queued, w.pools.queued
 	// The last step that can fail comes before any goroutine starts, so a failed Start has
 	// nothing running to stop.
@@ -262,8 +265,8 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	}
 	w.pools.reconcile(fetchCtx, w.catalog.Current())
 
-	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency, Handler: fo.handle, Conn: w.nc,
-		Log: w.log.With("stage", "fanout")}
+	eventsPool := &consumer.Pool{Consumer: eventsCons, Concurrency: opts.EventConcurrency,
+		Handler: afterJetStreamMends(w.embedded, keeper, fo.handle), Conn: w.nc, Log: w.log.With("stage", "fanout")}
 	w.events.Add(1)
 	go func() {
 		defer w.events.Done()
@@ -693,14 +696,24 @@ func (w *Worker) readyCheck(ctx context.Context) error {
 	if !w.nc.IsConnected() {
 		return errors.New("NATS: not connected")
 	}
+	// Every reason is told: a full standalone disk fails the store and JetStream at once.
+	var errs []error
+	if w.embedded != nil {
+		// Its JetStream refuses events and deliveries although clients stay connected.
+		if err := w.embedded.StoreErr(); err != nil {
+			errs = append(errs, fmt.Errorf("embedded NATS: %w", err))
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if since, err := w.queueHealth.failing(); err != nil {
+		errs = append(errs, fmt.Errorf("JetStream: queueing deliveries failing since %s: %w", since.UTC().Format(time.RFC3339), err))
+	}
 	// What the writes saw first: a store can answer pings and still refuse writes.
 	if since, err := w.storeHealth.failing(); err != nil {
-		return fmt.Errorf("store: writes failing since %s: %w", since.UTC().Format(time.RFC3339), err)
+		errs = append(errs, fmt.Errorf("store: writes failing since %s: %w", since.UTC().Format(time.RFC3339), err))
+	} else if err := w.store.Ping(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("store: %w", err))
 	}
-	if err := w.store.Ping(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
