@@ -168,10 +168,14 @@ func (w *Watcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// watch reloads on every poll tick or nudge until ctx ends, calling onChange with each new snapshot.
+// watch reloads on every poll tick or nudge until ctx ends, calling onChange with each new
+// snapshot. Reloads that fail (a store that is down) are said once, when they start failing, and
+// once when one succeeds again, not once per poll.
 func (c *Catalog) watch(ctx context.Context, every time.Duration, onChange func(*Snapshot)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var failingSince time.Time
+	failed := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -181,10 +185,21 @@ func (c *Catalog) watch(ctx context.Context, every time.Duration, onChange func(
 		}
 		changed, err := c.Load(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				c.log.Warn("reload configuration", "error", err)
+			switch {
+			case ctx.Err() != nil:
+			case failingSince.IsZero():
+				failingSince, failed = time.Now(), 1
+				c.log.Warn("reloading the configuration failing: the configuration loaded last stays in force", "error", err)
+			default:
+				failed++
+				c.log.Debug("reload configuration", "error", err)
 			}
 			continue
+		}
+		if !failingSince.IsZero() {
+			c.log.Info("reloading the configuration succeeds again",
+				"outage", time.Since(failingSince).Round(time.Millisecond).String(), "failed_reloads", failed)
+			failingSince = time.Time{}
 		}
 		if changed {
 			onChange(c.Current())

@@ -35,6 +35,7 @@ type Deliverer struct {
 	recorder *Recorder
 	health   *Health
 	keeper   *Keeper
+	queueing *WriteHealth // an outage of JetStream said once, not once per retry
 	metrics  *metrics.Metrics
 	log      *slog.Logger
 	now      func() time.Time
@@ -54,7 +55,8 @@ type DelivererOptions struct {
 	Sender   Sender
 	Recorder *Recorder
 	Health   *Health
-	Keeper   *Keeper // keeps the messages being worked on in progress
+	Keeper   *Keeper      // keeps the messages being worked on in progress
+	Queueing *WriteHealth // the queueing of retries on JetStream: an outage said once
 	Metrics  *metrics.Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -63,7 +65,7 @@ type DelivererOptions struct {
 // NewDeliverer makes the one delivery path.
 func NewDeliverer(o DelivererOptions) *Deliverer {
 	return &Deliverer{js: o.JS, catalog: o.Catalog, sender: o.Sender, recorder: o.Recorder, health: o.Health,
-		keeper: o.Keeper, metrics: o.Metrics, log: o.Log, now: o.Now}
+		keeper: o.Keeper, queueing: o.Queueing, metrics: o.Metrics, log: o.Log, now: o.Now}
 }
 
 // InFlight is how many deliveries are past their due time and not yet decided: what a
@@ -242,8 +244,9 @@ func (d *Deliverer) scheduleRetry(ctx context.Context, t *task, def *config.Defi
 			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
+	d.queueing.observe(partDeliveries, err)
 	if err != nil {
-		d.log.Warn("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
+		d.log.Debug("schedule retry", "webhook_id", t.WebhookID, "webhook_definition", def.ID, "error", err)
 		// The attempt is repeated when this message comes back; receivers deduplicate by webhook-id.
 		return consumer.Decision{Action: consumer.Retry, Delay: delay}
 	}
@@ -281,7 +284,7 @@ func (d *Deliverer) record(ctx context.Context, req *storage.WebhookRequest) con
 		if ctx.Err() != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
-		// Said once for the whole outage by storeHealth; per message only when debugging.
+		// Said once for the whole outage by the store's WriteHealth; per message only when debugging.
 		d.log.Debug("store webhook request; retrying", "webhook_id", req.WebhookID, "in", wait, "error", err)
 		t := time.NewTimer(wait)
 		select {

@@ -19,7 +19,9 @@
 //     with its not-before time and acknowledges this one. A task that is not due yet goes back
 //     with a delayed nak until it is, in its own definition's consumer only.
 //     Messages being worked on are kept in progress by one keeper (keeper.go). The store's
-//     writes are followed by storehealth.go, so an outage is said once and seen by /readyz.
+//     writes and the queueing of deliveries are followed by storehealth.go, so an outage is
+//     said once and seen by /readyz; standalone, a decision waits for the embedded JetStream to
+//     take writes again before it is applied (mend.go).
 //  3. health.go: outcomes feed endpoint health, which may deactivate a definition.
 //  4. catalog.go: definitions and rules, reloaded from the store within a second of a change.
 //

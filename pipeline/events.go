@@ -21,10 +21,11 @@ type Events struct {
 	log     *slog.Logger
 }
 
-// NewEvents makes the events consumer of cons, whose handler is f's.
-func NewEvents(cons jetstream.Consumer, concurrency int, f *Fanout, nc *nats.Conn, log *slog.Logger, workCtx context.Context) *Events {
+// NewEvents makes the events consumer of cons, whose handler is f's; m as for NewPools.
+func NewEvents(cons jetstream.Consumer, concurrency int, f *Fanout, m Mender, nc *nats.Conn, log *slog.Logger, workCtx context.Context) *Events {
 	return &Events{
-		pool:    &consumer.Pool{Consumer: cons, Concurrency: concurrency, Handler: f.handle, Conn: nc, Log: log},
+		pool: &consumer.Pool{Consumer: cons, Concurrency: concurrency, Handler: afterJetStreamMends(m, f.keeper, f.handle),
+			Conn: nc, Log: log},
 		workCtx: workCtx, log: log,
 	}
 }

@@ -23,7 +23,7 @@ func NewTestDeliverer(t testing.TB, store Store, nc *nats.Conn, m *metrics.Metri
 	sender := delivery.NewClient(delivery.Options{AllowPrivateNetworks: true, UserAgent: "webhookd/test"})
 	t.Cleanup(sender.CloseIdleConnections)
 	cat := NewCatalog(store, m, log)
-	h := NewHealth(store, nc, cat, m, log, time.Now, 100*time.Millisecond)
+	h := NewHealth(store, nc, cat, m, log, time.Now, 100*time.Millisecond, nil)
 	_ = h.Start(context.Background())
 	t.Cleanup(h.Stop)
 	return NewDeliverer(DelivererOptions{Catalog: cat, Sender: sender, Health: h, Metrics: m, Log: log, Now: time.Now})

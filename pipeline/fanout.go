@@ -33,6 +33,7 @@ type Fanout struct {
 	deliverer *Deliverer
 	keeper    *Keeper
 	depths    *QueueDepths
+	queueing  *WriteHealth // an outage of JetStream said once, not once per event
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -53,6 +54,7 @@ type FanoutOptions struct {
 	Keeper    *Keeper
 	Depths    *QueueDepths // each definition's queued deliveries, against max_queued
 	Pools     *Pools       // told of each delivery queued, so its definition's consumer runs
+	Queueing  *WriteHealth // the queueing of deliveries on JetStream: an outage said once
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -65,7 +67,7 @@ type FanoutOptions struct {
 func NewFanout(o FanoutOptions) *Fanout {
 	return &Fanout{js: o.JS, catalog: o.Catalog, recorder: o.Recorder, deliverer: o.Deliverer, keeper: o.Keeper,
 		depths: o.Depths, metrics: o.Metrics, log: o.Log, now: o.Now, direct: make(chan struct{}, max(o.Concurrency/2, 1)),
-		queued: o.Pools.queued}
+		queued: o.Pools.queued, queueing: o.Queueing}
 }
 
 // firstAttempt is a first attempt the fan-out makes itself.
@@ -165,7 +167,8 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			continue
 		}
 		if err != nil {
-			f.log.Warn("queue delivery", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
+			f.queueing.observe(partDeliveries, err)
+			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
 			giveBack(direct)
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
@@ -183,13 +186,17 @@ wait:
 				refused = append(refused, f.queueFull(q.t, q.def, config.MaxMaxQueued))
 				continue
 			}
-			f.log.Warn("queue delivery", "event_id", ev.ID, "error", err)
+			f.queueing.observe(partDeliveries, err)
+			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "error", err)
 			queuing = consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 			break wait
 		case <-ctx.Done():
 			queuing = consumer.Decision{Action: consumer.HandBack}
 			break wait
 		}
+	}
+	if queuing.Action == consumer.Ack && len(futures) > 0 {
+		f.queueing.observe(partDeliveries, nil)
 	}
 	// The attempts made here are finished (their outcomes stored) before the event is decided.
 	if d := decided(); d.Action != consumer.Ack {

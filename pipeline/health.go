@@ -38,6 +38,9 @@ type Health struct {
 	metrics *metrics.Metrics
 	log     *slog.Logger
 	now     func() time.Time
+	// writes is the store's WriteHealth: a store outage is said once, by it, not once per flush
+	// and definition. Nil: the failures are only logged at debug level.
+	writes *WriteHealth
 
 	mu      sync.Mutex
 	pending map[string]*failures // failures not yet written, by definition id
@@ -52,10 +55,12 @@ type failures struct {
 }
 
 // NewHealth is endpoint health whose flusher (Start) writes every interval; the owner's Flush
-// writes what is left once the deliveries are done.
-func NewHealth(store Store, nc *nats.Conn, catalog *Catalog, m *metrics.Metrics, log *slog.Logger, now func() time.Time, every time.Duration) *Health {
+// writes what is left once the deliveries are done. Its writes failing count in writes (the
+// store's WriteHealth; nil: they are only logged at debug level).
+func NewHealth(store Store, nc *nats.Conn, catalog *Catalog, m *metrics.Metrics, log *slog.Logger, now func() time.Time,
+	every time.Duration, writes *WriteHealth) *Health {
 	h := newHealth(store, nc, catalog, m, log, now)
-	h.every = every
+	h.every, h.writes = every, writes
 	return h
 }
 
@@ -128,14 +133,18 @@ func (h *Health) Flush(ctx context.Context) {
 		}
 	}
 	for id := range cleared {
-		if err := h.store.ClearFailures(ctx, id); err != nil {
-			h.log.Warn("clear endpoint health", "webhook_definition", id, "error", err)
+		err := h.store.ClearFailures(ctx, id)
+		h.writes.observe(partHealth, err)
+		if err != nil {
+			h.log.Debug("clear endpoint health; again with the next flush", "webhook_definition", id, "error", err)
+			h.reclear(id)
 		}
 	}
 	for id, f := range pending {
 		hl, err := h.store.RecordFailures(ctx, id, f.n, f.first)
+		h.writes.observe(partHealth, err)
 		if err != nil {
-			h.log.Warn("record endpoint failures", "webhook_definition", id, "error", err)
+			h.log.Debug("record endpoint failures; again with the next flush", "webhook_definition", id, "error", err)
 			h.requeue(id, f)
 			continue
 		}
@@ -165,6 +174,16 @@ func (h *Health) requeue(id string, f *failures) {
 		return
 	}
 	h.pending[id] = f
+}
+
+// reclear marks a definition cleared again after its clearing failed, to be written with the
+// next flush, unless a failure came in between.
+func (h *Health) reclear(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending[id] == nil {
+		h.cleared[id] = true
+	}
 }
 
 // goneNow deactivates def for a 410 now, rather than at the next flush: a resend's caller is

@@ -55,9 +55,12 @@ type Pools struct {
 // runs until workCtx ends. d's retries, once queued, start their definition's consumer at once
 // (so do the fan-out's deliveries: FanoutOptions.Pools). Start reconciles them with current now
 // and every interval.
-func NewPools(stream jetstream.Stream, nc *nats.Conn, d *Deliverer, log *slog.Logger, workCtx context.Context,
+//
+// Standalone, m is the embedded server: a decision waits for its JetStream to take writes again
+// before it is applied (afterJetStreamMends). Nil: decisions are applied at once.
+func NewPools(stream jetstream.Stream, nc *nats.Conn, d *Deliverer, m Mender, log *slog.Logger, workCtx context.Context,
 	every time.Duration, current func() *Snapshot) *Pools {
-	p := &Pools{stream: stream, nc: nc, handler: d.handle, log: log, workCtx: workCtx, every: every, current: current,
+	p := &Pools{stream: stream, nc: nc, handler: afterJetStreamMends(m, d.keeper, d.handle), log: log, workCtx: workCtx, every: every, current: current,
 		running: map[string]*runningPool{}, wake: make(chan string, 1024)}
 	d.queued = p.queued
 	return p

@@ -49,7 +49,7 @@ func TestRecordRetriesTheStoreNotTheAttempt(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{failures: 2}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m, &StoreHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	rec := NewRecorder(store, m, NewStoreHealth(slog.New(slog.DiscardHandler), time.Now))
 	_ = rec.Start(context.Background())
 	defer rec.Stop(context.Background())
 	d := &Deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -66,7 +66,7 @@ func TestRecordHandsBackOnShutdown(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{failures: 1 << 30}
 	m := metrics.New(prometheus.NewRegistry(), "test")
-	rec := NewRecorder(store, m, &StoreHealth{log: slog.New(slog.DiscardHandler), now: time.Now})
+	rec := NewRecorder(store, m, NewStoreHealth(slog.New(slog.DiscardHandler), time.Now))
 	_ = rec.Start(context.Background())
 	defer rec.Stop(context.Background())
 	d := &Deliverer{recorder: rec, metrics: m, log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -9,11 +9,18 @@ import (
 	"github.com/webhookd/webhookd/storage"
 )
 
+// The parts of the store's writes that its WriteHealth follows.
+const (
+	partRequests      = "webhook requests"
+	partInvalidEvents = "invalid events"
+	partHealth        = "endpoint health"
+)
+
 // Recorder writes webhook requests and invalid events in batches, numbering the requests from
 // blocks reserved in the store (storage.Numbers).
 type Recorder struct {
 	store   Store
-	health  *StoreHealth
+	health  *WriteHealth
 	metrics *metrics.Metrics
 	numbers storage.Numbers
 	reqs    *batcher[*storage.WebhookRequest]
@@ -21,7 +28,7 @@ type Recorder struct {
 }
 
 // NewRecorder makes the batch writers: Start starts them, Stop flushes and stops them.
-func NewRecorder(store Store, m *metrics.Metrics, health *StoreHealth) *Recorder {
+func NewRecorder(store Store, m *metrics.Metrics, health *WriteHealth) *Recorder {
 	r := &Recorder{store: store, metrics: m, health: health}
 	r.reqs = newBatcher(maxRequestBatch, 5*time.Millisecond, r.writeRequests)
 	r.invalid = newBatcher(100, 5*time.Millisecond, r.writeInvalid)
@@ -64,13 +71,16 @@ func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookReq
 		}
 		seq, err := r.Number(ctx)
 		if err != nil {
+			// The next block of numbers is a write too: the outage may start here.
+			r.health.observe(partRequests, err)
+			r.metrics.StorageErrors.WithLabelValues(metrics.CollectionRequests).Inc()
 			return err
 		}
 		req.Seq, req.Number = seq, storage.FormatNumber(seq)
 	}
 	start := time.Now()
 	_, err := r.store.InsertRequests(ctx, reqs)
-	r.health.observe(err)
+	r.health.observe(partRequests, err)
 	r.metrics.StorageWriteSeconds.WithLabelValues(metrics.CollectionRequests).Observe(time.Since(start).Seconds())
 	r.metrics.StorageBatchSize.WithLabelValues(metrics.CollectionRequests).Observe(float64(len(reqs)))
 	if err != nil {
@@ -87,7 +97,7 @@ func (r *Recorder) writeRequests(ctx context.Context, reqs []*storage.WebhookReq
 func (r *Recorder) writeInvalid(ctx context.Context, evs []storage.InvalidEvent) error {
 	start := time.Now()
 	err := r.store.InsertInvalidEvents(ctx, evs)
-	r.health.observe(err)
+	r.health.observe(partInvalidEvents, err)
 	r.metrics.StorageWriteSeconds.WithLabelValues(metrics.CollectionInvalidEvents).Observe(time.Since(start).Seconds())
 	r.metrics.StorageBatchSize.WithLabelValues(metrics.CollectionInvalidEvents).Observe(float64(len(evs)))
 	if err != nil {

@@ -23,7 +23,7 @@ func TestServicesStartOnceAndStopTwice(t *testing.T) {
 	services := map[string]startstop.Service{
 		"keeper":  NewKeeper(),
 		"watcher": cat.Watcher(time.Hour, func(*Snapshot) {}),
-		"health":  NewHealth(nil, nil, cat, m, log, time.Now, time.Hour),
+		"health":  NewHealth(nil, nil, cat, m, log, time.Now, time.Hour, nil),
 	}
 	for name, s := range services {
 		t.Run(name, func(t *testing.T) {

@@ -54,7 +54,7 @@ type Worker struct {
 	recorder    *pipeline.Recorder // the batch writers
 	health      *pipeline.Health   // endpoint health, and its flusher
 	deliverer   *pipeline.Deliverer
-	storeHealth *pipeline.StoreHealth // the store's writes: an outage logged once, and seen by /readyz
+	storeHealth *pipeline.WriteHealth // the store's writes: an outage logged once, and seen by /readyz
 	events      *pipeline.Events      // the events consumer
 	pools       *pipeline.Pools       // the definitions' consumers, and their reconciler
 	// The keeper, the catalog's watcher, endpoint health's flusher and the gauges sampler:
@@ -66,8 +66,9 @@ type Worker struct {
 	consoleLn    net.Listener
 	consoleUsers *console.Users
 
-	httpLn net.Listener
-	ready  chan struct{} // closed once consumers are bound
+	queueHealth *pipeline.WriteHealth // the queueing of deliveries on JetStream: likewise
+	httpLn      net.Listener
+	ready       chan struct{} // closed once consumers are bound
 
 	cancelFetch  context.CancelFunc // stops fetching (phase 1 of shutdown)
 	cancelWork   context.CancelFunc // cuts in-flight work short (phase 2, after the grace period)
@@ -239,9 +240,10 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 
 	w.storeHealth = pipeline.NewStoreHealth(w.log.With("component", "store"), opts.Now)
 	w.recorder = pipeline.NewRecorder(w.store, w.metrics, w.storeHealth)
+	w.queueHealth = pipeline.NewQueueHealth(w.log.With("component", "jetstream"), opts.Now)
 	_ = w.recorder.Start(workCtx)
 	now := opts.Now
-	w.health = pipeline.NewHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now, opts.HealthFlush)
+	w.health = pipeline.NewHealth(w.store, w.nc, w.catalog, w.metrics, w.log, now, opts.HealthFlush, w.storeHealth)
 	w.sender = delivery.NewClient(delivery.Options{
 		AllowDestinations:    allow,
 		AllowPrivateNetworks: opts.AllowPrivateNets,
@@ -249,14 +251,20 @@ func Start(ctx context.Context, opts Options) (_ *Worker, err error) {
 	})
 	keeper := pipeline.NewKeeper()
 	w.deliverer = pipeline.NewDeliverer(pipeline.DelivererOptions{JS: js, Catalog: w.catalog, Sender: w.sender,
-		Recorder: w.recorder, Health: w.health, Keeper: keeper, Metrics: w.metrics, Log: w.log.With("stage", "deliver"), Now: now})
-	w.pools = pipeline.NewPools(deliveriesStream, w.nc, w.deliverer, w.log.With("stage", "deliver"), workCtx,
+		Recorder: w.recorder, Health: w.health, Keeper: keeper, Queueing: w.queueHealth, Metrics: w.metrics, Log: w.log.With("stage", "deliver"),
+		Now: now})
+	// Standalone, a decision waits for the embedded JetStream to take writes again (a full disk).
+	var mender pipeline.Mender
+	if w.embedded != nil {
+		mender = w.embedded
+	}
+	w.pools = pipeline.NewPools(deliveriesStream, w.nc, w.deliverer, mender, w.log.With("stage", "deliver"), workCtx,
 		opts.Reconcile, w.catalog.Current)
 	depths := &pipeline.QueueDepths{}
 	fo := pipeline.NewFanout(pipeline.FanoutOptions{JS: js, Catalog: w.catalog, Recorder: w.recorder, Deliverer: w.deliverer,
-		Keeper: keeper, Depths: depths, Pools: w.pools, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
+		Keeper: keeper, Depths: depths, Pools: w.pools, Queueing: w.queueHealth, Metrics: w.metrics, Log: w.log.With("stage", "fanout"), Now: now,
 		Concurrency: opts.EventConcurrency})
-	w.events = pipeline.NewEvents(eventsCons, opts.EventConcurrency, fo, w.nc, w.log.With("stage", "fanout"), workCtx)
+	w.events = pipeline.NewEvents(eventsCons, opts.EventConcurrency, fo, mender, w.nc, w.log.With("stage", "fanout"), workCtx)
 	watcher := w.catalog.Watcher(opts.ConfigPoll, func(s *pipeline.Snapshot) {
 		w.pools.Reconcile(fetchCtx, s)
 		w.deliverer.Prune(s)
@@ -607,14 +615,24 @@ func (w *Worker) readyCheck(ctx context.Context) error {
 	if !w.nc.IsConnected() {
 		return errors.New("NATS: not connected")
 	}
+	// Every reason is told: a full standalone disk fails the store and JetStream at once.
+	var errs []error
+	if w.embedded != nil {
+		// Its JetStream refuses events and deliveries although clients stay connected.
+		if err := w.embedded.StoreErr(); err != nil {
+			errs = append(errs, fmt.Errorf("embedded NATS: %w", err))
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if since, err := w.queueHealth.Failing(); err != nil {
+		errs = append(errs, fmt.Errorf("JetStream: queueing deliveries failing since %s: %w", since.UTC().Format(time.RFC3339), err))
+	}
 	// What the writes saw first: a store can answer pings and still refuse writes.
 	if since, err := w.storeHealth.Failing(); err != nil {
-		return fmt.Errorf("store: writes failing since %s: %w", since.UTC().Format(time.RFC3339), err)
+		errs = append(errs, fmt.Errorf("store: writes failing since %s: %w", since.UTC().Format(time.RFC3339), err))
+	} else if err := w.store.Ping(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("store: %w", err))
 	}
-	if err := w.store.Ping(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -18,9 +18,11 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// Server is a NATS server with JetStream running inside the process (standalone mode).
+// Server is a NATS server with JetStream running inside the process (standalone mode). It
+// restarts JetStream after its disk refused writes (storeWatch).
 type Server struct {
-	srv *server.Server
+	srv   *server.Server
+	watch *storeWatch
 }
 
 // Config says where the embedded server keeps its files and listens, and which standard
@@ -109,7 +111,9 @@ func Start(ctx context.Context, opts *server.Options, log *slog.Logger) (*Server
 	if err != nil {
 		return nil, fmt.Errorf("create embedded NATS server on %s: %w", listen, err)
 	}
-	logger := &natsLogger{log: log.With("component", "embedded-nats"), fatal: make(chan error, 1)}
+	log = log.With("component", "embedded-nats")
+	watch := newStoreWatch(srv, opts, log)
+	logger := &natsLogger{log: log, fatal: make(chan error, 1), writeFailed: watch.writeFailed}
 	srv.SetLoggerV2(logger, false, false, false)
 	// Start returns once the server listens, or after it reported why it cannot through
 	// Fatalf; JetStream's recovery of a large store makes it slow, so it runs beside the wait.
@@ -141,8 +145,9 @@ func Start(ctx context.Context, opts *server.Options, log *slog.Logger) (*Server
 		return fail(fmt.Errorf("embedded NATS server on %s: not accepting connections %s after it started", listen, readyAfterStart))
 	}
 	logger.startedUp.Store(true)
+	go watch.run()
 	log.Info("embedded NATS server started", "url", srv.ClientURL(), "store_dir", opts.StoreDir)
-	return &Server{srv: srv}, nil
+	return &Server{srv: srv, watch: watch}, nil
 }
 
 // readyAfterStart bounds the wait for connections once Start has returned; by then the
@@ -161,22 +166,37 @@ func canListen(addr string) error {
 // ClientURL is the URL clients use to reach the embedded server.
 func (e *Server) ClientURL() string { return e.srv.ClientURL() }
 
+// StoreErr returns the outage of the JetStream store in progress (wrapping ErrStoreWrites and
+// the server's own word on it), or nil when the store takes writes.
+func (e *Server) StoreErr() error { return e.watch.err() }
+
+// StoreWritable returns a channel that is closed once the JetStream store takes writes again,
+// JetStream restarted (at once when there is no outage).
+func (e *Server) StoreWritable() <-chan struct{} { return e.watch.writable() }
+
 // Shutdown stops the server and waits for it; JetStream state is flushed to disk.
 func (e *Server) Shutdown() {
+	e.watch.shutdown()
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
 }
 
 // natsLogger turns the server's log into slog records. Until start-up is over, a fatal error
-// is handed to Start instead, which returns it: logging it too would say it twice.
+// is handed to Start instead, which returns it: logging it too would say it twice. A write error
+// of the JetStream store, which the server reports once per stream and again for every message
+// it refuses, is handed to the store's watch, which says it once for the whole outage; the
+// server's own lines are kept at debug level.
 type natsLogger struct {
-	log       *slog.Logger
-	fatal     chan error
-	startedUp atomic.Bool
+	log         *slog.Logger
+	fatal       chan error
+	startedUp   atomic.Bool
+	writeFailed func()
 }
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any) {
+	l.problem(slog.LevelWarn, fmt.Sprintf(format, v...))
+}
 func (l *natsLogger) Fatalf(format string, v ...any) {
 	if !l.startedUp.Load() {
 		select {
@@ -187,6 +207,16 @@ func (l *natsLogger) Fatalf(format string, v ...any) {
 	}
 	l.log.Error(fmt.Sprintf(format, v...))
 }
-func (l *natsLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any) {
+	l.problem(slog.LevelError, fmt.Sprintf(format, v...))
+}
+
+func (l *natsLogger) problem(level slog.Level, msg string) {
+	if storeWriteFault(msg) {
+		l.writeFailed()
+		level = slog.LevelDebug
+	}
+	l.log.Log(context.Background(), level, msg)
+}
 func (l *natsLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Tracef(format string, v ...any) {}

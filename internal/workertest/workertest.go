@@ -45,12 +45,15 @@ func NewReceiver(t testing.TB, answer func(n int, r *http.Request) int) *receive
 
 // Env is a worker with its data dir, a client connection to its NATS and the store it writes.
 type Env struct {
-	Dir   string
+	Dir   string         // the data directory: the test's temporary one (where --config is) unless a tweak chose another
 	Opts  worker.Options // Start starts the worker with these
 	W     *worker.Worker // the worker of the last Start
 	NC    *nats.Conn
 	JS    jetstream.JetStream
 	Store Store
+	// StoreURI, when set, is the MongoDB URI OpenStore opens instead of the worker's (which a
+	// test may cut, reading the store past the cut).
+	StoreURI string
 
 	t       testing.TB
 	stopped bool
@@ -102,7 +105,7 @@ func Setup(t testing.TB, configYAML string, tweak ...func(*worker.Options)) *Env
 		// MongoDB mode needs a key file; standalone makes its own in the data directory.
 		opts.SecretsKeyFile = testutil.KeyFile(t, dir)
 	}
-	e := &Env{t: t, Dir: dir, Opts: opts}
+	e := &Env{t: t, Dir: opts.DataDir, Opts: opts}
 	t.Cleanup(e.closeClients) // runs after the worker stopped (cleanups run last-in first-out)
 	t.Cleanup(e.Stop)
 	e.Start()
@@ -131,25 +134,50 @@ func (e *Env) Start() {
 			e.t.Fatalf("connect to NATS: %v", err)
 		}
 		e.JS, _ = jetstream.New(e.NC)
-		keyFile := e.Opts.SecretsKeyFile
-		if keyFile == "" {
-			keyFile = filepath.Join(e.Opts.DataDir, worker.StandaloneKeyFile)
-		}
-		keys := testutil.LoadKeyFile(e.t, keyFile)
-		if e.Opts.MongoURI != "" {
-			s, err := mongo.Open(ctx, e.Opts.MongoURI, e.Opts.MongoDatabase, keys)
-			if err != nil {
-				e.t.Fatalf("open store: %v", err)
-			}
-			e.Store = s
-		} else {
-			s, err := sqlite.Open(ctx, filepath.Join(e.Dir, "webhookd.db"), keys)
-			if err != nil {
-				e.t.Fatalf("open store: %v", err)
-			}
-			e.Store = s
-		}
+		e.OpenStore()
 	}
+}
+
+// OpenStore opens e.Store, the test's own connection to the worker's store (Start does, the
+// first time). After CloseStore, it opens it again.
+func (e *Env) OpenStore() {
+	e.t.Helper()
+	ctx := context.Background()
+	keyFile := e.Opts.SecretsKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(e.Opts.DataDir, worker.StandaloneKeyFile)
+	}
+	keys := testutil.LoadKeyFile(e.t, keyFile)
+	if e.Opts.MongoURI != "" {
+		uri := e.Opts.MongoURI
+		if e.StoreURI != "" {
+			uri = e.StoreURI
+		}
+		s, err := mongo.Open(ctx, uri, e.Opts.MongoDatabase, keys)
+		if err != nil {
+			e.t.Fatalf("open store: %v", err)
+		}
+		e.Store = s
+		return
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(e.Dir, "webhookd.db"), keys)
+	if err != nil {
+		e.t.Fatalf("open store: %v", err)
+	}
+	e.Store = s
+}
+
+// CloseStore closes e.Store, so that nothing of the test holds the data directory's files (a
+// disk to unmount); OpenStore opens it again.
+func (e *Env) CloseStore() {
+	e.t.Helper()
+	if e.Store == nil {
+		return
+	}
+	if err := e.Store.Close(context.Background()); err != nil {
+		e.t.Errorf("close store: %v", err)
+	}
+	e.Store = nil
 }
 
 // Stop stops the worker; the clients stay connected for a later Start.
@@ -188,26 +216,47 @@ type Event struct {
 // defaults to a fixed time.
 func (e *Env) Publish(x Event) {
 	e.t.Helper()
+	subject, body := x.message()
+	e.PublishRaw(subject, body, x.ID)
+}
+
+// TryPublish publishes x as Publish does, once, and returns the error of a publish that
+// JetStream did not acknowledge within 2 seconds or ctx; it may be called from any goroutine.
+func (e *Env) TryPublish(ctx context.Context, x Event) error {
+	subject, body := x.message()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return e.publish(ctx, subject, body, x.ID)
+}
+
+func (x Event) message() (subject string, body []byte) {
 	if x.OccurredAt == "" {
 		x.OccurredAt = "2026-11-27T10:00:00Z"
 	}
 	b, _ := json.Marshal(x)
-	e.PublishRaw(fmt.Sprintf("crm.events.%s.%s", x.Entity, x.Action), b, x.ID)
+	return fmt.Sprintf("crm.events.%s.%s", x.Entity, x.Action), b
 }
 
 // PublishRaw publishes body on subject, with msgID as the JetStream message id unless empty.
 func (e *Env) PublishRaw(subject string, body []byte, msgID string) {
 	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.publish(ctx, subject, body, msgID); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *Env) publish(ctx context.Context, subject string, body []byte, msgID string) error {
 	m := nats.NewMsg(subject)
 	m.Data = body
 	if msgID != "" {
 		m.Header.Set(jetstream.MsgIDHeader, msgID)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if _, err := e.JS.PublishMsg(ctx, m); err != nil {
-		e.t.Fatalf("publish on %s: %v", subject, err)
+		return fmt.Errorf("publish on %s: %w", subject, err)
 	}
+	return nil
 }
 
 // DeliveryConsumer is the durable JetStream consumer of definition def's deliveries. A

@@ -61,6 +61,11 @@ func WithCommandMonitor(m *event.CommandMonitor) Option {
 	return func(o *options.ClientOptions) { o.SetMonitor(m) }
 }
 
+// serverSelectionTimeout bounds an operation's wait for a server (see Open): about the time a
+// replica set takes to elect a new primary, so most elections pass without a failed write; one
+// that fails is retried anyway.
+const serverSelectionTimeout = 10 * time.Second
+
 // Open connects to the MongoDB at uri, checks that it answers, creates the indexes the queries
 // need in database, and returns the store, which seals definitions' secrets with keys
 // (--secrets-key-file). Close it when done.
@@ -104,9 +109,12 @@ func Open(ctx context.Context, uri, database string, keys *secrets.Keyring, opts
 }
 
 // clientOptions are the options of the store's client. It marshals with the driver's default
-// registry: the documents (docs.go) say how they are stored.
+// registry: the documents (docs.go) say how they are stored. An operation waits at most
+// serverSelectionTimeout for a server, unless the URI says otherwise (serverSelectionTimeoutMS):
+// the driver's 30 s would hold every write that long before the worker could say the store is
+// unreachable and retry it.
 func clientOptions(uri string) *options.ClientOptions {
-	return options.Client().ApplyURI(uri)
+	return options.Client().SetServerSelectionTimeout(serverSelectionTimeout).ApplyURI(uri)
 }
 
 // redact keeps credentials out of errors and logs.
