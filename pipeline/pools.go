@@ -120,20 +120,28 @@ type runningPool struct {
 }
 
 type poolSettings struct {
-	maxInFlight int
+	// concurrency is how many of the consumer's messages are handled at once: more than
+	// max_in_flight, which the definition's gate enforces on the attempts themselves, so that
+	// deliveries waiting for their webhook request's write do not hold back the next attempts,
+	// and the store gets larger batches.
+	concurrency int
 	ackWait     time.Duration
 }
+
+// poolConcurrency is a pool's concurrency per max_in_flight slot.
+const poolConcurrency = 4
 
 func settingsOf(def *config.Definition) poolSettings {
 	if def == nil {
 		// A deleted definition whose queued deliveries still have to be finished (rejected).
-		return poolSettings{maxInFlight: 4, ackWait: ackWaitMargin}
+		return poolSettings{concurrency: 4, ackWait: ackWaitMargin}
 	}
-	s := poolSettings{maxInFlight: max(def.MaxInFlight, 1), ackWait: def.Timeout.D() + ackWaitMargin}
+	s := poolSettings{concurrency: poolConcurrency * max(def.MaxInFlight, 1), ackWait: def.Timeout.D() + ackWaitMargin}
 	if def.RateLimit > 0 {
-		// A prefetched message waits for a slot and for the rate limit without InProgress: the
-		// last of max_in_flight prefetched ones waits about max_in_flight / rate_limit.
-		s.ackWait += time.Duration(float64(s.maxInFlight) / def.RateLimit * float64(time.Second))
+		// A prefetched message waits for a handler without InProgress (a handler holds it in
+		// progress while it waits for the gate): the last of the prefetched ones waits about
+		// concurrency / rate_limit.
+		s.ackWait += time.Duration(float64(s.concurrency) / def.RateLimit * float64(time.Second))
 	}
 	return s
 }
@@ -232,7 +240,7 @@ func (p *Pools) start(ctx context.Context, id string, s poolSettings) {
 	fetchCtx, cancel := context.WithCancel(ctx)
 	rp := &runningPool{settings: s, cancel: cancel, started: time.Now()}
 	p.running[id] = rp
-	pool := &consumer.Pool{Consumer: cons, Concurrency: s.maxInFlight, Handler: p.handler, Conn: p.nc,
+	pool := &consumer.Pool{Consumer: cons, Concurrency: s.concurrency, Handler: p.handler, Conn: p.nc,
 		Log: p.log.With("webhook_definition", id)}
 	p.wg.Add(1)
 	go func() {

@@ -100,7 +100,7 @@ not JSON: goroutine 1 [running]
 
 func TestMissedTargets(t *testing.T) {
 	good := DefinitionsRun{
-		Definitions: 1000, DeliveryConsumers: 1000, ReadySeconds: 3, IdleSeconds: 15, IdleCPUPercent: 2, RSSMiB: 150, PeakRSSMiB: 200,
+		Definitions: 1000, DeliveryConsumers: 0, ReadySeconds: 3, IdleSeconds: 15, IdleCPUPercent: 2, RSSMiB: 150, PeakRSSMiB: 200, TrickleEvents: 1000,
 		Trickle:       &Phase{EventsPerSec: 100},
 		ConfigChanges: []ConfigChange{{SeenMS: 40}, {SeenMS: 900}},
 	}
@@ -108,7 +108,7 @@ func TestMissedTargets(t *testing.T) {
 		t.Errorf("missedTargets(good) = %v", m)
 	}
 	bad := good
-	bad.DeliveryConsumers, bad.ReadySeconds, bad.IdleCPUPercent, bad.PeakRSSMiB = 999, 11, 6, 251
+	bad.Trickle, bad.TrickleEvents, bad.ReadySeconds, bad.IdleCPUPercent, bad.PeakRSSMiB = nil, 1000, 11, 6, 251
 	bad.ConfigChanges = []ConfigChange{{SeenMS: 40}, {SeenMS: -1}}
 	want := []string{"not every definition delivers", "ready", "idle CPU", "RSS", "config change"}
 	if m := missedTargets(bad); !reflect.DeepEqual(m, want) {

@@ -76,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 	if d.Error != "" || len(d.Problems) != 0 || len(d.LogWarnings) != 0 {
 		t.Errorf("definitions: error %q, problems %q, warnings %+v", d.Error, d.Problems, d.LogWarnings)
 	}
-	if d.Definitions != 20 || d.DeliveryConsumers != 20 || d.ReadySeconds <= 0 || d.IdleSeconds < 1 || d.RSSMiB <= 0 || d.PeakRSSMiB < d.RSSMiB {
+	if d.Definitions != 20 || d.ReadySeconds <= 0 || d.IdleSeconds < 1 || d.RSSMiB <= 0 || d.PeakRSSMiB < d.RSSMiB {
 		t.Errorf("definitions %+v", d)
 	}
 	if d.Trickle == nil || d.Trickle.Receipt.N != 50 || d.TrickleReceived != 50 {

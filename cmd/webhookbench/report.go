@@ -146,8 +146,7 @@ func missedTargets(r DefinitionsRun) []string {
 			missed = append(missed, name)
 		}
 	}
-	check("not every definition delivers", r.DeliveryConsumers > 0 || r.TrickleEvents > 0,
-		r.DeliveryConsumers >= r.Definitions && r.Trickle != nil)
+	check("not every definition delivers", r.TrickleEvents > 0, r.Trickle != nil)
 	check("ready", r.ReadySeconds > 0, r.ReadySeconds <= targetReadySeconds)
 	check("idle CPU", r.IdleSeconds > 0, r.IdleCPUPercent <= targetIdleCPUPercent)
 	check("RSS", r.PeakRSSMiB > 0, r.PeakRSSMiB <= targetRSSMiB)
