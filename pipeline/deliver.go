@@ -184,7 +184,10 @@ func (d *Deliverer) attempt(ctx context.Context, g *gate, def *config.Definition
 	ok := res.Outcome == delivery.Success
 	g.failing.Store(!ok)
 	d.metrics.DeliveryDuration.WithLabelValues(def.ID).Observe(res.Duration.Seconds())
-	d.health.observe(def, ok, res.Response != nil && res.Response.Status == http.StatusGone)
+	// A final attempt's 410 (a resend's) is deactivated by its caller at once (Redeliver), not
+	// also by the flush: one deactivation, one announcement.
+	gone := res.Response != nil && res.Response.Status == http.StatusGone
+	d.health.observe(def, ok, gone && !final)
 	switch {
 	case ok:
 		d.metrics.DeliveryAttempts.WithLabelValues(def.ID, metrics.OutcomeSuccess).Inc()

@@ -12,6 +12,7 @@ import (
 	"github.com/webhookd/webhookd/control"
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/receivertest"
+	"github.com/webhookd/webhookd/internal/testutil"
 	"github.com/webhookd/webhookd/storage"
 	"github.com/webhookd/webhookd/webhook"
 )
@@ -302,6 +303,12 @@ func testStopInterruptsBulkWork(t *testing.T, st Store) {
 	<-e.recv.Arrived
 	stopped := make(chan struct{})
 	go func() { e.resp.Stop(context.Background()); close(stopped) }()
+	// Stop has begun once the control subject is no longer answered; only then is the attempt
+	// in flight released, or the resend could go on to the next request first.
+	testutil.Eventually(t, 10*time.Second, "Stop to begin (the control subject unanswered)", func() bool {
+		_, err := e.client.Call(ctxT(t), controlapi.CmdDefinitionsList, map[string]any{}, nil)
+		return err != nil && strings.Contains(err.Error(), "no webhookd")
+	})
 	// Stop waits for the attempt in flight.
 	select {
 	case <-stopped:
