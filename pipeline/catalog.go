@@ -174,8 +174,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 func (c *Catalog) watch(ctx context.Context, every time.Duration, onChange func(*Snapshot)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var failingSince time.Time
-	failed := 0
+	reloads := NewReloadHealth(c.log, time.Now)
 	for {
 		select {
 		case <-ctx.Done():
@@ -185,22 +184,13 @@ func (c *Catalog) watch(ctx context.Context, every time.Duration, onChange func(
 		}
 		changed, err := c.Load(ctx)
 		if err != nil {
-			switch {
-			case ctx.Err() != nil:
-			case failingSince.IsZero():
-				failingSince, failed = time.Now(), 1
-				c.log.Warn("reloading the configuration failing: the configuration loaded last stays in force", "error", err)
-			default:
-				failed++
+			if ctx.Err() == nil {
+				reloads.observe(partConfiguration, err)
 				c.log.Debug("reload configuration", "error", err)
 			}
 			continue
 		}
-		if !failingSince.IsZero() {
-			c.log.Info("reloading the configuration succeeds again",
-				"outage", time.Since(failingSince).Round(time.Millisecond).String(), "failed_reloads", failed)
-			failingSince = time.Time{}
-		}
+		reloads.observe(partConfiguration, nil)
 		if changed {
 			onChange(c.Current())
 		}

@@ -105,40 +105,41 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 
 // tryNow takes a slot of def's gate for a first attempt made at once by the fan-out, if the
 // definition can take one now or within directWait; otherwise the delivery is queued.
-func (d *Deliverer) tryNow(def *config.Definition) (release func(), ok bool) {
+func (d *Deliverer) tryNow(def *config.Definition) (held *gate, ok bool) {
 	if !def.Active {
 		return nil, false
 	}
-	return d.gates.of(def).tryAcquire(directWait)
+	g := d.gates.of(def)
+	return g, g.tryAcquire(directWait)
 }
 
 // directWait is how long the fan-out waits for a healthy definition's slot before it queues the
 // delivery instead: a few attempts' time on a fast receiver.
 const directWait = 20 * time.Millisecond
 
-// deliver makes t's next attempt to def and finishes the delivery. release is the slot of def's
-// gate when the caller holds one already (tryNow), nil to wait for one.
-func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, release func()) consumer.Decision {
+// deliver makes t's next attempt to def and finishes the delivery. held is def's gate when the
+// caller holds a slot of it already (tryNow), nil to wait for one.
+func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, held *gate) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
 	switch {
 	case def == nil:
 		return d.finishUnattempted(ctx, t, nil, controlapi.CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
 	case !def.Active:
-		if release != nil {
-			release()
+		if held != nil {
+			held.release()
 		}
 		return d.finishUnattempted(ctx, t, def, controlapi.CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
-	g := d.gates.of(def)
-	if release == nil {
-		var err error
-		if release, err = g.acquire(ctx); err != nil {
+	g := held
+	if g == nil {
+		g = d.gates.of(def)
+		if err := g.acquire(ctx); err != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
 	res, v := d.attempt(ctx, g, def, t.WebhookID, t.Body, t.Attempts, false)
-	release()
+	g.release()
 	attempts := t.Attempts + 1
 	switch v {
 	case interrupted:

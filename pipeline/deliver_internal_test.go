@@ -38,40 +38,37 @@ func TestGatesFollowTheConfiguration(t *testing.T) {
 func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	t.Parallel()
 	g := newGate(&config.Definition{ID: "a", MaxInFlight: 2})
-	r1, err := g.acquire(context.Background())
-	if err != nil {
+	if err := g.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r2, ok := g.tryAcquire(0)
-	if !ok {
+	if !g.tryAcquire(0) {
 		t.Fatal("a free slot was refused")
 	}
-	if _, ok := g.tryAcquire(0); ok {
+	if g.tryAcquire(0) {
 		t.Fatal("a third attempt got a slot of max_in_flight 2")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := g.acquire(ctx); err == nil {
+	if err := g.acquire(ctx); err == nil {
 		t.Fatal("acquire of a full gate returned without a slot")
 	}
-	r1()
+	g.release()
 	g.failing.Store(true)
-	if _, ok := g.tryAcquire(0); ok {
+	if g.tryAcquire(0) {
 		t.Fatal("a failing definition's first attempt was made at once instead of queued")
 	}
-	r2()
-	if _, err := g.acquire(context.Background()); err != nil {
+	g.release()
+	if err := g.acquire(context.Background()); err != nil {
 		t.Fatal("the queue's attempts of a failing definition must still get slots")
 	}
 
 	// A healthy definition's slot freed while the fan-out waits is taken, not queued around.
 	g2 := newGate(&config.Definition{ID: "b", MaxInFlight: 1})
-	held, err := g2.acquire(context.Background())
-	if err != nil {
+	if err := g2.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	go held()
-	if _, ok := g2.tryAcquire(time.Minute); !ok {
+	go g2.release()
+	if !g2.tryAcquire(time.Minute) {
 		t.Fatal("a slot freed during the wait was not taken")
 	}
 }

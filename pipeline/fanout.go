@@ -72,9 +72,9 @@ func NewFanout(o FanoutOptions) *Fanout {
 
 // firstAttempt is a first attempt the fan-out makes itself.
 type firstAttempt struct {
-	t       *task
-	def     *config.Definition
-	release func()
+	t    *task
+	def  *config.Definition
+	gate *gate // its slot held
 }
 
 // handle is the events consumer's handler.
@@ -145,19 +145,17 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			refused = append(refused, f.tooLarge(t, m.Definition))
 			continue
 		}
-		if f.deliverer != nil {
-			if !haveDirect {
-				select {
-				case f.direct <- struct{}{}:
-					haveDirect = true
-				default:
-				}
+		if !haveDirect {
+			select {
+			case f.direct <- struct{}{}:
+				haveDirect = true
+			default:
 			}
-			if haveDirect {
-				if release, ok := f.deliverer.tryNow(m.Definition); ok {
-					direct = append(direct, firstAttempt{t: t, def: m.Definition, release: release})
-					continue
-				}
+		}
+		if haveDirect {
+			if g, ok := f.deliverer.tryNow(m.Definition); ok {
+				direct = append(direct, firstAttempt{t: t, def: m.Definition, gate: g})
+				continue
 			}
 		}
 		fut, err := publishTask(f.js, t)
@@ -173,6 +171,11 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
 		futures = append(futures, queued{fut: fut, t: t, def: m.Definition})
+	}
+	if haveDirect && len(direct) == 0 {
+		// No attempt is made here after all: the event only waits for its queueing now.
+		<-f.direct
+		haveDirect = false
 	}
 	decided := f.attemptNow(ctx, msg, direct)
 	queuing := consumer.Decision{Action: consumer.Ack}
@@ -239,7 +242,7 @@ const taskOverhead = 4096
 // giveBack releases the slots of first attempts that will not be made.
 func giveBack(direct []firstAttempt) {
 	for _, n := range direct {
-		n.release()
+		n.gate.release()
 	}
 }
 
@@ -254,7 +257,7 @@ func (f *Fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []fir
 	case 1:
 		// The common case, without a goroutine: the publishes queued meanwhile are waited for after.
 		release := f.keeper.hold(msg)
-		d := f.deliverer.deliver(ctx, direct[0].t, direct[0].def, direct[0].release)
+		d := f.deliverer.deliver(ctx, direct[0].t, direct[0].def, direct[0].gate)
 		release()
 		return func() consumer.Decision { return d }
 	}
@@ -265,7 +268,7 @@ func (f *Fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []fir
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			decisions[i] = f.deliverer.deliver(ctx, n.t, n.def, n.release)
+			decisions[i] = f.deliverer.deliver(ctx, n.t, n.def, n.gate)
 		}()
 	}
 	return func() consumer.Decision {

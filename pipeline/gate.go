@@ -44,18 +44,18 @@ func (g *gate) fits(def *config.Definition) bool {
 	return g.limiter != nil && float64(g.limiter.Limit()) == def.RateLimit
 }
 
-// acquire waits for the rate limit and a slot. The returned release gives the slot back.
-func (g *gate) acquire(ctx context.Context) (release func(), err error) {
+// acquire waits for the rate limit and a slot; release gives the slot back.
+func (g *gate) acquire(ctx context.Context) error {
 	if g.limiter != nil {
 		if err := g.limiter.Wait(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	select {
 	case g.slots <- struct{}{}:
-		return g.release, nil
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
@@ -63,31 +63,32 @@ func (g *gate) acquire(ctx context.Context) (release func(), err error) {
 // within wait, and the rate limit allows an attempt now. Under a burst a healthy definition's
 // slots free up every fraction of a millisecond: waiting that long is much cheaper than queueing
 // the delivery, while a receiver that holds every slot costs its waiters no more than wait.
-func (g *gate) tryAcquire(wait time.Duration) (release func(), ok bool) {
+func (g *gate) tryAcquire(wait time.Duration) bool {
 	if g.failing.Load() {
-		return nil, false
+		return false
 	}
 	select {
 	case g.slots <- struct{}{}:
 	default:
 		if wait <= 0 {
-			return nil, false
+			return false
 		}
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
 		case g.slots <- struct{}{}:
 		case <-t.C:
-			return nil, false
+			return false
 		}
 	}
 	if g.limiter != nil && !g.limiter.Allow() {
 		g.release()
-		return nil, false
+		return false
 	}
-	return g.release, true
+	return true
 }
 
+// release gives back the slot acquire or tryAcquire took.
 func (g *gate) release() { <-g.slots }
 
 // gates holds each definition's gate; a changed max_in_flight or rate_limit gets a new one

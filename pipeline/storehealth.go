@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -12,7 +13,7 @@ import (
 // reports it too. There are two: the store's writes (a store can answer pings and still refuse
 // writes: a full disk, a lock held by another process) and the queueing of deliveries on
 // JetStream (a stream whose disk is full takes no message and does not even say so: the
-// publish times out).
+// publish times out). The catalog's reloads use one too, for their log alone (NewReloadHealth).
 //
 // Writes come in parts (the store's: webhook requests, invalid events, endpoint health), each
 // retried by its own caller: the outage starts with the first part that fails and ends once
@@ -21,8 +22,9 @@ import (
 type WriteHealth struct {
 	log *slog.Logger
 	now func() time.Time
-	// What the log says when writes start failing and when they succeed again.
+	// What the log says, at level, when writes start failing and when they succeed again.
 	failingMsg, backMsg string
+	level               slog.Level
 
 	mu       sync.Mutex
 	downFrom time.Time        // zero: no part is failing
@@ -33,7 +35,7 @@ type WriteHealth struct {
 
 // NewStoreHealth follows the store's writes of webhook requests and invalid events.
 func NewStoreHealth(log *slog.Logger, now func() time.Time) *WriteHealth {
-	return &WriteHealth{log: log, now: now,
+	return &WriteHealth{log: log, now: now, level: slog.LevelError,
 		failingMsg: "store writes failing: deliveries and events are held and their writes retried; nothing is acknowledged until they are stored",
 		backMsg:    "store writes succeed again: held deliveries and events are being stored"}
 }
@@ -43,9 +45,20 @@ const partDeliveries = "delivery tasks"
 
 // NewQueueHealth follows the publishing of delivery tasks: the fan-out's and the retries'.
 func NewQueueHealth(log *slog.Logger, now func() time.Time) *WriteHealth {
-	return &WriteHealth{log: log, now: now,
+	return &WriteHealth{log: log, now: now, level: slog.LevelError,
 		failingMsg: "queueing deliveries on JetStream failing: events are retried until their deliveries are queued, and an attempt whose retry cannot be queued is made again later; nothing is lost",
 		backMsg:    "queueing deliveries on JetStream succeeds again"}
+}
+
+// partConfiguration is the one part of the catalog's reloads.
+const partConfiguration = "configuration"
+
+// NewReloadHealth follows the catalog's reloads of the configuration: a warning, since the
+// configuration loaded last stays in force.
+func NewReloadHealth(log *slog.Logger, now func() time.Time) *WriteHealth {
+	return &WriteHealth{log: log, now: now, level: slog.LevelWarn,
+		failingMsg: "reloading the configuration failing: the configuration loaded last stays in force",
+		backMsg:    "reloading the configuration succeeds again"}
 }
 
 // observe records the outcome of a write of part. A nil WriteHealth follows nothing.
@@ -58,7 +71,7 @@ func (h *WriteHealth) observe(part string, err error) {
 	if err != nil {
 		if h.downFrom.IsZero() {
 			h.downFrom, h.failures = h.now(), 0
-			h.log.Error(h.failingMsg, "writes", part, "error", err)
+			h.log.Log(context.Background(), h.level, h.failingMsg, "writes", part, "error", err)
 		}
 		if h.parts == nil {
 			h.parts = map[string]error{}
