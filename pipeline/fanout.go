@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -231,7 +230,7 @@ func (f *Fanout) tooLargeToQueue(t *task) bool {
 	if int64(len(t.Body))+taskOverhead < limit {
 		return false
 	}
-	data, err := json.Marshal(t)
+	data, err := encodeTask(t)
 	return err != nil || int64(len(data))+taskOverhead >= limit
 }
 
@@ -334,9 +333,9 @@ func (f *Fanout) invalid(ctx context.Context, msg jetstream.Msg, cause error) co
 
 // publishTask queues a task on its definition's subject, deduplicated by its message id.
 func publishTask(js jetstream.JetStream, t *task) (jetstream.PubAckFuture, error) {
-	data, err := json.Marshal(t)
+	data, err := encodeTask(t)
 	if err != nil {
-		return nil, fmt.Errorf("encode delivery task %s: %w", t.WebhookID, err)
+		return nil, err
 	}
 	msg := nats.NewMsg(consumer.DeliverySubject(t.DefinitionID))
 	msg.Data = data

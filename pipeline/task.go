@@ -39,6 +39,15 @@ func (t *task) msgID() string {
 	return t.WebhookID + "." + strconv.Itoa(t.Attempts)
 }
 
+// encodeTask is the message body of t on its definition's subject.
+func encodeTask(t *task) ([]byte, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode delivery task %s: %w", t.WebhookID, err)
+	}
+	return b, nil
+}
+
 func decodeTask(b []byte) (*task, error) {
 	var t task
 	if err := json.Unmarshal(b, &t); err != nil {
