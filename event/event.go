@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // SubjectPrefix is the first two tokens of every event subject.
@@ -66,52 +69,47 @@ func IsInvalid(err error) bool {
 }
 
 // Parse decodes and validates a message body received on subject. Any fault is an *InvalidError.
+//
+// The body is read once, by a jsontext.Decoder that validates as it tokenizes; only the
+// envelope's fields are decoded, and data is kept as written. The decoder is set to accept
+// what encoding/json accepted, which Parse used before: a repeated name (the last one wins),
+// invalid UTF-8 inside strings (replaced by U+FFFD in the string fields, kept in data).
 func Parse(subject string, body []byte) (*Event, error) {
 	tokens := strings.Split(subject, ".")
 	if len(tokens) != 4 || tokens[0] != "crm" || tokens[1] != "events" {
 		return nil, invalid("subject %q must have exactly four tokens: crm.events.<entity>.<action>", subject)
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, invalid("body is not a JSON object: %v", err)
-	}
-	if raw == nil {
-		return nil, invalid("body is not a JSON object")
-	}
-	if dec.More() {
-		return nil, invalid("body has data after the JSON object")
+	var env envelope
+	if err := env.read(body); err != nil {
+		return nil, err
 	}
 	var ev Event
-	if err := str(raw, "id", &ev.ID, true); err != nil {
+	if err := env.id.str("id", &ev.ID, true); err != nil {
 		return nil, err
 	}
-	if err := str(raw, "entity", &ev.Entity, true); err != nil {
+	if err := env.entity.str("entity", &ev.Entity, true); err != nil {
 		return nil, err
 	}
-	if err := str(raw, "entity_id", &ev.EntityID, true); err != nil {
+	if err := env.entityID.str("entity_id", &ev.EntityID, true); err != nil {
 		return nil, err
 	}
-	if err := str(raw, "action", &ev.Action, true); err != nil {
+	if err := env.action.str("action", &ev.Action, true); err != nil {
 		return nil, err
 	}
-	if err := str(raw, "occurred_at", &ev.OccurredAt, true); err != nil {
+	if err := env.occurredAt.str("occurred_at", &ev.OccurredAt, true); err != nil {
 		return nil, err
 	}
-	if err := str(raw, "actor", &ev.Actor, false); err != nil {
+	if err := env.actor.str("actor", &ev.Actor, false); err != nil {
 		return nil, err
 	}
-	if v, ok := raw["changed"]; ok && string(v) != "null" {
-		if err := json.Unmarshal(v, &ev.Changed); err != nil {
-			return nil, invalid("field \"changed\" must be an array of strings")
-		}
+	if env.changedBad {
+		return nil, invalid("field \"changed\" must be an array of strings")
 	}
-	data, ok := raw["data"]
-	if !ok || len(data) == 0 || data[0] != '{' {
+	ev.Changed = env.changed
+	if env.data == nil {
 		return nil, invalid("field \"data\" is required and must be a JSON object")
 	}
-	ev.Data = data
+	ev.Data = env.data
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
@@ -122,6 +120,196 @@ func Parse(subject string, body []byte) (*Event, error) {
 		return nil, invalid("action %q does not match the subject's action token %q", ev.Action, tokens[3])
 	}
 	return &ev, nil
+}
+
+// readOptions make the decoder accept what encoding/json accepted: events that repeat a name
+// or carry invalid UTF-8 in a string were valid, and stay valid. FuzzParse holds Parse to the
+// encoding/json implementation it replaced (parse_reference_test.go).
+var readOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// envelope is what a body said of each field Parse reads, the last of a repeated name winning.
+// Its fields are checked afterwards, in the order of the contract's table, so that the first
+// fault named is the same whatever order the body wrote them in.
+type envelope struct {
+	id, entity, entityID, action, occurredAt, actor member
+
+	changed    []string // non-nil for an array, even an empty one
+	changedBad bool     // changed is neither null nor an array of strings (or nulls)
+	data       []byte   // nil unless the last data is an object
+}
+
+// member is one string field as the body wrote it.
+type member struct {
+	kind jsontext.Kind // 0: absent
+	s    string        // the unquoted string, when kind is '"'
+}
+
+// bodyDecoder reads one body. They are pooled, so that a decoder and its state stacks are
+// made once, not for every event.
+type bodyDecoder struct {
+	body bytes.Buffer // a bytes.Buffer is read in place, not copied into the decoder's buffer
+	dec  jsontext.Decoder
+}
+
+var bodyDecoders = sync.Pool{New: func() any { return new(bodyDecoder) }}
+
+// read fills e from body, in one pass. A fault of syntax, or a body that is not an object, is
+// phrased by notAnObject.
+func (e *envelope) read(body []byte) error {
+	d := bodyDecoders.Get().(*bodyDecoder)
+	defer func() {
+		// A pooled decoder must not keep the body alive.
+		d.body = bytes.Buffer{}
+		d.dec.Reset(&d.body)
+		bodyDecoders.Put(d)
+	}()
+	d.body = *bytes.NewBuffer(body)
+	d.dec.Reset(&d.body, readOptions...)
+	dec := &d.dec
+	if dec.PeekKind() != '{' {
+		return notAnObject(body)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return notAnObject(body)
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return notAnObject(body)
+		}
+		switch name.String() {
+		case "id":
+			err = e.id.read(dec)
+		case "entity":
+			err = e.entity.read(dec)
+		case "entity_id":
+			err = e.entityID.read(dec)
+		case "action":
+			err = e.action.read(dec)
+		case "occurred_at":
+			err = e.occurredAt.read(dec)
+		case "actor":
+			err = e.actor.read(dec)
+		case "changed":
+			err = e.readChanged(dec)
+		case "data":
+			err = e.readData(dec)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return notAnObject(body)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return notAnObject(body)
+	}
+	// encoding/json's Decoder.More, which Parse asked, saw no further value when the next byte
+	// (after white space) closed an object or an array: such a body stays valid.
+	rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")
+	if len(rest) > 0 && rest[0] != '}' && rest[0] != ']' {
+		return invalid("body has data after the JSON object")
+	}
+	return nil
+}
+
+func (m *member) read(dec *jsontext.Decoder) error {
+	m.kind, m.s = dec.PeekKind(), ""
+	if m.kind != '"' {
+		return dec.SkipValue()
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	m.s = tok.String()
+	return nil
+}
+
+// str is the field's value, or why it has none.
+func (m *member) str(name string, dst *string, required bool) error {
+	switch m.kind {
+	case 0, 'n':
+		if required {
+			return invalid("field %q is required", name)
+		}
+	case '"':
+		*dst = m.s
+	default:
+		return invalid("field %q must be a string", name)
+	}
+	return nil
+}
+
+// readChanged reads changed as encoding/json read it into a []string: null leaves it nil, and
+// a null element is an empty string.
+func (e *envelope) readChanged(dec *jsontext.Decoder) error {
+	e.changed, e.changedBad = nil, false
+	switch dec.PeekKind() {
+	case 'n':
+		return dec.SkipValue()
+	case '[':
+	default:
+		e.changedBad = true
+		return dec.SkipValue()
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	changed := []string{}
+	for {
+		switch dec.PeekKind() {
+		case ']':
+			if _, err := dec.ReadToken(); err != nil {
+				return err
+			}
+			if !e.changedBad {
+				e.changed = changed
+			}
+			return nil
+		case '"':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			changed = append(changed, tok.String())
+		case 'n':
+			changed = append(changed, "")
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+		default:
+			e.changedBad = true
+			if err := dec.SkipValue(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (e *envelope) readData(dec *jsontext.Decoder) error {
+	e.data = nil
+	if dec.PeekKind() != '{' {
+		return dec.SkipValue()
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	// The value lies in body, which the caller may reuse; Event.Data is the event's own.
+	e.data = bytes.Clone(v)
+	return nil
+}
+
+// notAnObject says why body is not one JSON object. encoding/json phrases it, as it did when
+// Parse used it: the reason is stored with the invalid event, and operators search for these
+// words. Only invalid bodies come here.
+func notAnObject(body []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&raw); err != nil {
+		return invalid("body is not a JSON object: %v", err)
+	}
+	return invalid("body is not a JSON object")
 }
 
 // Validate checks the envelope's fields (not the subject).
@@ -149,20 +337,6 @@ func (e *Event) Validate() error {
 	}
 	if d := bytes.TrimSpace(e.Data); len(d) == 0 || d[0] != '{' {
 		return invalid("field \"data\" is required and must be a JSON object")
-	}
-	return nil
-}
-
-func str(raw map[string]json.RawMessage, name string, dst *string, required bool) error {
-	v, ok := raw[name]
-	if !ok || string(v) == "null" {
-		if required {
-			return invalid("field %q is required", name)
-		}
-		return nil
-	}
-	if err := json.Unmarshal(v, dst); err != nil {
-		return invalid("field %q must be a string", name)
 	}
 	return nil
 }
