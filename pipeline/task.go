@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/delivery"
@@ -39,18 +42,46 @@ func (t *task) msgID() string {
 	return t.WebhookID + "." + strconv.Itoa(t.Attempts)
 }
 
-// encodeTask is the message body of t on its definition's subject.
+// taskEncoding writes a task as encoding/json's Marshal did, byte for byte, since tasks outlive
+// a version in their queue (TestEncodeTaskIsEncodingJSON): <, >, & and U+2028/U+2029 escaped,
+// in the body too, whose strings are otherwise kept as written and whose repeated names (from
+// the event's data) are kept; a nil slice is null. Invalid UTF-8 is refused: encoding/json
+// mended it in a string field (\ufffd) but kept it in the body, which no option says at once,
+// so encodeTask leaves such a task to encoding/json.
+var taskEncoding = jsonv2.JoinOptions(
+	jsontext.EscapeForHTML(true),
+	jsontext.EscapeForJS(true),
+	jsontext.PreserveRawStrings(true),
+	jsontext.AllowDuplicateNames(true),
+	jsonv2.FormatNilSliceAsNull(true),
+)
+
+// taskDecoding reads whatever encoding/json wrote and read: the body keeps the invalid UTF-8
+// and the repeated names the event's data may have had.
+var taskDecoding = jsonv2.JoinOptions(
+	jsontext.AllowInvalidUTF8(true),
+	jsontext.AllowDuplicateNames(true),
+)
+
+// encodeTask is the message body of t on its definition's subject, in one pass.
 func encodeTask(t *task) ([]byte, error) {
-	b, err := json.Marshal(t)
+	b, err := jsonv2.Marshal(t, taskEncoding)
+	if err != nil {
+		// Invalid UTF-8 (or a body that is not JSON, which fails here too): encoding/json
+		// says how it is written, or why not.
+		b, err = json.Marshal(t)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encode delivery task %s: %w", t.WebhookID, err)
 	}
 	return b, nil
 }
 
+// decodeTask reads a task in one pass: encoding/json scanned it twice, once to validate and
+// once to decode.
 func decodeTask(b []byte) (*task, error) {
 	var t task
-	if err := json.Unmarshal(b, &t); err != nil {
+	if err := jsonv2.Unmarshal(b, &t, taskDecoding); err != nil {
 		return nil, fmt.Errorf("decode delivery task: %w", err)
 	}
 	if t.WebhookID == "" || t.DefinitionID == "" || len(t.Body) == 0 {
