@@ -95,11 +95,85 @@ func TestBuildBodyErrors(t *testing.T) {
 	}
 }
 
+// bodySeeds are (data, fields, actor) on which BuildBody could most easily part from
+// referenceBuildBody: what encoding/json escaped in a string but kept in fields (U+2028,
+// U+2029, invalid UTF-8), HTML, escapes, numbers, white space and repeated names kept as
+// written, and data that is not JSON.
+var bodySeeds = [][3]string{
+	{`{"a":{"b":12345678901234567890},"c":"<x>"}`, "a.b,c", "jdoe"},
+	{`{}`, "", ""},
+	{`{"a":1e400}`, "a", "\u2028"},
+	{"{\"a\":\"\u2028\u2029\",\"\u2028\":1}", "", "jdoe"},
+	{"{\"a\":\"\u2028\u2029\",\"\u2028\":1}", "\u2028,a", "jdoe"},
+	{`{"a":"x"}`, "", "\u2029"},
+	{`{"a":"x"}`, "", "j\xffdoe"},
+	{"{\"a\":\"\xff\xfe\",\"k\xff\":\"\xed\xa0\x80\"}", "", "jdoe"},
+	{"{\"a\":\"\xff\xfe\",\"k\xff\":\"\xed\xa0\x80\"}", "k\xff,a", "jdoe"},
+	{`{"s":"\u00e9\/\"\\\b\f\n\r\t\u0000\u001F\ud83d\ude00\ud800","t":"\u003c"}`, "", "<&>\"\\\x00\x1f\x7f\n"},
+	{`{"s":"\u00e9\/\"\\\b\f\n\r\t\u0000\u001F\ud83d\ude00\ud800","t":"\u003c"}`, "s,t", "é😀"},
+	{`{"a":12345678901234567890,"b":-0,"c":1E400,"d":1.50e+02,"e":-0.0,"f":0.1e-7}`, "", ""},
+	{" {\n\t\"a\" : [ 1 , 2 ] ,\r\n \"b\" : { \"c\" : null } } ", "", ""},
+	{" {\n\t\"a\" : [ 1 , 2 ] ,\r\n \"b\" : { \"c\" : null } } ", "b.c,a", ""},
+	{`{"a":1,"a":{"b":2,"b":3}}`, "", ""},
+	{`{"a":1,"a":{"b":2,"b":3}}`, "a.b", ""},
+	{`{"a":[[[{"b":[null,true,false,"x"]}]]],"c":{}}`, "", ""},
+	{`{"a":}`, "", ""},
+	{`{"a":1} {}`, "", ""},
+	{`{"a":1} {}`, "a", ""},
+	{`[1]`, "", ""},
+	{`{"a":01}`, "", ""},
+	{"{\"a\":\"\x01\"}", "", ""},
+	{``, "", ""},
+}
+
+func TestBuildBodyMatchesReference(t *testing.T) {
+	for _, s := range bodySeeds {
+		checkSameBody(t, testEvent(s[0]), s[1], s[2])
+	}
+	// The envelope's other strings, which FuzzBuildBody leaves alone.
+	for _, change := range []func(ev *event.Event){
+		func(ev *event.Event) { ev.ID = "<e&1>\u2028" },
+		func(ev *event.Event) { ev.EntityID = "C-\xff" },
+		func(ev *event.Event) { ev.EntityID = "\"</script>\\\x00\x7f" },
+		func(ev *event.Event) { ev.OccurredAt = "2024-05-01T10:20:30\u2029" },
+		func(ev *event.Event) { ev.Entity, ev.Action = "é", "😀" },
+	} {
+		ev := testEvent(`{"a":"\u2028"}`)
+		change(ev)
+		checkSameBody(t, ev, "", ev.Actor)
+		checkSameBody(t, ev, "a", ev.Actor)
+	}
+	deep := strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat(`}`, 10000)
+	checkSameBody(t, testEvent(deep), "", "")
+	deep = strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat(`}`, 10001)
+	checkSameBody(t, testEvent(deep), "", "")
+}
+
+// checkSameBody fails unless BuildBody writes what referenceBuildBody writes, byte for byte,
+// or fails with the same error.
+func checkSameBody(t *testing.T, ev *event.Event, pathList, actor string) {
+	t.Helper()
+	ev.Actor = actor
+	var fields []string
+	if pathList != "" {
+		fields = strings.Split(pathList, ",")
+	}
+	want, wantErr := referenceBuildBody(ev, "rule-1", "def-1", fields)
+	got, err := webhook.BuildBody(ev, "rule-1", "def-1", fields)
+	if (err != nil) != (wantErr != nil) || err != nil && err.Error() != wantErr.Error() {
+		t.Fatalf("BuildBody(%q, %q, %q): %v; reference: %v", ev.Data, pathList, actor, err, wantErr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("BuildBody(%q, %q, %q) =\n%q\nreference\n%q", ev.Data, pathList, actor, got, want)
+	}
+}
+
 func FuzzBuildBody(f *testing.F) {
-	f.Add(`{"a":{"b":12345678901234567890},"c":"<x>"}`, "a.b,c", "jdoe")
-	f.Add(`{}`, "", "")
-	f.Add(`{"a":1e400}`, "a", "\u2028")
+	for _, s := range bodySeeds {
+		f.Add(s[0], s[1], s[2])
+	}
 	f.Fuzz(func(t *testing.T, data, pathList, actor string) {
+		checkSameBody(t, testEvent(data), pathList, actor)
 		ev := testEvent(data)
 		ev.Actor = actor
 		var fields []string
