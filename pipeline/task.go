@@ -42,17 +42,17 @@ func (t *task) msgID() string {
 	return t.WebhookID + "." + strconv.Itoa(t.Attempts)
 }
 
-// taskEncoding writes a task as encoding/json's Marshal did, byte for byte, since tasks outlive
-// a version in their queue (TestEncodeTaskIsEncodingJSON): <, >, & and U+2028/U+2029 escaped,
-// in the body too, whose strings are otherwise kept as written and whose repeated names (from
-// the event's data) are kept; a nil slice is null. Invalid UTF-8 is refused: encoding/json
-// mended it in a string field (\ufffd) but kept it in the body, which no option says at once,
-// so encodeTask leaves such a task to encoding/json.
+// taskEncoding writes a task in the JSON encoding/json reads (the previous version's, should
+// it read what this one queued), with the body kept byte for byte: no HTML or JavaScript
+// escaping (encoding/json's Marshal wrote \u003c for a < in the body, so a queued delivery and
+// every retry sent other bytes than a first attempt made at once), its strings, repeated names
+// and invalid UTF-8 as the event's data had them. A nil slice is null, as encoding/json wrote it.
 var taskEncoding = jsonv2.JoinOptions(
-	jsontext.EscapeForHTML(true),
-	jsontext.EscapeForJS(true),
+	jsontext.EscapeForHTML(false),
+	jsontext.EscapeForJS(false),
 	jsontext.PreserveRawStrings(true),
 	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
 	jsonv2.FormatNilSliceAsNull(true),
 )
 
@@ -66,11 +66,6 @@ var taskDecoding = jsonv2.JoinOptions(
 // encodeTask is the message body of t on its definition's subject, in one pass.
 func encodeTask(t *task) ([]byte, error) {
 	b, err := jsonv2.Marshal(t, taskEncoding)
-	if err != nil {
-		// Invalid UTF-8 (or a body that is not JSON, which fails here too): encoding/json
-		// says how it is written, or why not.
-		b, err = json.Marshal(t)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("encode delivery task %s: %w", t.WebhookID, err)
 	}
