@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"fmt"
+	"github.com/webhookd/webhookd/webhook"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -178,4 +180,35 @@ func BenchmarkMixed(b *testing.B) {
 	})
 	b.ReportMetric(float64(writes.Load())/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "pages/s")
+}
+
+// BenchmarkInsertRequestsRandomKeys writes what the worker writes under a burst: batches of 60
+// requests whose webhook_ids are hashes and whose event and entity ids are random, so every
+// batch touches pages all over those indexes, as a real table does (the sequential ids of
+// BenchmarkInsertRequests keep them in a few hot pages).
+func BenchmarkInsertRequestsRandomKeys(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "bench.db"), storagetest.Keyring(b))
+	const batch = 60
+	rng := rand.New(rand.NewPCG(1, 2))
+	var seq int64
+	rows := 0
+	for b.Loop() {
+		b.StopTimer()
+		reqs := make([]*storage.WebhookRequest, batch)
+		for i := range reqs {
+			seq++
+			r := benchRequest(seq)
+			r.EventID = fmt.Sprintf("%016x-%016x", rng.Uint64(), rng.Uint64())
+			r.EntityID = fmt.Sprintf("C-%d", rng.IntN(1_000_000))
+			r.WebhookID = webhook.NewWebhookID(r.EventID, "rule-1", "def-1")
+			reqs[i] = r
+		}
+		b.StartTimer()
+		n, err := s.InsertRequests(b.Context(), reqs)
+		if err != nil || n != batch {
+			b.Fatalf("InsertRequests = %d, %v", n, err)
+		}
+		rows += n
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
