@@ -114,8 +114,13 @@ func (d *Deliverer) tryNow(def *config.Definition) (held *gate, ok bool) {
 }
 
 // directWait is how long the fan-out waits for a healthy definition's slot before it queues the
-// delivery instead: a few attempts' time on a fast receiver.
-const directWait = 20 * time.Millisecond
+// delivery instead. Under a burst the fan-out's waiters and the definition's queued deliveries
+// share max_in_flight slots, so a slot of even a fast receiver takes tens of milliseconds to come
+// round; at 20 ms most first attempts were queued (a task written, stored, pulled, decoded and
+// acknowledged for nothing) and the burst ran 10% slower. A receiver slow enough to hold its
+// slots longer than this sends its deliveries to the queue; one whose last attempt failed never
+// makes the fan-out wait (gate.tryAcquire), and at most half the event slots ever wait.
+const directWait = 500 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. held is def's gate when the
 // caller holds a slot of it already (tryNow), nil to wait for one.

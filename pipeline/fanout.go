@@ -145,11 +145,7 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			continue
 		}
 		if !haveDirect {
-			select {
-			case f.direct <- struct{}{}:
-				haveDirect = true
-			default:
-			}
+			haveDirect = f.takeDirect()
 		}
 		if haveDirect {
 			if g, ok := f.deliverer.tryNow(m.Definition); ok {
@@ -237,6 +233,29 @@ func (f *Fanout) tooLargeToQueue(t *task) bool {
 // taskOverhead bounds what a task adds to its body: its other fields and the message's
 // subject and headers.
 const taskOverhead = 4096
+
+// takeDirect takes one of the slots of the events that may wait on attempts, waiting up to
+// tokenWait for one. Under a burst every slot is taken and one comes free every fraction of a
+// millisecond; without the wait half the events queued every delivery (a task written, stored,
+// pulled, decoded and acknowledged) while their definition had a slot a moment later.
+// A receiver that holds every slot costs an event no more than tokenWait.
+func (f *Fanout) takeDirect() bool {
+	select {
+	case f.direct <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(tokenWait)
+	defer t.Stop()
+	select {
+	case f.direct <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+const tokenWait = 20 * time.Millisecond
 
 // giveBack releases the slots of first attempts that will not be made.
 func giveBack(direct []firstAttempt) {
