@@ -64,11 +64,39 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 
 	// A healthy definition's slot freed while the fan-out waits is taken, not queued around.
 	g2 := newGate(&config.Definition{ID: "b", MaxInFlight: 1})
+	g2.stall = time.Hour // slots come round: only the slot freed below ends the wait
 	if err := g2.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	go g2.release()
 	if !g2.tryAcquire(time.Minute) {
 		t.Fatal("a slot freed during the wait was not taken")
+	}
+}
+
+// A receiver that holds every slot (hanging until its timeout) makes the fan-out wait no longer
+// than the gate's stall, not directWait: its deliveries are queued, and the events waiting on
+// it give their slots back to the others.
+func TestGateStallsWithoutWaiting(t *testing.T) {
+	t.Parallel()
+	g := newGate(&config.Definition{ID: "hanging", MaxInFlight: 1})
+	if err := g.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.released.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot back for an hour
+	done := make(chan bool)
+	go func() { done <- g.tryAcquire(time.Hour) }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("a full gate gave a slot")
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the fan-out waited on a gate whose slots have not come back for an hour")
+	}
+	// Slots coming back again: the wait is on.
+	g.release()
+	if !g.tryAcquire(time.Hour) {
+		t.Fatal("a free slot was refused")
 	}
 }

@@ -22,10 +22,22 @@ type gate struct {
 	// failing: the definition's last attempt failed. Its first attempts then go through its
 	// queue, never through the fan-out, so a receiver that is down or hanging holds no event.
 	failing atomic.Bool
+	// released is when a slot was last given back (Unix nanoseconds; the gate's making at
+	// first). The fan-out waits for a slot only while slots come round: a receiver that holds
+	// every slot (hanging until its timeout, or slow) would otherwise hold each waiting event
+	// directWait, and with it a slot of the events that may wait on attempts, for nothing.
+	released atomic.Int64
+	stall    time.Duration // no slot back for this long: the fan-out stops waiting (stallAfter)
 }
 
+// stallAfter is how long a full gate may go without a slot coming back before the fan-out
+// queues its deliveries instead of waiting: a fast receiver under a burst gives one back
+// every fraction of a millisecond.
+const stallAfter = 20 * time.Millisecond
+
 func newGate(def *config.Definition) *gate {
-	g := &gate{maxInFlight: max(def.MaxInFlight, 1)}
+	g := &gate{maxInFlight: max(def.MaxInFlight, 1), stall: stallAfter}
+	g.released.Store(time.Now().UnixNano())
 	g.slots = make(chan struct{}, g.maxInFlight)
 	if def.RateLimit > 0 {
 		g.limiter = rate.NewLimiter(rate.Limit(def.RateLimit), max(int(def.RateLimit), 1))
@@ -60,9 +72,9 @@ func (g *gate) acquire(ctx context.Context) error {
 }
 
 // tryAcquire takes a slot only if the definition's last attempt did not fail, one is free
-// within wait, and the rate limit allows an attempt now. Under a burst a healthy definition's
-// slots free up every fraction of a millisecond: waiting that long is much cheaper than queueing
-// the delivery, while a receiver that holds every slot costs its waiters no more than wait.
+// within wait while slots keep coming back (none for the gate's stall: it stops waiting), and
+// the rate limit allows an attempt now. Under a burst a healthy definition's slots free up every
+// fraction of a millisecond: waiting for one is much cheaper than queueing the delivery.
 func (g *gate) tryAcquire(wait time.Duration) bool {
 	if g.failing.Load() {
 		return false
@@ -70,14 +82,7 @@ func (g *gate) tryAcquire(wait time.Duration) bool {
 	select {
 	case g.slots <- struct{}{}:
 	default:
-		if wait <= 0 {
-			return false
-		}
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case g.slots <- struct{}{}:
-		case <-t.C:
+		if !g.waitForSlot(wait) {
 			return false
 		}
 	}
@@ -88,8 +93,37 @@ func (g *gate) tryAcquire(wait time.Duration) bool {
 	return true
 }
 
+// waitForSlot waits up to wait for a slot of a full gate, in steps of its stall, for as long as
+// a slot came back within the last stall.
+func (g *gate) waitForSlot(wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	var t *time.Timer
+	for {
+		now := time.Now()
+		left := deadline.Sub(now)
+		if left <= 0 || now.Sub(time.Unix(0, g.released.Load())) > g.stall {
+			return false
+		}
+		step := min(left, g.stall)
+		if t == nil {
+			t = time.NewTimer(step)
+			defer t.Stop()
+		} else {
+			t.Reset(step)
+		}
+		select {
+		case g.slots <- struct{}{}:
+			return true
+		case <-t.C:
+		}
+	}
+}
+
 // release gives back the slot acquire or tryAcquire took.
-func (g *gate) release() { <-g.slots }
+func (g *gate) release() {
+	<-g.slots
+	g.released.Store(time.Now().UnixNano())
+}
 
 // gates holds each definition's gate; a changed max_in_flight or rate_limit gets a new one
 // (attempts holding a slot of the old one give it back there).
