@@ -103,14 +103,15 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 	return d.deliver(ctx, t, d.catalog.Current().Definition(t.DefinitionID), nil)
 }
 
-// tryNow takes a slot of def's gate for a first attempt made at once by the fan-out, if the
-// definition can take one now or within directWait; otherwise the delivery is queued.
-func (d *Deliverer) tryNow(def *config.Definition) (held *gate, ok bool) {
+// directGate is def's gate if a first attempt may be made at once by the fan-out: the
+// definition is active and its last attempt did not fail. The fan-out then takes a slot of it
+// with tryAcquire(directWait); otherwise the delivery is queued.
+func (d *Deliverer) directGate(def *config.Definition) (*gate, bool) {
 	if !def.Active {
 		return nil, false
 	}
 	g := d.gates.of(def)
-	return g, g.tryAcquire(directWait)
+	return g, !g.failing.Load()
 }
 
 // directWait is how long the fan-out waits for a healthy definition's slot before it queues the
@@ -123,7 +124,7 @@ func (d *Deliverer) tryNow(def *config.Definition) (held *gate, ok bool) {
 const directWait = 500 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. held is def's gate when the
-// caller holds a slot of it already (tryNow), nil to wait for one.
+// caller holds a slot of it already (directGate), nil to wait for one.
 func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, held *gate) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)

@@ -144,11 +144,12 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			refused = append(refused, f.tooLarge(t, m.Definition))
 			continue
 		}
-		if !haveDirect {
-			haveDirect = f.takeDirect()
-		}
-		if haveDirect {
-			if g, ok := f.deliverer.tryNow(m.Definition); ok {
+		// A definition that is failing or inactive never waits for an event slot: it is queued.
+		if g, ok := f.deliverer.directGate(m.Definition); ok {
+			if !haveDirect {
+				haveDirect = f.takeDirect()
+			}
+			if haveDirect && g.tryAcquire(directWait) {
 				direct = append(direct, firstAttempt{t: t, def: m.Definition, gate: g})
 				continue
 			}
