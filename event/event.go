@@ -204,10 +204,9 @@ func (e *envelope) read(body []byte) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return notAnObject(body)
 	}
-	// encoding/json's Decoder.More, which Parse asked, saw no further value when the next byte
-	// (after white space) closed an object or an array: such a body stays valid.
-	rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")
-	if len(rest) > 0 && rest[0] != '}' && rest[0] != ']' {
+	// Anything but white space after the object makes the body invalid. (encoding/json's
+	// Decoder.More, which Parse used to ask, let a stray } or ] through.)
+	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return invalid("body has data after the JSON object")
 	}
 	return nil

@@ -55,6 +55,8 @@ func invalidCases() []struct{ name, subject, body, reason string } {
 		{"null", "crm.events.customer.updated", "null", "JSON object"},
 		{"empty", "crm.events.customer.updated", "", "JSON object"},
 		{"trailing data", "crm.events.customer.updated", valid + "{}", "after the JSON object"},
+		{"stray closing brace", "crm.events.customer.updated", valid + "}", "after the JSON object"},
+		{"stray closing bracket and more", "crm.events.customer.updated", valid + " ]garbage", "after the JSON object"},
 		{"no id", "crm.events.customer.updated", with("id", nil), `"id" is required`},
 		{"empty id", "crm.events.customer.updated", with("id", ""), `"id" is required`},
 		{"long id", "crm.events.customer.updated", with("id", strings.Repeat("x", 129)), "at most 128"},

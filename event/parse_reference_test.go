@@ -26,7 +26,9 @@ func referenceParse(subject string, body []byte) (*event.Event, error) {
 	if raw == nil {
 		return nil, refInvalid("body is not a JSON object")
 	}
-	if dec.More() {
+	// Parse as it was, but for one fix: a stray } or ] after the object, which Decoder.More let
+	// through, makes the body invalid too.
+	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); dec.More() || len(rest) > 0 {
 		return nil, refInvalid("body has data after the JSON object")
 	}
 	var ev event.Event
