@@ -104,8 +104,9 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 }
 
 // directGate is def's gate if a first attempt may be made at once by the fan-out: the
-// definition is active and its last attempt did not fail. The fan-out then takes a slot of it
-// with tryAcquire(directWait); otherwise the delivery is queued.
+// definition is active and its last attempt did not fail (otherwise the delivery is queued, and
+// the event takes no slot of those that may wait on attempts for it). The fan-out then takes a
+// slot of the gate with tryAcquire.
 func (d *Deliverer) directGate(def *config.Definition) (*gate, bool) {
 	if !def.Active {
 		return nil, false
@@ -114,22 +115,27 @@ func (d *Deliverer) directGate(def *config.Definition) (*gate, bool) {
 	return g, !g.failing.Load()
 }
 
-// directWait is how long the fan-out waits for a healthy definition's slot before it queues the
-// delivery instead. Under a burst the fan-out's waiters and the definition's queued deliveries
-// share max_in_flight slots, so a slot of even a fast receiver takes tens of milliseconds to come
+// directWait is how long, at most, an event waits for a healthy definition's slot before its
+// delivery is queued instead: one budget for the whole event, spent only while the event holds
+// no slot. Under a burst the fan-out's waiters and the definition's queued deliveries share
+// max_in_flight slots, so a slot of even a fast receiver takes tens of milliseconds to come
 // round; at 20 ms most first attempts were queued (a task written, stored, pulled, decoded and
-// acknowledged for nothing) and the burst ran 10% slower. A receiver slow enough to hold its
-// slots longer than this sends its deliveries to the queue; one whose last attempt failed never
-// makes the fan-out wait (gate.tryAcquire), and at most half the event slots ever wait.
+// acknowledged for nothing) and the burst ran 10% slower. The wait ends as soon as no slot has
+// been free for the gate's stall (20 ms): a receiver that holds its slots, hanging or slow,
+// gets its deliveries queued. One whose last attempt failed is queued without a wait
+// (directGate), and at most half the event slots ever wait.
 const directWait = 500 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. held is def's gate when the
-// caller holds a slot of it already (directGate), nil to wait for one.
+// caller holds a slot of it already (the fan-out took it with tryAcquire), nil to wait for one.
 func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, held *gate) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
 	switch {
 	case def == nil:
+		if held != nil {
+			held.release()
+		}
 		return d.finishUnattempted(ctx, t, nil, controlapi.CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
 	case !def.Active:
 		if held != nil {

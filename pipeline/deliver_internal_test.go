@@ -41,10 +41,10 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	if err := g.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !g.tryAcquire(0) {
+	if !g.tryAcquire(context.Background(), 0) {
 		t.Fatal("a free slot was refused")
 	}
-	if g.tryAcquire(0) {
+	if g.tryAcquire(context.Background(), 0) {
 		t.Fatal("a third attempt got a slot of max_in_flight 2")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +54,7 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	}
 	g.release()
 	g.failing.Store(true)
-	if g.tryAcquire(0) {
+	if g.tryAcquire(context.Background(), 0) {
 		t.Fatal("a failing definition's first attempt was made at once instead of queued")
 	}
 	g.release()
@@ -69,7 +69,7 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	go g2.release()
-	if !g2.tryAcquire(time.Minute) {
+	if !g2.tryAcquire(context.Background(), time.Minute) {
 		t.Fatal("a slot freed during the wait was not taken")
 	}
 }
@@ -83,9 +83,9 @@ func TestGateStallsWithoutWaiting(t *testing.T) {
 	if err := g.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	g.released.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot back for an hour
+	g.free.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot free for an hour
 	done := make(chan bool)
-	go func() { done <- g.tryAcquire(time.Hour) }()
+	go func() { done <- g.tryAcquire(context.Background(), time.Hour) }()
 	select {
 	case ok := <-done:
 		if ok {
@@ -96,7 +96,46 @@ func TestGateStallsWithoutWaiting(t *testing.T) {
 	}
 	// Slots coming back again: the wait is on.
 	g.release()
-	if !g.tryAcquire(time.Hour) {
+	if !g.tryAcquire(context.Background(), time.Hour) {
 		t.Fatal("a free slot was refused")
+	}
+}
+
+// The waits the fan-out makes end with the shutdown, and a rate-limited definition with no
+// attempt allowed now is not waited for at all.
+func TestFanoutWaitsEndWithShutdownAndRateLimit(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	busy := newGate(&config.Definition{ID: "busy", MaxInFlight: 1})
+	busy.stall = time.Hour // slots come round: only the shutdown ends the wait
+	if err := busy.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if busy.tryAcquire(ctx, time.Hour) {
+		t.Fatal("a full gate gave a slot")
+	}
+
+	limited := newGate(&config.Definition{ID: "limited", MaxInFlight: 1, RateLimit: 0.001}) // one attempt per 1,000 s
+	if !limited.tryAcquire(context.Background(), 0) {
+		t.Fatal("the first attempt of a rate-limited definition was refused")
+	}
+	limited.release()
+	if limited.tryAcquire(context.Background(), time.Hour) { // its one token is spent
+		t.Fatal("a rate-limited definition got a second attempt before its token came back")
+	}
+	if n := len(limited.slots); n != 0 {
+		t.Fatalf("%d slots held after a refusal by the rate limit", n)
+	}
+
+	f := &Fanout{direct: make(chan struct{}, 1)}
+	f.direct <- struct{}{}
+	if f.takeDirect(ctx) {
+		t.Fatal("an event slot was taken from a full set")
+	}
+	<-f.direct
+	if !f.takeDirect(context.Background()) {
+		t.Fatal("a free event slot was refused")
 	}
 }

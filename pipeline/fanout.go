@@ -38,7 +38,7 @@ type Fanout struct {
 	now       func() time.Time
 	// direct bounds the events whose deliveries are being attempted here, so that slow
 	// receivers (each within its max_in_flight) can never take every event slot: the rest
-	// are always free to queue deliveries for the consumers.
+	// queue their deliveries for the consumers, after waiting at most tokenWait for one.
 	direct chan struct{}
 	// queued says a delivery of a definition was queued, so its consumer runs (Pools.queued).
 	queued func(definitionID string)
@@ -100,7 +100,10 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	}
 	futures := make([]queued, 0, len(matches))
 	var direct []firstAttempt
-	haveDirect := false
+	haveDirect, triedDirect := false, false
+	// One budget of directWait for the whole event, spent only while it holds no slot: an
+	// event never keeps one definition's slot idle while it waits for another's.
+	var waitUntil time.Time
 	defer func() {
 		if haveDirect {
 			<-f.direct
@@ -146,10 +149,17 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 		}
 		// A definition that is failing or inactive never waits for an event slot: it is queued.
 		if g, ok := f.deliverer.directGate(m.Definition); ok {
-			if !haveDirect {
-				haveDirect = f.takeDirect()
+			if !triedDirect {
+				haveDirect, triedDirect = f.takeDirect(ctx), true
 			}
-			if haveDirect && g.tryAcquire(directWait) {
+			var wait time.Duration
+			if haveDirect && len(direct) == 0 {
+				if waitUntil.IsZero() {
+					waitUntil = time.Now().Add(directWait)
+				}
+				wait = time.Until(waitUntil)
+			}
+			if haveDirect && g.tryAcquire(ctx, wait) {
 				direct = append(direct, firstAttempt{t: t, def: m.Definition, gate: g})
 				continue
 			}
@@ -236,11 +246,11 @@ func (f *Fanout) tooLargeToQueue(t *task) bool {
 const taskOverhead = 4096
 
 // takeDirect takes one of the slots of the events that may wait on attempts, waiting up to
-// tokenWait for one. Under a burst every slot is taken and one comes free every fraction of a
-// millisecond; without the wait half the events queued every delivery (a task written, stored,
-// pulled, decoded and acknowledged) while their definition had a slot a moment later.
-// A receiver that holds every slot costs an event no more than tokenWait.
-func (f *Fanout) takeDirect() bool {
+// tokenWait for one; an event tries once. Under a burst every slot is taken and one comes free
+// every fraction of a millisecond; without the wait half the events queued every delivery (a
+// task written, stored, pulled, decoded and acknowledged) while their definition had a slot a
+// moment later. Receivers that hold every slot cost an event no more than tokenWait.
+func (f *Fanout) takeDirect(ctx context.Context) bool {
 	select {
 	case f.direct <- struct{}{}:
 		return true
@@ -252,6 +262,8 @@ func (f *Fanout) takeDirect() bool {
 	case f.direct <- struct{}{}:
 		return true
 	case <-t.C:
+		return false
+	case <-ctx.Done():
 		return false
 	}
 }

@@ -22,12 +22,12 @@ type gate struct {
 	// failing: the definition's last attempt failed. Its first attempts then go through its
 	// queue, never through the fan-out, so a receiver that is down or hanging holds no event.
 	failing atomic.Bool
-	// released is when a slot was last given back (Unix nanoseconds; the gate's making at
-	// first). The fan-out waits for a slot only while slots come round: a receiver that holds
+	// free is when a slot was last seen free or given back (Unix nanoseconds; the gate's making
+	// at first). The fan-out waits for a slot only while slots come round: a receiver that holds
 	// every slot (hanging until its timeout, or slow) would otherwise hold each waiting event
 	// directWait, and with it a slot of the events that may wait on attempts, for nothing.
-	released atomic.Int64
-	stall    time.Duration // no slot back for this long: the fan-out stops waiting (stallAfter)
+	free  atomic.Int64
+	stall time.Duration // no slot free for this long: the fan-out stops waiting (stallAfter)
 }
 
 // stallAfter is how long a full gate may go without a slot coming back before the fan-out
@@ -37,7 +37,7 @@ const stallAfter = 20 * time.Millisecond
 
 func newGate(def *config.Definition) *gate {
 	g := &gate{maxInFlight: max(def.MaxInFlight, 1), stall: stallAfter}
-	g.released.Store(time.Now().UnixNano())
+	g.free.Store(time.Now().UnixNano())
 	g.slots = make(chan struct{}, g.maxInFlight)
 	if def.RateLimit > 0 {
 		g.limiter = rate.NewLimiter(rate.Limit(def.RateLimit), max(int(def.RateLimit), 1))
@@ -71,40 +71,45 @@ func (g *gate) acquire(ctx context.Context) error {
 	}
 }
 
-// tryAcquire takes a slot only if the definition's last attempt did not fail, one is free
-// within wait while slots keep coming back (none for the gate's stall: it stops waiting), and
-// the rate limit allows an attempt now. Under a burst a healthy definition's slots free up every
-// fraction of a millisecond: waiting for one is much cheaper than queueing the delivery.
-func (g *gate) tryAcquire(wait time.Duration) bool {
+// tryAcquire takes a slot only if the definition's last attempt did not fail, the rate limit
+// allows an attempt now, and a slot is free within wait while slots keep coming round (none free
+// for the gate's stall: it stops waiting). Under a burst a healthy definition's slots free up
+// every fraction of a millisecond: waiting for one is much cheaper than queueing the delivery.
+func (g *gate) tryAcquire(ctx context.Context, wait time.Duration) bool {
 	if g.failing.Load() {
 		return false
 	}
+	if g.limiter != nil && g.limiter.Tokens() < 1 {
+		return false // a slot would be refused by the rate limit after the wait
+	}
 	select {
 	case g.slots <- struct{}{}:
+		g.free.Store(time.Now().UnixNano())
 	default:
-		if !g.waitForSlot(wait) {
+		if !g.waitForSlot(ctx, wait) {
 			return false
 		}
 	}
 	if g.limiter != nil && !g.limiter.Allow() {
-		g.release()
+		<-g.slots // no attempt was made: the slot is given back without saying slots come round
 		return false
 	}
 	return true
 }
 
-// waitForSlot waits up to wait for a slot of a full gate, in steps of its stall, for as long as
-// a slot came back within the last stall.
-func (g *gate) waitForSlot(wait time.Duration) bool {
+// waitForSlot waits up to wait for a slot of a full gate, for as long as a slot was free within
+// the last stall: it gives up at the latest one stall after the last one was.
+func (g *gate) waitForSlot(ctx context.Context, wait time.Duration) bool {
 	deadline := time.Now().Add(wait)
 	var t *time.Timer
 	for {
 		now := time.Now()
 		left := deadline.Sub(now)
-		if left <= 0 || now.Sub(time.Unix(0, g.released.Load())) > g.stall {
+		quiet := now.Sub(time.Unix(0, g.free.Load()))
+		if left <= 0 || quiet >= g.stall {
 			return false
 		}
-		step := min(left, g.stall)
+		step := min(left, g.stall-quiet)
 		if t == nil {
 			t = time.NewTimer(step)
 			defer t.Stop()
@@ -115,6 +120,8 @@ func (g *gate) waitForSlot(wait time.Duration) bool {
 		case g.slots <- struct{}{}:
 			return true
 		case <-t.C:
+		case <-ctx.Done():
+			return false
 		}
 	}
 }
@@ -122,7 +129,7 @@ func (g *gate) waitForSlot(wait time.Duration) bool {
 // release gives back the slot acquire or tryAcquire took.
 func (g *gate) release() {
 	<-g.slots
-	g.released.Store(time.Now().UnixNano())
+	g.free.Store(time.Now().UnixNano())
 }
 
 // gates holds each definition's gate; a changed max_in_flight or rate_limit gets a new one
