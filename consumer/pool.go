@@ -75,8 +75,14 @@ func (p *Pool) Run(fetchCtx, workCtx context.Context) error {
 				// Nothing more will come: the owner decides whether that was expected.
 				return fmt.Errorf("pull from consumer %s: %w", p.Consumer.CachedInfo().Name, err)
 			}
-			if fetchCtx.Err() == nil {
-				// Missed heartbeats and the like: the iterator recovers by itself.
+			switch {
+			case fetchCtx.Err() != nil:
+			case errors.Is(err, jetstream.ErrNoHeartbeat):
+				// The iterator re-issues its pull by itself. A server or JetStream restart makes
+				// every running consumer miss one; the outage itself is said once elsewhere
+				// (NATS disconnected, /readyz), not once per consumer.
+				p.Log.Debug("pull from consumer: no heartbeat; pulling again", "error", err)
+			default:
 				p.Log.Warn("pull from consumer", "error", err)
 			}
 			continue
