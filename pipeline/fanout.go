@@ -99,16 +99,8 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 		def *config.Definition
 	}
 	futures := make([]queued, 0, len(matches))
-	var direct []firstAttempt
-	haveDirect, triedDirect := false, false
-	// One budget of directWait for the whole event, spent only while it holds no slot: an
-	// event never keeps one definition's slot idle while it waits for another's.
-	var waitUntil time.Time
-	defer func() {
-		if haveDirect {
-			<-f.direct
-		}
-	}()
+	direct := &directAttempts{f: f}
+	defer direct.done()
 	// Deliveries that cannot be queued are stored as rejected, visibly, instead of retrying
 	// the event without end or growing a dead receiver's queue.
 	var refused []*storage.WebhookRequest
@@ -122,7 +114,7 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			// The event passed validation, so this is our bug; keep the event for a retry
 			// rather than lose its deliveries.
 			f.log.Error("build webhook body", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
-			giveBack(direct)
+			direct.giveBack()
 			return consumer.Decision{Action: consumer.Retry, Delay: 30 * time.Second}
 		}
 		t := &task{
@@ -148,21 +140,8 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 			continue
 		}
 		// A definition that is failing or inactive never waits for an event slot: it is queued.
-		if g, ok := f.deliverer.directGate(m.Definition); ok {
-			if !triedDirect {
-				haveDirect, triedDirect = f.takeDirect(ctx), true
-			}
-			var wait time.Duration
-			if haveDirect && len(direct) == 0 {
-				if waitUntil.IsZero() {
-					waitUntil = time.Now().Add(directWait)
-				}
-				wait = time.Until(waitUntil)
-			}
-			if haveDirect && g.tryAcquire(ctx, wait) {
-				direct = append(direct, firstAttempt{t: t, def: m.Definition, gate: g})
-				continue
-			}
+		if g, ok := f.deliverer.directGate(m.Definition); ok && direct.add(ctx, t, m.Definition, g) {
+			continue
 		}
 		fut, err := publishTask(f.js, t)
 		if errors.Is(err, nats.ErrMaxPayload) {
@@ -173,17 +152,14 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 		if err != nil {
 			f.queueing.observe(partDeliveries, err)
 			f.log.Debug("queue delivery; retrying the event", "event_id", ev.ID, "webhook_definition", m.Definition.ID, "error", err)
-			giveBack(direct)
+			direct.giveBack()
 			return consumer.Decision{Action: consumer.Retry, Delay: time.Second}
 		}
 		futures = append(futures, queued{fut: fut, t: t, def: m.Definition})
 	}
-	if haveDirect && len(direct) == 0 {
-		// No attempt is made here after all: the event only waits for its queueing now.
-		<-f.direct
-		haveDirect = false
-	}
-	decided := f.attemptNow(ctx, msg, direct)
+	// With no attempt made here after all, the event only waits for its queueing now.
+	direct.releaseUnused()
+	decided := f.attemptNow(ctx, msg, direct.list)
 	queuing := consumer.Decision{Action: consumer.Ack}
 wait:
 	for _, q := range futures {
@@ -270,10 +246,59 @@ func (f *Fanout) takeDirect(ctx context.Context) bool {
 
 const tokenWait = 20 * time.Millisecond
 
-// giveBack releases the slots of first attempts that will not be made.
-func giveBack(direct []firstAttempt) {
-	for _, n := range direct {
+// directAttempts are the first attempts one event makes in the fan-out: the slot it holds among
+// the events that may wait on attempts, and the definitions' slots it took.
+type directAttempts struct {
+	f     *Fanout
+	list  []firstAttempt
+	slot  bool // holds one of f.direct
+	tried bool // an event tries for one of f.direct once
+	// One budget of directWait for the whole event, spent only while it holds no definition's
+	// slot: an event never keeps one definition's slot idle while it waits for another's.
+	waitUntil time.Time
+}
+
+// add takes a slot of def's gate g for t's first attempt, if the event may make it here.
+func (d *directAttempts) add(ctx context.Context, t *task, def *config.Definition, g *gate) bool {
+	if !d.tried {
+		d.slot, d.tried = d.f.takeDirect(ctx), true
+	}
+	if !d.slot {
+		return false
+	}
+	var wait time.Duration
+	if len(d.list) == 0 {
+		if d.waitUntil.IsZero() {
+			d.waitUntil = time.Now().Add(directWait)
+		}
+		wait = time.Until(d.waitUntil)
+	}
+	if !g.tryAcquire(ctx, wait) {
+		return false
+	}
+	d.list = append(d.list, firstAttempt{t: t, def: def, gate: g})
+	return true
+}
+
+// giveBack releases the definitions' slots of first attempts that will not be made.
+func (d *directAttempts) giveBack() {
+	for _, n := range d.list {
 		n.gate.release()
+	}
+}
+
+// releaseUnused gives back the event's slot if it makes no attempt here.
+func (d *directAttempts) releaseUnused() {
+	if len(d.list) == 0 {
+		d.done()
+	}
+}
+
+// done gives back the event's slot, once its attempts are finished.
+func (d *directAttempts) done() {
+	if d.slot {
+		<-d.f.direct
+		d.slot = false
 	}
 }
 
