@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -100,7 +101,7 @@ func (d *Deliverer) handle(ctx context.Context, msg jetstream.Msg) consumer.Deci
 	// From here on the message is held (InProgress) for as long as it takes, the store
 	// included: see record.
 	defer d.keeper.hold(msg)()
-	return d.deliver(ctx, t, d.catalog.Current().Definition(t.DefinitionID), nil)
+	return d.deliver(ctx, t, d.catalog.Current().Definition(t.DefinitionID), nil, nil)
 }
 
 // directGate is def's gate if a first attempt may be made at once by the fan-out: the
@@ -128,9 +129,15 @@ const directWait = 500 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. held is def's gate when the
 // caller holds a slot of it already (the fan-out took it with tryAcquire), nil to wait for one.
-func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, held *gate) consumer.Decision {
+// attempted, if not nil, is called once when the HTTP attempt is over (or is not made), before
+// its outcome is stored.
+func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, held *gate, attempted func()) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
+	if attempted != nil {
+		attempted = sync.OnceFunc(attempted)
+		defer attempted()
+	}
 	switch {
 	case def == nil:
 		if held != nil {
@@ -152,6 +159,9 @@ func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition
 	}
 	res, v := d.attempt(ctx, g, def, t.WebhookID, t.Body, t.Attempts, false)
 	g.release()
+	if attempted != nil {
+		attempted()
+	}
 	attempts := t.Attempts + 1
 	switch v {
 	case interrupted:

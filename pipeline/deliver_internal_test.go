@@ -2,10 +2,20 @@ package pipeline
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/webhookd/webhookd/config"
+	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/internal/natstest"
+	"github.com/webhookd/webhookd/metrics"
+	"github.com/webhookd/webhookd/storage"
 )
 
 func TestGatesFollowTheConfiguration(t *testing.T) {
@@ -137,5 +147,69 @@ func TestFanoutWaitsEndWithShutdownAndRateLimit(t *testing.T) {
 	<-f.direct
 	if !f.takeDirect(context.Background()) {
 		t.Fatal("a free event slot was refused")
+	}
+}
+
+// blockedStore holds every insert until release is closed, like a store busy with a large batch.
+type blockedStore struct {
+	Store
+	inserting chan struct{} // closed at the first insert
+	once      sync.Once
+	release   chan struct{}
+}
+
+func (s *blockedStore) ReserveNumbers(context.Context, int) (int64, error) { return 1, nil }
+
+func (s *blockedStore) InsertRequests(ctx context.Context, reqs []*storage.WebhookRequest) (int, error) {
+	s.once.Do(func() { close(s.inserting) })
+	select {
+	case <-s.release:
+		return len(reqs), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// An event gives back its slot among those that may wait on attempts as soon as its attempts
+// are over, while their outcomes are still being stored: storing is not the receiver's doing,
+// and a slot held meanwhile made half of a burst's events queue their deliveries.
+func TestEventSlotComesBackBeforeTheOutcomeIsStored(t *testing.T) {
+	t.Parallel()
+	nc, err := nats.Connect(natstest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	store := &blockedStore{inserting: make(chan struct{}), release: make(chan struct{})}
+	m := metrics.New(prometheus.NewRegistry(), "test")
+	log := slog.New(slog.DiscardHandler)
+	rec := NewRecorder(store, m, NewStoreHealth(log, time.Now))
+	_ = rec.Start(context.Background())
+	defer rec.Stop(context.Background())
+	cat := NewCatalog(newHealthStore(), m, log)
+	d := &Deliverer{catalog: cat, sender: &answeringSender{status: http.StatusOK}, recorder: rec,
+		health: newHealth(newHealthStore(), nc, cat, m, log, time.Now), metrics: m, log: log, now: time.Now}
+	f := &Fanout{deliverer: d, direct: make(chan struct{}, 1)}
+	def := &config.Definition{ID: "d1", Name: "D1", Active: true, MaxInFlight: 1, Logging: config.LoggingAll}
+	g, ok := d.directGate(def)
+	if !ok {
+		t.Fatal("a healthy definition was not given its gate")
+	}
+	direct := &directAttempts{f: f}
+	defer direct.done()
+	if !direct.add(context.Background(), &task{WebhookID: "msg_1", DefinitionID: "d1"}, def, g) {
+		t.Fatal("the first attempt was not taken at once")
+	}
+
+	decision := make(chan consumer.Decision, 1)
+	go func() { decision <- f.attemptNow(context.Background(), nil, direct)() }()
+	<-store.inserting
+	// The next event's slot, while the first's request is being written: a slot held until the
+	// outcome is stored blocks this until the test times out.
+	f.direct <- struct{}{}
+	<-f.direct
+	close(store.release)
+	if dec := <-decision; dec.Action != consumer.Ack {
+		t.Errorf("decision = %v, want ack once stored", dec.Action)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -159,7 +160,7 @@ func (f *Fanout) handle(ctx context.Context, msg jetstream.Msg) consumer.Decisio
 	}
 	// With no attempt made here after all, the event only waits for its queueing now.
 	direct.releaseUnused()
-	decided := f.attemptNow(ctx, msg, direct.list)
+	decided := f.attemptNow(ctx, msg, direct)
 	queuing := consumer.Decision{Action: consumer.Ack}
 wait:
 	for _, q := range futures {
@@ -253,6 +254,11 @@ type directAttempts struct {
 	list  []firstAttempt
 	slot  bool // holds one of f.direct
 	tried bool // an event tries for one of f.direct once
+	// unattempted counts the attempts not over yet; the last one over gives the event's slot
+	// back, before their outcomes are stored: storing is not the receivers' doing, and held
+	// slots made half of a burst's events queue their deliveries while the store wrote.
+	unattempted atomic.Int32
+	released    atomic.Bool
 	// One budget of directWait for the whole event, spent only while it holds no definition's
 	// slot: an event never keeps one definition's slot idle while it waits for another's.
 	waitUntil time.Time
@@ -294,11 +300,17 @@ func (d *directAttempts) releaseUnused() {
 	}
 }
 
-// done gives back the event's slot, once its attempts are finished.
+// attempted is called as each first attempt is over (made or not).
+func (d *directAttempts) attempted() {
+	if d.unattempted.Add(-1) == 0 {
+		d.done()
+	}
+}
+
+// done gives back the event's slot, once, when its attempts are over or none is made here.
 func (d *directAttempts) done() {
-	if d.slot {
+	if d.slot && d.released.CompareAndSwap(false, true) {
 		<-d.f.direct
-		d.slot = false
 	}
 }
 
@@ -306,14 +318,16 @@ func (d *directAttempts) done() {
 // says what becomes of the event: acknowledged when every one is finished (stored, or its
 // retry queued), else the first other decision (a shutdown hands the event back, and its
 // deliveries are attempted again; receivers deduplicate by webhook-id).
-func (f *Fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []firstAttempt) (decided func() consumer.Decision) {
+func (f *Fanout) attemptNow(ctx context.Context, msg jetstream.Msg, attempts *directAttempts) (decided func() consumer.Decision) {
+	direct := attempts.list
+	attempts.unattempted.Store(int32(len(direct)))
 	switch len(direct) {
 	case 0:
 		return func() consumer.Decision { return consumer.Decision{Action: consumer.Ack} }
 	case 1:
 		// The common case, without a goroutine: the publishes queued meanwhile are waited for after.
 		release := f.keeper.hold(msg)
-		d := f.deliverer.deliver(ctx, direct[0].t, direct[0].def, direct[0].gate)
+		d := f.deliverer.deliver(ctx, direct[0].t, direct[0].def, direct[0].gate, attempts.attempted)
 		release()
 		return func() consumer.Decision { return d }
 	}
@@ -324,7 +338,7 @@ func (f *Fanout) attemptNow(ctx context.Context, msg jetstream.Msg, direct []fir
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			decisions[i] = f.deliverer.deliver(ctx, n.t, n.def, n.gate)
+			decisions[i] = f.deliverer.deliver(ctx, n.t, n.def, n.gate, attempts.attempted)
 		}()
 	}
 	return func() consumer.Decision {
