@@ -150,15 +150,17 @@ func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition
 		}
 		return d.finishUnattempted(ctx, t, def, controlapi.CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
-	g := held
+	g, probe := held, false
 	if g == nil {
 		g = d.gates.of(def)
-		if err := g.acquire(ctx); err != nil {
+		var err error
+		if probe, err = g.acquire(ctx); err != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
 	}
 	res, v := d.attempt(ctx, g, def, t.WebhookID, t.Body, t.Attempts, false)
 	g.release()
+	g.endProbe(probe)
 	if attempted != nil {
 		attempted()
 	}
@@ -206,6 +208,13 @@ func (d *Deliverer) attempt(ctx context.Context, g *gate, def *config.Definition
 	}
 	ok := res.Outcome == delivery.Success
 	g.failing.Store(!ok)
+	switch g.observe(res.Outcome == delivery.Retry) {
+	case breakerOpened:
+		d.log.Warn("receiver failing: deliveries paused, one attempt a second until one is answered",
+			"webhook_definition", def.ID, "failures_in_a_row", tripAfter, "error_code", res.ErrorCode)
+	case breakerClosed:
+		d.log.Info("receiver answering again: deliveries resumed", "webhook_definition", def.ID)
+	}
 	d.metrics.DeliveryDuration.WithLabelValues(def.ID).Observe(res.Duration.Seconds())
 	// A final attempt's 410 (a resend's) is deactivated by its caller at once (Redeliver), not
 	// also by the flush: one deactivation, one announcement.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
@@ -48,7 +50,7 @@ func TestGatesFollowTheConfiguration(t *testing.T) {
 func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	t.Parallel()
 	g := newGate(&config.Definition{ID: "a", MaxInFlight: 2})
-	if err := g.acquire(context.Background()); err != nil {
+	if _, err := g.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !g.tryAcquire(context.Background(), 0) {
@@ -59,7 +61,7 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := g.acquire(ctx); err == nil {
+	if _, err := g.acquire(ctx); err == nil {
 		t.Fatal("acquire of a full gate returned without a slot")
 	}
 	g.release()
@@ -68,14 +70,14 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 		t.Fatal("a failing definition's first attempt was made at once instead of queued")
 	}
 	g.release()
-	if err := g.acquire(context.Background()); err != nil {
+	if _, err := g.acquire(context.Background()); err != nil {
 		t.Fatal("the queue's attempts of a failing definition must still get slots")
 	}
 
 	// A healthy definition's slot freed while the fan-out waits is taken, not queued around.
 	g2 := newGate(&config.Definition{ID: "b", MaxInFlight: 1})
 	g2.stall = time.Hour // slots come round: only the slot freed below ends the wait
-	if err := g2.acquire(context.Background()); err != nil {
+	if _, err := g2.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	go g2.release()
@@ -90,7 +92,7 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 func TestGateStallsWithoutWaiting(t *testing.T) {
 	t.Parallel()
 	g := newGate(&config.Definition{ID: "hanging", MaxInFlight: 1})
-	if err := g.acquire(context.Background()); err != nil {
+	if _, err := g.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	g.free.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot free for an hour
@@ -120,7 +122,7 @@ func TestFanoutWaitsEndWithShutdownAndRateLimit(t *testing.T) {
 
 	busy := newGate(&config.Definition{ID: "busy", MaxInFlight: 1})
 	busy.stall = time.Hour // slots come round: only the shutdown ends the wait
-	if err := busy.acquire(context.Background()); err != nil {
+	if _, err := busy.acquire(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if busy.tryAcquire(ctx, time.Hour) {
@@ -211,5 +213,114 @@ func TestEventSlotComesBackBeforeTheOutcomeIsStored(t *testing.T) {
 	close(store.release)
 	if dec := <-decision; dec.Action != consumer.Ack {
 		t.Errorf("decision = %v, want ack once stored", dec.Action)
+	}
+}
+
+// A gate's breaker opens after tripAfter retryable failures in a row, and only then: any other
+// answer (a success, or a rejection such as a 400, which shows the receiver is up) resets the
+// count.
+func TestBreakerOpensOnlyAfterFailuresInARow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		answers []bool // true: a retryable failure
+		open    bool
+	}{
+		{"one short", failuresThen(tripAfter - 1), false},
+		{"exactly", failuresThen(tripAfter), true},
+		{"an answer in between", append(failuresThen(tripAfter-1), append([]bool{false}, failuresThen(tripAfter-1)...)...), false},
+		{"closed by an answer", append(failuresThen(tripAfter+5), false), false},
+		{"opened again", append(append(failuresThen(tripAfter), false), failuresThen(tripAfter)...), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGate(&config.Definition{ID: "d", MaxInFlight: 4})
+			for _, failed := range tc.answers {
+				g.observe(failed)
+			}
+			if got := g.open.Load(); got != tc.open {
+				t.Errorf("open = %v, want %v", got, tc.open)
+			}
+			if tc.open && g.tryAcquire(context.Background(), 0) {
+				t.Error("the fan-out got a first attempt through an open breaker")
+			}
+		})
+	}
+}
+
+func failuresThen(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+// An open breaker lets one attempt through at a time and no more than its probes' rate allows;
+// the first answer closes it, and attempts then go through as before, every waiter included.
+// A done context refuses only what acquire would have to wait for, which tells why it refused.
+func TestOpenBreakerProbesOneAtATime(t *testing.T) {
+	t.Parallel()
+	g := newGate(&config.Definition{ID: "d", MaxInFlight: 4})
+	if g.observe(true); g.open.Load() {
+		t.Fatal("one failure opened the breaker")
+	}
+	for range tripAfter - 1 {
+		g.observe(true)
+	}
+	if !g.open.Load() {
+		t.Fatal("the breaker did not open")
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	always := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
+	spent := func() *rate.Limiter { // its next probe is due in an hour
+		l := rate.NewLimiter(rate.Every(time.Hour), 1)
+		l.Allow()
+		return l
+	}
+
+	g.probes = always()
+	probe, err := g.acquire(done)
+	if err != nil || !probe {
+		t.Fatalf("a due probe: probe %v, err %v; want a probe without waiting", probe, err)
+	}
+	if _, err := g.acquire(done); err == nil {
+		t.Fatal("a second attempt went through while the probe was in flight")
+	}
+	g.release()
+	g.endProbe(probe)
+	if g.observe(true) != breakerKept {
+		t.Fatal("a failed probe changed the breaker")
+	}
+	g.probes = spent()
+	if _, err := g.acquire(done); err == nil {
+		t.Fatal("a probe went through before it was due")
+	}
+
+	// Waiters for a probe that is not due, let through by the breaker closing.
+	const waiters = 3
+	got := make(chan error, waiters)
+	for range waiters {
+		go func() {
+			probe, err := g.acquire(context.Background())
+			if err == nil && probe {
+				err = errors.New("went through as a probe after the breaker closed")
+			}
+			got <- err
+		}()
+	}
+	if g.observe(false) != breakerClosed { // a resend's answer, say: it takes no slot
+		t.Fatal("an answer did not close the breaker")
+	}
+	for range waiters {
+		if err := <-got; err != nil {
+			t.Errorf("waiter: %v", err)
+		}
+	}
+	if n := len(g.slots); n != waiters {
+		t.Errorf("%d slots held, want %d", n, waiters)
+	}
+	if n := len(g.probing); n != 0 {
+		t.Errorf("%d probes in flight after the breaker closed", n)
 	}
 }

@@ -28,7 +28,39 @@ type gate struct {
 	// directWait, and with it a slot of the events that may wait on attempts, for nothing.
 	free  atomic.Int64
 	stall time.Duration // no slot free for this long: the fan-out stops waiting (stallAfter)
+
+	// The breaker: after tripAfter attempts in a row failed with a retryable outcome (an
+	// error, a timeout, 408, 425, 429, 5xx), the receiver is down or overloaded, and each
+	// further attempt only burns one of its deliveries' attempts, loads it more, and takes CPU
+	// from the healthy definitions. The gate then lets one attempt through at a time, at most
+	// one per probeEvery (a probe, an ordinary attempt of a due delivery); the first answer that
+	// is not a retryable failure closes it. Deliveries wait their turn, queued, their attempts
+	// not spent.
+	failures atomic.Int32 // retryable failures in a row
+	open     atomic.Bool
+	probing  chan struct{} // the one probe in flight while open
+	probes   *rate.Limiter
+	breaker  sync.Mutex                    // serialises opening and closing
+	closed   atomic.Pointer[chan struct{}] // closed when the breaker last opened closes
 }
+
+// tripAfter is how many retryable failures in a row open a gate's breaker: more than a default
+// max_in_flight's worth, since a receiver that goes down fails every attempt then in flight at
+// once; from a receiver that answers a third of its attempts, 40 failures in a row are a chance
+// of about one in ten million.
+const tripAfter = 40
+
+// probeEvery is how often an open breaker lets an attempt through.
+const probeEvery = time.Second
+
+// breakerChange is what one attempt's outcome did to a gate's breaker.
+type breakerChange int
+
+const (
+	breakerKept breakerChange = iota
+	breakerOpened
+	breakerClosed
+)
 
 // stallAfter is how long a full gate may go without a slot coming back before the fan-out
 // queues its deliveries instead of waiting: a fast receiver under a burst gives one back
@@ -36,7 +68,8 @@ type gate struct {
 const stallAfter = 20 * time.Millisecond
 
 func newGate(def *config.Definition) *gate {
-	g := &gate{maxInFlight: max(def.MaxInFlight, 1), stall: stallAfter}
+	g := &gate{maxInFlight: max(def.MaxInFlight, 1), stall: stallAfter,
+		probing: make(chan struct{}, 1), probes: rate.NewLimiter(rate.Every(probeEvery), 1)}
 	g.free.Store(time.Now().UnixNano())
 	g.slots = make(chan struct{}, g.maxInFlight)
 	if def.RateLimit > 0 {
@@ -56,19 +89,106 @@ func (g *gate) fits(def *config.Definition) bool {
 	return g.limiter != nil && float64(g.limiter.Limit()) == def.RateLimit
 }
 
-// acquire waits for the rate limit and a slot; release gives the slot back.
-func (g *gate) acquire(ctx context.Context) error {
+// acquire waits for the breaker's turn if it is open, the rate limit and a slot. release gives
+// the slot back, and endProbe the turn when probe is true. What is free is taken without looking
+// at ctx, so a done ctx refuses only what would have to be waited for.
+func (g *gate) acquire(ctx context.Context) (probe bool, err error) {
+	if probe, err = g.probeTurn(ctx); err != nil {
+		return false, err
+	}
 	if g.limiter != nil {
 		if err := g.limiter.Wait(ctx); err != nil {
-			return err
+			g.endProbe(probe)
+			return false, err
 		}
 	}
 	select {
 	case g.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		return probe, nil
+	default:
 	}
+	select {
+	case g.slots <- struct{}{}:
+		return probe, nil
+	case <-ctx.Done():
+		g.endProbe(probe)
+		return false, ctx.Err()
+	}
+}
+
+// probeTurn waits, while the breaker is open, until no probe is in flight and one is due. The
+// breaker closing ends the wait: each waiter in turn finds it closed and goes on.
+func (g *gate) probeTurn(ctx context.Context) (probe bool, err error) {
+	if !g.open.Load() {
+		return false, nil
+	}
+	closed := *g.closed.Load()
+	select {
+	case g.probing <- struct{}{}:
+	default:
+		select {
+		case g.probing <- struct{}{}:
+		case <-closed:
+			return false, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	if !g.open.Load() {
+		<-g.probing
+		return false, nil
+	}
+	r := g.probes.Reserve()
+	if d := r.Delay(); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-closed:
+			r.Cancel()
+			<-g.probing
+			return false, nil
+		case <-ctx.Done():
+			r.Cancel()
+			<-g.probing
+			return false, ctx.Err()
+		}
+	}
+	return true, nil
+}
+
+// endProbe ends the turn probeTurn gave.
+func (g *gate) endProbe(probe bool) {
+	if probe {
+		<-g.probing
+	}
+}
+
+// observe feeds the breaker one attempt's outcome: whether it failed in a way that is retried.
+// Most outcomes change nothing and take no lock.
+func (g *gate) observe(retryable bool) breakerChange {
+	if !retryable {
+		g.failures.Store(0)
+		if !g.open.Load() {
+			return breakerKept
+		}
+	} else if g.failures.Add(1) < tripAfter || g.open.Load() {
+		return breakerKept
+	}
+	g.breaker.Lock()
+	defer g.breaker.Unlock()
+	switch {
+	case !retryable && g.open.Load():
+		g.open.Store(false)
+		close(*g.closed.Load())
+		return breakerClosed
+	case retryable && !g.open.Load() && g.failures.Load() >= tripAfter:
+		ch := make(chan struct{})
+		g.closed.Store(&ch) // before open: a waiter that sees it open finds its channel
+		g.open.Store(true)
+		return breakerOpened
+	}
+	return breakerKept
 }
 
 // tryAcquire takes a slot only if the definition's last attempt did not fail, the rate limit
@@ -76,7 +196,7 @@ func (g *gate) acquire(ctx context.Context) error {
 // for the gate's stall: it stops waiting). Under a burst a healthy definition's slots free up
 // every fraction of a millisecond: waiting for one is much cheaper than queueing the delivery.
 func (g *gate) tryAcquire(ctx context.Context, wait time.Duration) bool {
-	if g.failing.Load() {
+	if g.failing.Load() || g.open.Load() {
 		return false
 	}
 	if g.limiter != nil && g.limiter.Tokens() < 1 {
