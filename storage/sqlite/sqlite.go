@@ -82,7 +82,6 @@ func Open(ctx context.Context, path string, keys *secrets.Keyring) (*Store, erro
 	// again at every checkpoint. 10,000 pages (40 MB of WAL at most) cut the writer's CPU by about
 	// a fifth on BenchmarkInsertRequestsRandomKeys.
 	wq.Add("_pragma", "wal_autocheckpoint(10000)")
-	wq.Add("_pragma", "cache_size(-32768)")
 	// Every write transaction takes the write lock at BEGIN: with one writer connection it costs
 	// nothing, and it keeps a read-then-write transaction from failing with SQLITE_BUSY_SNAPSHOT if
 	// another process writes.
