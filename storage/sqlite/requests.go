@@ -211,9 +211,17 @@ func (s *Store) InsertRequests(ctx context.Context, reqs []*storage.WebhookReque
 		if err != nil {
 			return err
 		}
+		// The rows are inserted under a context that cannot be cancelled, ctx checked between
+		// them: the driver watches a cancellable context with a goroutine of its own for each
+		// statement, which cost more than a row's insert. Inside the transaction, which holds
+		// the write lock already, an insert never waits.
+		rowCtx := context.WithoutCancel(ctx)
 		var skipped []*requestRow
 		for i := range rows {
-			res, err := stmt.ExecContext(ctx, rows[i].args()...)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res, err := stmt.ExecContext(rowCtx, rows[i].args()...)
 			if err != nil {
 				return fmt.Errorf("insert webhook request %s: %w", rows[i].number, err)
 			}
