@@ -113,6 +113,25 @@ func TestGateStallsWithoutWaiting(t *testing.T) {
 	}
 }
 
+// An event for a definition whose receiver holds every slot takes no event slot at all: it
+// would only keep it from the events of healthy definitions while it found that out.
+func TestStalledGateTakesNoEventSlot(t *testing.T) {
+	t.Parallel()
+	g := newGate(&config.Definition{ID: "hanging", MaxInFlight: 1})
+	if _, err := g.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.free.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot free for an hour
+	f := &Fanout{direct: newSlots(1)}
+	direct := &directAttempts{f: f}
+	if direct.add(context.Background(), &task{WebhookID: "msg_1"}, &config.Definition{ID: "hanging"}, g) {
+		t.Fatal("a first attempt was taken through a stalled gate")
+	}
+	if n := len(f.direct.slots); n != 0 {
+		t.Errorf("%d event slots held for a stalled definition, want 0", n)
+	}
+}
+
 // The waits the fan-out makes end with the shutdown, and a rate-limited definition with no
 // attempt allowed now is not waited for at all.
 func TestFanoutWaitsEndWithShutdownAndRateLimit(t *testing.T) {
@@ -141,12 +160,15 @@ func TestFanoutWaitsEndWithShutdownAndRateLimit(t *testing.T) {
 		t.Fatalf("%d slots held after a refusal by the rate limit", n)
 	}
 
-	f := &Fanout{direct: make(chan struct{}, 1)}
-	f.direct <- struct{}{}
+	f := &Fanout{direct: newSlots(1)}
+	f.direct.stall = time.Hour
+	if !f.takeDirect(context.Background()) {
+		t.Fatal("a free event slot was refused")
+	}
 	if f.takeDirect(ctx) {
 		t.Fatal("an event slot was taken from a full set")
 	}
-	<-f.direct
+	f.direct.release()
 	if !f.takeDirect(context.Background()) {
 		t.Fatal("a free event slot was refused")
 	}
@@ -191,7 +213,7 @@ func TestEventSlotComesBackBeforeTheOutcomeIsStored(t *testing.T) {
 	cat := NewCatalog(newHealthStore(), m, log)
 	d := &Deliverer{catalog: cat, sender: &answeringSender{status: http.StatusOK}, recorder: rec,
 		health: newHealth(newHealthStore(), nc, cat, m, log, time.Now), metrics: m, log: log, now: time.Now}
-	f := &Fanout{deliverer: d, direct: make(chan struct{}, 1)}
+	f := &Fanout{deliverer: d, direct: newSlots(1)}
 	def := &config.Definition{ID: "d1", Name: "D1", Active: true, MaxInFlight: 1, Logging: config.LoggingAll}
 	g, ok := d.directGate(def)
 	if !ok {
@@ -208,8 +230,8 @@ func TestEventSlotComesBackBeforeTheOutcomeIsStored(t *testing.T) {
 	<-store.inserting
 	// The next event's slot, while the first's request is being written: a slot held until the
 	// outcome is stored blocks this until the test times out.
-	f.direct <- struct{}{}
-	<-f.direct
+	f.direct.slots <- struct{}{}
+	<-f.direct.slots
 	close(store.release)
 	if dec := <-decision; dec.Action != consumer.Ack {
 		t.Errorf("decision = %v, want ack once stored", dec.Action)

@@ -78,6 +78,16 @@ func newGate(def *config.Definition) *gate {
 	return g
 }
 
+// newSlots is a gate of n slots with neither rate limit nor a definition behind it: the fan-out's
+// slots of the events that may wait on attempts, taken with tryAcquire and its stall rule.
+func newSlots(n int) *gate { return newGate(&config.Definition{MaxInFlight: n}) }
+
+// stalled reports whether every slot is held and none has come free for the stall: a waiter
+// would give up at once.
+func (g *gate) stalled() bool {
+	return len(g.slots) == cap(g.slots) && time.Since(time.Unix(0, g.free.Load())) >= g.stall
+}
+
 // fits reports whether the gate still matches def's settings.
 func (g *gate) fits(def *config.Definition) bool {
 	if g.maxInFlight != max(def.MaxInFlight, 1) {
