@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +46,12 @@ type Deliverer struct {
 
 	inFlight atomic.Int64 // deliveries past their due time and not yet decided: what a shutdown waits for
 	gates    gates
+
+	// waits ends, at the start of a shutdown, every wait for a gate (a free slot, an open
+	// breaker's probe): a delivery not yet attempted is handed back at once instead of holding
+	// the shutdown's grace period (StopWaiting).
+	waits     context.Context
+	stopWaits context.CancelFunc
 }
 
 // DelivererOptions is what the delivery path is made of.
@@ -65,8 +70,30 @@ type DelivererOptions struct {
 
 // NewDeliverer makes the one delivery path.
 func NewDeliverer(o DelivererOptions) *Deliverer {
-	return &Deliverer{js: o.JS, catalog: o.Catalog, sender: o.Sender, recorder: o.Recorder, health: o.Health,
+	d := &Deliverer{js: o.JS, catalog: o.Catalog, sender: o.Sender, recorder: o.Recorder, health: o.Health,
 		keeper: o.Keeper, queueing: o.Queueing, metrics: o.Metrics, log: o.Log, now: o.Now}
+	d.waits, d.stopWaits = context.WithCancel(context.Background())
+	return d
+}
+
+// StopWaiting hands back, from now on, every delivery that waits for its definition's gate; the
+// attempts under way go on. The shutdown calls it as it stops fetching.
+func (d *Deliverer) StopWaiting() {
+	if d != nil && d.stopWaits != nil {
+		d.stopWaits()
+	}
+}
+
+// acquire waits for g under ctx, and no longer than until StopWaiting.
+func (d *Deliverer) acquire(ctx context.Context, g *gate) (probe bool, err error) {
+	if d.waits == nil {
+		return g.acquire(ctx)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(d.waits, cancel)
+	defer stop()
+	return g.acquire(wctx)
 }
 
 // InFlight is how many deliveries are past their due time and not yet decided: what a
@@ -128,42 +155,44 @@ func (d *Deliverer) directGate(def *config.Definition) (*gate, bool) {
 const directWait = 500 * time.Millisecond
 
 // deliver makes t's next attempt to def and finishes the delivery. held is def's gate when the
-// caller holds a slot of it already (the fan-out took it with tryAcquire), nil to wait for one.
-// attempted, if not nil, is called once when the HTTP attempt is over (or is not made), before
-// its outcome is stored.
+// caller holds a slot of it already (the fan-out took it with tryAcquire), nil to wait for one:
+// the definition is then read again after the wait, which an open breaker can make long.
+// attempted, if not nil, is called once when the HTTP attempt is over or is known not to be
+// made, before any outcome is stored.
 func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition, held *gate, attempted func()) consumer.Decision {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
-	if attempted != nil {
-		attempted = sync.OnceFunc(attempted)
-		defer attempted()
-	}
-	switch {
-	case def == nil:
-		if held != nil {
-			held.release()
+	attemptOver := func() {
+		if attempted != nil {
+			attempted()
+			attempted = nil
 		}
-		return d.finishUnattempted(ctx, t, nil, controlapi.CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
-	case !def.Active:
-		if held != nil {
-			held.release()
-		}
-		return d.finishUnattempted(ctx, t, def, controlapi.CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
+	defer attemptOver()
 	g, probe := held, false
-	if g == nil {
+	if g == nil && usable(def) {
 		g = d.gates.of(def)
 		var err error
-		if probe, err = g.acquire(ctx); err != nil {
+		if probe, err = d.acquire(ctx, g); err != nil {
 			return consumer.Decision{Action: consumer.HandBack}
 		}
+		def = d.catalog.Current().Definition(t.DefinitionID)
+	}
+	if !usable(def) {
+		if g != nil {
+			g.release()
+			g.endProbe(probe)
+		}
+		attemptOver()
+		if def == nil {
+			return d.finishUnattempted(ctx, t, nil, controlapi.CodeDefinitionNotFound, "webhook definition "+t.DefinitionID+" does not exist")
+		}
+		return d.finishUnattempted(ctx, t, def, controlapi.CodeDefinitionInactive, "webhook definition "+def.ID+" is inactive")
 	}
 	res, v := d.attempt(ctx, g, def, t.WebhookID, t.Body, t.Attempts, false)
 	g.release()
 	g.endProbe(probe)
-	if attempted != nil {
-		attempted()
-	}
+	attemptOver()
 	attempts := t.Attempts + 1
 	switch v {
 	case interrupted:
@@ -184,6 +213,9 @@ func (d *Deliverer) deliver(ctx context.Context, t *task, def *config.Definition
 		return d.record(ctx, d.request(t, def, attempts, storage.StateRejected, &res))
 	}
 }
+
+// usable reports whether deliveries to def can be attempted: it exists and is active.
+func usable(def *config.Definition) bool { return def != nil && def.Active }
 
 // attempt makes one attempt of body to def under webhookID, after made attempts, and
 // classifies it; a final attempt is never retried. It counts the attempt and feeds endpoint

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
+	"github.com/webhookd/webhookd/control/controlapi"
 	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
@@ -331,6 +333,11 @@ func TestOpenBreakerProbesOneAtATime(t *testing.T) {
 			got <- err
 		}()
 	}
+	// One waiter holds the probe's turn, waiting for its due time (an hour away); the others wait
+	// for the turn. Only the breaker closing can let them through now.
+	for len(g.probing) == 0 || g.probes.Tokens() >= 0 {
+		runtime.Gosched()
+	}
 	if g.observe(false) != breakerClosed { // a resend's answer, say: it takes no slot
 		t.Fatal("an answer did not close the breaker")
 	}
@@ -344,5 +351,102 @@ func TestOpenBreakerProbesOneAtATime(t *testing.T) {
 	}
 	if n := len(g.probing); n != 0 {
 		t.Errorf("%d probes in flight after the breaker closed", n)
+	}
+}
+
+// keptStore keeps what is inserted.
+type keptStore struct {
+	Store
+	mu   sync.Mutex
+	reqs []*storage.WebhookRequest
+}
+
+func (s *keptStore) ReserveNumbers(context.Context, int) (int64, error) { return 1, nil }
+
+func (s *keptStore) InsertRequests(_ context.Context, reqs []*storage.WebhookRequest) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = append(s.reqs, reqs...)
+	return len(reqs), nil
+}
+
+// waitingDeliverer is a Deliverer whose definition d1's breaker is open with no probe due for
+// an hour, so that a queued delivery to it waits.
+func waitingDeliverer(t *testing.T) (*Deliverer, *config.Definition, *gate, *keptStore, *answeringSender) {
+	t.Helper()
+	store := &keptStore{}
+	m := metrics.New(prometheus.NewRegistry(), "test")
+	log := slog.New(slog.DiscardHandler)
+	rec := NewRecorder(store, m, NewStoreHealth(log, time.Now))
+	_ = rec.Start(context.Background())
+	t.Cleanup(func() { rec.Stop(context.Background()) })
+	cat := NewCatalog(newHealthStore(), m, log)
+	def := &config.Definition{ID: "d1", Name: "D1", Active: true, MaxInFlight: 1, Logging: config.LoggingAll}
+	cat.cur.Store(&Snapshot{Index: mustEmptyIndex(), Definitions: map[string]*config.Definition{"d1": def}})
+	sender := &answeringSender{status: http.StatusOK}
+	d := NewDeliverer(DelivererOptions{Catalog: cat, Sender: sender, Recorder: rec, Metrics: m, Log: log, Now: time.Now})
+	g := d.gates.of(def)
+	for range tripAfter {
+		g.observe(true)
+	}
+	g.probes = rate.NewLimiter(rate.Every(time.Hour), 1)
+	g.probes.Allow()
+	return d, def, g, store, sender
+}
+
+// waitForProbeTurn returns once a delivery waits for g's next probe.
+func waitForProbeTurn(g *gate) {
+	for len(g.probing) == 0 || g.probes.Tokens() >= 0 {
+		runtime.Gosched()
+	}
+}
+
+// A delivery waiting for its definition's gate is handed back as the shutdown begins, without an
+// attempt, instead of holding the shutdown's grace period.
+func TestGateWaitsEndWithStopWaiting(t *testing.T) {
+	t.Parallel()
+	d, def, g, _, sender := waitingDeliverer(t)
+	decision := make(chan consumer.Decision, 1)
+	go func() {
+		decision <- d.deliver(context.Background(), &task{WebhookID: "msg_1", DefinitionID: "d1"}, def, nil, nil)
+	}()
+	waitForProbeTurn(g)
+	d.StopWaiting()
+	if dec := <-decision; dec.Action != consumer.HandBack {
+		t.Errorf("decision = %v, want the delivery handed back", dec.Action)
+	}
+	if len(sender.sent) != 0 {
+		t.Errorf("%d attempts made, want none", len(sender.sent))
+	}
+	if n := len(g.probing); n != 0 {
+		t.Errorf("%d probes in flight after the wait ended", n)
+	}
+}
+
+// A delivery reads its definition again after waiting for the gate: one deactivated meanwhile is
+// finished as DEFINITION_INACTIVE, not attempted with the settings it had before.
+func TestDefinitionIsReadAgainAfterTheWait(t *testing.T) {
+	t.Parallel()
+	d, def, g, store, sender := waitingDeliverer(t)
+	decision := make(chan consumer.Decision, 1)
+	go func() {
+		decision <- d.deliver(context.Background(), &task{WebhookID: "msg_1", DefinitionID: "d1"}, def, nil, nil)
+	}()
+	waitForProbeTurn(g)
+	inactive := *def
+	inactive.Active = false
+	d.catalog.cur.Store(&Snapshot{Index: mustEmptyIndex(), Definitions: map[string]*config.Definition{"d1": &inactive}})
+	g.observe(false) // the breaker closes: the wait is over
+	if dec := <-decision; dec.Action != consumer.Ack {
+		t.Fatalf("decision = %v, want ack once stored", dec.Action)
+	}
+	if len(sender.sent) != 0 {
+		t.Errorf("%d attempts made to a deactivated definition, want none", len(sender.sent))
+	}
+	if len(store.reqs) != 1 || store.reqs[0].ErrorCode != string(controlapi.CodeDefinitionInactive) {
+		t.Errorf("stored %+v, want one request rejected with DEFINITION_INACTIVE", store.reqs)
+	}
+	if n, p := len(g.slots), len(g.probing); n != 0 || p != 0 {
+		t.Errorf("%d slots and %d probes held after the delivery was finished", n, p)
 	}
 }

@@ -228,7 +228,8 @@ const taskOverhead = 4096
 // taken and one comes free every fraction of a millisecond; without the wait most events queued
 // every delivery (a task written, stored, pulled, decoded and acknowledged) while their
 // definition had a slot a moment later. On a loaded machine the slots come round more slowly:
-// at 20 ms, a third of a burst's deliveries were queued and each event cost a tenth more CPU.
+// at 20 ms, up to a quarter of a burst's deliveries were queued and each event cost a tenth more
+// CPU.
 // Receivers that hold every slot cost an event no more than the stall (20 ms).
 func (f *Fanout) takeDirect(ctx context.Context) bool {
 	return f.direct.tryAcquire(ctx, tokenWait)

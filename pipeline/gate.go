@@ -100,8 +100,8 @@ func (g *gate) fits(def *config.Definition) bool {
 }
 
 // acquire waits for the breaker's turn if it is open, the rate limit and a slot. release gives
-// the slot back, and endProbe the turn when probe is true. What is free is taken without looking
-// at ctx, so a done ctx refuses only what would have to be waited for.
+// the slot back, and endProbe the turn when probe is true. A free slot and a free, due probe
+// turn are taken without looking at ctx (the rate limit's Wait looks at it first).
 func (g *gate) acquire(ctx context.Context) (probe bool, err error) {
 	if probe, err = g.probeTurn(ctx); err != nil {
 		return false, err

@@ -374,6 +374,9 @@ func (w *Worker) stop(ctx context.Context) error {
 	go func() { defer close(consoleDone); w.stopConsole(graceCtx) }()
 	done := make(chan struct{})
 	go func() {
+		// Deliveries still waiting for a gate (a hanging receiver's slots, an open breaker's
+		// probe) are handed back at once: only attempts under way are waited for.
+		w.deliverer.StopWaiting()
 		w.events.Stop()
 		w.pools.Stop()
 		close(done)
