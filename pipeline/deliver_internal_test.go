@@ -10,14 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/webhookd/webhookd/config"
 	"github.com/webhookd/webhookd/consumer"
 	"github.com/webhookd/webhookd/control/controlapi"
-	"github.com/webhookd/webhookd/internal/natstest"
 	"github.com/webhookd/webhookd/metrics"
 	"github.com/webhookd/webhookd/storage"
 )
@@ -88,16 +86,23 @@ func TestGateSlotsAreSharedAndFailingDefinitionsQueue(t *testing.T) {
 	}
 }
 
+// stalledGate is the gate of a receiver that holds its one slot, none free for an hour.
+func stalledGate(t *testing.T) *gate {
+	t.Helper()
+	g := newGate(&config.Definition{ID: "hanging", MaxInFlight: 1})
+	if _, err := g.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.free.Store(time.Now().Add(-time.Hour).UnixNano())
+	return g
+}
+
 // A receiver that holds every slot (hanging until its timeout) makes the fan-out wait no longer
 // than the gate's stall, not directWait: its deliveries are queued, and the events waiting on
 // it give their slots back to the others.
 func TestGateStallsWithoutWaiting(t *testing.T) {
 	t.Parallel()
-	g := newGate(&config.Definition{ID: "hanging", MaxInFlight: 1})
-	if _, err := g.acquire(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	g.free.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot free for an hour
+	g := stalledGate(t)
 	done := make(chan bool)
 	go func() { done <- g.tryAcquire(context.Background(), time.Hour) }()
 	select {
@@ -119,11 +124,7 @@ func TestGateStallsWithoutWaiting(t *testing.T) {
 // would only keep it from the events of healthy definitions while it found that out.
 func TestStalledGateTakesNoEventSlot(t *testing.T) {
 	t.Parallel()
-	g := newGate(&config.Definition{ID: "hanging", MaxInFlight: 1})
-	if _, err := g.acquire(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	g.free.Store(time.Now().Add(-time.Hour).UnixNano()) // no slot free for an hour
+	g := stalledGate(t)
 	f := &Fanout{direct: newSlots(1)}
 	direct := &directAttempts{f: f}
 	if direct.add(context.Background(), &task{WebhookID: "msg_1"}, &config.Definition{ID: "hanging"}, g) {
@@ -201,22 +202,9 @@ func (s *blockedStore) InsertRequests(ctx context.Context, reqs []*storage.Webho
 // and a slot held meanwhile made half of a burst's events queue their deliveries.
 func TestEventSlotComesBackBeforeTheOutcomeIsStored(t *testing.T) {
 	t.Parallel()
-	nc, err := nats.Connect(natstest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	store := &blockedStore{inserting: make(chan struct{}), release: make(chan struct{})}
-	m := metrics.New(prometheus.NewRegistry(), "test")
-	log := slog.New(slog.DiscardHandler)
-	rec := NewRecorder(store, m, NewStoreHealth(log, time.Now))
-	_ = rec.Start(context.Background())
-	defer rec.Stop(context.Background())
-	cat := NewCatalog(newHealthStore(), m, log)
-	d := &Deliverer{catalog: cat, sender: &answeringSender{status: http.StatusOK}, recorder: rec,
-		health: newHealth(newHealthStore(), nc, cat, m, log, time.Now), metrics: m, log: log, now: time.Now}
+	d, def, _ := testDeliverer(t, store)
 	f := &Fanout{deliverer: d, direct: newSlots(1)}
-	def := &config.Definition{ID: "d1", Name: "D1", Active: true, MaxInFlight: 1, Logging: config.LoggingAll}
 	g, ok := d.directGate(def)
 	if !ok {
 		t.Fatal("a healthy definition was not given its gate")
@@ -296,14 +284,7 @@ func TestOpenBreakerProbesOneAtATime(t *testing.T) {
 	}
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	always := func() *rate.Limiter { return rate.NewLimiter(rate.Inf, 1) }
-	spent := func() *rate.Limiter { // its next probe is due in an hour
-		l := rate.NewLimiter(rate.Every(time.Hour), 1)
-		l.Allow()
-		return l
-	}
-
-	g.probes = always()
+	g.probes = rate.NewLimiter(rate.Inf, 1) // a probe always due
 	probe, err := g.acquire(done)
 	if err != nil || !probe {
 		t.Fatalf("a due probe: probe %v, err %v; want a probe without waiting", probe, err)
@@ -316,7 +297,7 @@ func TestOpenBreakerProbesOneAtATime(t *testing.T) {
 	if g.observe(true) != breakerKept {
 		t.Fatal("a failed probe changed the breaker")
 	}
-	g.probes = spent()
+	g.probes = spentProbes()
 	if _, err := g.acquire(done); err == nil {
 		t.Fatal("a probe went through before it was due")
 	}
@@ -335,9 +316,7 @@ func TestOpenBreakerProbesOneAtATime(t *testing.T) {
 	}
 	// One waiter holds the probe's turn, waiting for its due time (an hour away); the others wait
 	// for the turn. Only the breaker closing can let them through now.
-	for len(g.probing) == 0 || g.probes.Tokens() >= 0 {
-		runtime.Gosched()
-	}
+	waitForProbeTurn(g)
 	if g.observe(false) != breakerClosed { // a resend's answer, say: it takes no slot
 		t.Fatal("an answer did not close the breaker")
 	}
@@ -370,11 +349,11 @@ func (s *keptStore) InsertRequests(_ context.Context, reqs []*storage.WebhookReq
 	return len(reqs), nil
 }
 
-// waitingDeliverer is a Deliverer whose definition d1's breaker is open with no probe due for
-// an hour, so that a queued delivery to it waits.
-func waitingDeliverer(t *testing.T) (*Deliverer, *config.Definition, *gate, *keptStore, *answeringSender) {
+// testDeliverer is a Deliverer writing to store, whose catalog holds the one active
+// definition d1 and whose receiver answers 200. Its endpoint health is never flushed, so it
+// needs no NATS connection.
+func testDeliverer(t *testing.T, store Store) (*Deliverer, *config.Definition, *answeringSender) {
 	t.Helper()
-	store := &keptStore{}
 	m := metrics.New(prometheus.NewRegistry(), "test")
 	log := slog.New(slog.DiscardHandler)
 	rec := NewRecorder(store, m, NewStoreHealth(log, time.Now))
@@ -384,13 +363,29 @@ func waitingDeliverer(t *testing.T) (*Deliverer, *config.Definition, *gate, *kep
 	def := &config.Definition{ID: "d1", Name: "D1", Active: true, MaxInFlight: 1, Logging: config.LoggingAll}
 	cat.cur.Store(&Snapshot{Index: mustEmptyIndex(), Definitions: map[string]*config.Definition{"d1": def}})
 	sender := &answeringSender{status: http.StatusOK}
-	d := NewDeliverer(DelivererOptions{Catalog: cat, Sender: sender, Recorder: rec, Metrics: m, Log: log, Now: time.Now})
+	d := NewDeliverer(DelivererOptions{Catalog: cat, Sender: sender, Recorder: rec,
+		Health: newHealth(newHealthStore(), nil, cat, m, log, time.Now), Metrics: m, Log: log, Now: time.Now})
+	return d, def, sender
+}
+
+// spentProbes is a breaker's probe limiter whose next probe is due in an hour.
+func spentProbes() *rate.Limiter {
+	l := rate.NewLimiter(rate.Every(time.Hour), 1)
+	l.Allow()
+	return l
+}
+
+// waitingDeliverer is a testDeliverer whose definition d1's breaker is open with no probe due
+// for an hour, so that a queued delivery to it waits.
+func waitingDeliverer(t *testing.T) (*Deliverer, *config.Definition, *gate, *keptStore, *answeringSender) {
+	t.Helper()
+	store := &keptStore{}
+	d, def, sender := testDeliverer(t, store)
 	g := d.gates.of(def)
 	for range tripAfter {
 		g.observe(true)
 	}
-	g.probes = rate.NewLimiter(rate.Every(time.Hour), 1)
-	g.probes.Allow()
+	g.probes = spentProbes()
 	return d, def, g, store, sender
 }
 

@@ -85,8 +85,11 @@ func newSlots(n int) *gate { return newGate(&config.Definition{MaxInFlight: n}) 
 // stalled reports whether every slot is held and none has come free for the stall: a waiter
 // would give up at once.
 func (g *gate) stalled() bool {
-	return len(g.slots) == cap(g.slots) && time.Since(time.Unix(0, g.free.Load())) >= g.stall
+	return len(g.slots) == cap(g.slots) && g.quiet(time.Now()) >= g.stall
 }
+
+// quiet is how long, at now, no slot has been seen free.
+func (g *gate) quiet(now time.Time) time.Duration { return now.Sub(time.Unix(0, g.free.Load())) }
 
 // fits reports whether the gate still matches def's settings.
 func (g *gate) fits(def *config.Definition) bool {
@@ -235,7 +238,7 @@ func (g *gate) waitForSlot(ctx context.Context, wait time.Duration) bool {
 	for {
 		now := time.Now()
 		left := deadline.Sub(now)
-		quiet := now.Sub(time.Unix(0, g.free.Load()))
+		quiet := g.quiet(now)
 		if left <= 0 || quiet >= g.stall {
 			return false
 		}
