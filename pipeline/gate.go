@@ -106,26 +106,32 @@ func (g *gate) fits(def *config.Definition) bool {
 // the slot back, and endProbe the turn when probe is true. A free slot and a free, due probe
 // turn are taken without looking at ctx (the rate limit's Wait looks at it first).
 func (g *gate) acquire(ctx context.Context) (probe bool, err error) {
-	if probe, err = g.probeTurn(ctx); err != nil {
-		return false, err
-	}
-	if g.limiter != nil {
-		if err := g.limiter.Wait(ctx); err != nil {
-			g.endProbe(probe)
+	for {
+		if probe, err = g.probeTurn(ctx); err != nil {
 			return false, err
 		}
-	}
-	select {
-	case g.slots <- struct{}{}:
-		return probe, nil
-	default:
-	}
-	select {
-	case g.slots <- struct{}{}:
-		return probe, nil
-	case <-ctx.Done():
-		g.endProbe(probe)
-		return false, ctx.Err()
+		if g.limiter != nil {
+			if err := g.limiter.Wait(ctx); err != nil {
+				g.endProbe(probe)
+				return false, err
+			}
+		}
+		select {
+		case g.slots <- struct{}{}:
+		default:
+			select {
+			case g.slots <- struct{}{}:
+			case <-ctx.Done():
+				g.endProbe(probe)
+				return false, ctx.Err()
+			}
+		}
+		if probe || !g.open.Load() {
+			return probe, nil
+		}
+		// The breaker opened while this one waited for a slot: it waits for a probe's turn
+		// like the others, so that only the attempts already under way go past an open breaker.
+		g.release()
 	}
 }
 
